@@ -1,0 +1,1 @@
+"""Database stage: typed models, engine/session helpers, migrations and taxonomy seeding."""
