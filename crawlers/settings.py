@@ -1,0 +1,53 @@
+"""Scrapy settings for aimap's crawlers (https://docs.scrapy.org/en/latest/topics/settings.html).
+
+Politeness defaults: robots.txt obeyed, an identifying User-Agent, AutoThrottle on, retries
+with backoff on 5xx and timeouts, a per-page size cap. A source file may tighten them.
+"""
+
+BOT_NAME = "aimap"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+USER_AGENT = "aimap-crawler/0.1 (+https://aimap.example.org/bot; research on public AI cooperation announcements)"
+ROBOTSTXT_OBEY = True
+
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 1 * 1024 * 1024
+
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.AllowedHostsMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "crawlers.pipelines.ValidationPipeline": 100,
+    "crawlers.pipelines.DatabasePipeline": 800,
+}
+EXTENSIONS = {
+    "crawlers.extensions.StatsFileExtension": 500,
+}
+
+#: Documents are written in batches of this many items per transaction.
+AIMAP_DB_BATCH_SIZE = 50
+#: When set (by ``aimap crawl``), the final crawl stats are written to this JSON file.
+AIMAP_STATS_FILE = None
+#: Hosts a request may go to; anything else is refused (no request leaves the allow-list).
+#: ``None`` = the spider's ``allowed_domains``.
+AIMAP_ALLOWED_HOSTS = None
+
+FEED_EXPORT_ENCODING = "utf-8"

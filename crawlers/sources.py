@@ -1,0 +1,99 @@
+"""Source definitions: every crawl source is a YAML file in ``crawlers/sources/``.
+
+A source file says who publishes it, which spider kind reads it, where to start, which hosts
+may be contacted, how to find list/article pages, how to read dates, how politely to crawl and
+how many documents a run must at least deliver. Adding a source of a known kind is a YAML file,
+not new Python. :func:`load_source` validates a file and reports every problem at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SOURCES_DIR = Path(__file__).resolve().parent / "sources"
+KINDS = ("newsroom",)
+REQUIRED = ("name", "kind", "start_urls", "allowed_domains", "article")
+
+
+class SourceError(ValueError):
+    """A source file is missing, unreadable or invalid (the message names file and field)."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """A validated source definition."""
+
+    name: str
+    kind: str
+    path: Path
+    start_urls: list[str]
+    allowed_domains: list[str]
+    publisher: str = ""
+    follow: dict[str, str] = field(default_factory=dict)
+    list: dict[str, str] = field(default_factory=dict)
+    article: dict[str, Any] = field(default_factory=dict)
+    date_formats: list[str] = field(default_factory=lambda: ["%Y-%m-%d"])
+    language: str | None = None
+    politeness: dict[str, Any] = field(default_factory=dict)
+    schedule: str | None = None
+    expected_min_documents: int = 0
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def resolved_start_urls(self, base_url: str | None) -> list[str]:
+        """Start URLs with ``{base_url}`` filled in (required when the source uses it)."""
+        urls = []
+        for url in self.start_urls:
+            if "{base_url}" in url:
+                if not base_url:
+                    raise SourceError(f"{self.path}: start_urls use {{base_url}}; pass --base-url")
+                url = url.replace("{base_url}", base_url.rstrip("/"))
+            urls.append(url)
+        return urls
+
+
+def source_path(name: str, directory: Path = SOURCES_DIR) -> Path:
+    """Path of the source file called ``name`` (``<name>.yml``)."""
+    return directory / f"{name}.yml"
+
+
+def load_source(name_or_path: str | Path, directory: Path = SOURCES_DIR) -> SourceConfig:
+    """Load and validate one source by name or path; raise :class:`SourceError` listing problems."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = source_path(str(name_or_path), directory)
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.yml"))) or "none"
+        raise SourceError(f"no source file {path} (known sources: {known})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{path}: not valid YAML: {exc}") from exc
+    problems = [f"{path}: missing field '{key}'" for key in REQUIRED if key not in data]
+    if data.get("kind") not in KINDS:
+        problems.append(f"{path}: field 'kind' is {data.get('kind')!r}, expected one of {KINDS}")
+    if data.get("name") and data["name"] != path.stem:
+        problems.append(f"{path}: field 'name' ({data['name']}) must equal the file name ({path.stem})")
+    for key in ("start_urls", "allowed_domains", "date_formats"):
+        if key in data and not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
+            problems.append(f"{path}: field '{key}' must be a list of strings")
+    if "article" in data and not isinstance(data["article"], dict):
+        problems.append(f"{path}: field 'article' must be a mapping of selectors")
+    elif isinstance(data.get("article"), dict) and "body" not in data["article"]:
+        problems.append(f"{path}: field 'article.body' (main-text selector) is required")
+    if problems:
+        raise SourceError("\n".join(problems))
+    known_keys = {f for f in SourceConfig.__dataclass_fields__} - {"path", "raw"}
+    return SourceConfig(
+        path=path,
+        raw=data,
+        **{k: v for k, v in data.items() if k in known_keys},
+    )
+
+
+def list_sources(directory: Path = SOURCES_DIR) -> list[SourceConfig]:
+    """All valid sources in ``directory`` (invalid ones raise)."""
+    return [load_source(p) for p in sorted(directory.glob("*.yml"))]

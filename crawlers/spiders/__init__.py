@@ -1,0 +1,1 @@
+"""Spiders, one per kind of source; each reads its source file from ``crawlers/sources/``."""
