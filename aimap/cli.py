@@ -17,8 +17,8 @@ from rich.table import Table
 
 from aimap.config import database_url, home_dir, out_dir, safe_url
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(
     name="aimap",
@@ -332,4 +332,3 @@ def main() -> None:  # pragma: no cover - console entry point
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-EOF

@@ -30,13 +30,15 @@ from pathlib import Path
 import ahocorasick
 import yaml
 
-EXTRACTOR_VERSION = "rules-0.1"
+EXTRACTOR_VERSION = "rules-0.2"
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
 _DATE = re.compile(r"(\d{4})\s*(?:年|-|/|\.)\s*(\d{1,2})\s*(?:月|-|/|\.)\s*(\d{1,2})\s*日?")
 _YEAR_MONTH = re.compile(r"(\d{4})年(\d{1,2})月")
 _SPLIT = re.compile(r"[，,。；;：:、\s“”\"《》]|与|和|及|携手|联手|以及|并与")
+#: "（以下简称“X”）" after a name: an alias declaration, not part of the sentence's syntax.
+_ABBREVIATION = re.compile(r"[（(](?:以下)?(?:简称|下称)[:：]?[“\"「]?(?:⟨\d+⟩|[^）)]*?)[”\"」]?[）)]")
 _NAME_CHARS = r"[\u4e00-\u9fa5A-Za-z0-9（）()·&]"
 
 
@@ -252,7 +254,7 @@ def extract_sentence(
         tokenised.append(sentence[last : m.start] + f"⟨{i}⟩")
         last = m.end
     tokenised.append(sentence[last:])
-    tokens = "".join(tokenised)
+    tokens = _ABBREVIATION.sub("", "".join(tokenised))
     day, year = find_date(sentence)
     year = year or default_year
     tech = _labels(sentence, lexicon.tech)

@@ -70,3 +70,13 @@ def test_dates_and_sentences():
     assert find_date("2022年7月起") == (None, 2022)
     assert find_date("2023年2月30日") == (None, 2023)
     assert split_sentences("甲。乙！\n丙") == ["甲。", "乙！", "丙"]
+
+
+def test_abbreviation_declaration_is_transparent(gazetteer):
+    text = "2016年7月5日，北京星云智能科技有限公司（以下简称“星云智能”）携手中国移动，围绕物联网展开合作。"
+    assert _pairs(text, gazetteer) == [("北京星云智能科技有限公司", "中国移动", "mutual", 2016)]
+
+
+def test_procurement_of_unknown_supplier(gazetteer):
+    text = "2017年7月21日，星云智能采购深圳市骏华新能源有限公司的大数据和云计算产品，用于智能能源业务。"
+    assert _pairs(text, gazetteer) == [("深圳市骏华新能源有限公司", "星云智能", "directed", 2017)]

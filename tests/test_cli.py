@@ -1,0 +1,69 @@
+"""The ``aimap`` command line: help texts, status, db upgrade/downgrade."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from aimap.cli import app
+
+runner = CliRunner()
+
+COMMANDS = ["status", "db", "firms", "demo-site", "sources", "crawl", "etl", "analyze", "demo"]
+
+
+def test_help_documents_every_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.output
+    for group, subs in {"db": ["upgrade", "downgrade"], "firms": ["import"], "demo-site": ["generate", "serve"],
+                        "sources": ["list", "check"]}.items():
+        sub = runner.invoke(app, [group, "--help"])
+        assert sub.exit_code == 0
+        for name in subs:
+            assert name in sub.output
+
+
+def test_status_json_counts(env_db):
+    result = runner.invoke(app, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["revision"] == info["head"] is not None
+    assert set(info["counts"]) == {"organisations", "aliases", "documents", "errors", "events", "mentions",
+                                   "snapshots", "runs"}
+    assert all(v == 0 for v in info["counts"].values())
+
+
+def test_status_hides_password(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://aimap:s3cret@127.0.0.1:1/nowhere")
+    result = runner.invoke(app, ["status", "--json"])
+    assert "s3cret" not in result.output
+    assert "***" in result.output
+    assert result.exit_code == 1  # unreachable database is an error, clearly reported
+    assert "error" in json.loads(result.output)
+
+
+def test_status_on_empty_database(empty_db_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    assert "empty database" in result.output and "aimap db upgrade" in result.output
+
+
+def test_db_downgrade_and_upgrade(env_db):
+    down = runner.invoke(app, ["db", "downgrade", "base", "--yes"])
+    assert down.exit_code == 0, down.output
+    assert json.loads(runner.invoke(app, ["status", "--json"]).output)["revision"] is None
+    up = runner.invoke(app, ["db", "upgrade"])
+    assert up.exit_code == 0, up.output
+    assert "tech_categories" in up.output
+
+
+def test_sources_list_and_check():
+    listed = runner.invoke(app, ["sources", "list"])
+    assert listed.exit_code == 0 and "demo-newsrooms" in listed.output
+    assert runner.invoke(app, ["sources", "check", "demo-newsrooms"]).exit_code == 0
+    missing = runner.invoke(app, ["sources", "check", "no-such-source"])
+    assert missing.exit_code == 1 and "known sources" in missing.output
