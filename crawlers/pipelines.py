@@ -51,6 +51,7 @@ class DatabasePipeline:
 
     def __init__(self, crawler: Crawler, batch_size: int) -> None:
         self.crawler = crawler
+        self.run_id = crawler.settings.getint("AIMAP_RUN_ID") or None
         self.batch_size = batch_size
         self.buffer: list[Any] = []
         self.sources: dict[str, int] = {}
@@ -91,6 +92,7 @@ class DatabasePipeline:
                 if isinstance(item, ErrorItem):
                     session.add(
                         PipelineError(
+                            run_id=self.run_id,
                             stage="crawl",
                             kind=item["kind"],
                             location=item["url"],

@@ -72,6 +72,7 @@ def run_crawl(
     Raises :class:`CrawlError` when the process fails; the run is then recorded as failed.
     """
     cfg = load_source(source)
+    cfg.resolved_start_urls(base_url)  # fail fast, before a process or a run record exists
     url = db_url or database_url()
     engine = get_engine(url)
     with session_scope(engine) as session:
@@ -85,7 +86,7 @@ def run_crawl(
         cmd = [sys.executable, "-m", "scrapy", "crawl", cfg.kind, "-a", f"source={cfg.name}"]
         if base_url:
             cmd += ["-a", f"base_url={base_url}"]
-        cmd += ["-s", f"AIMAP_STATS_FILE={stats_file}"]
+        cmd += ["-s", f"AIMAP_STATS_FILE={stats_file}", "-s", f"AIMAP_RUN_ID={run_id}"]
         politeness = cfg.politeness or {}
         if "download_delay" in politeness:
             cmd += ["-s", f"DOWNLOAD_DELAY={politeness['download_delay']}"]

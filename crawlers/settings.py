@@ -46,6 +46,8 @@ EXTENSIONS = {
 AIMAP_DB_BATCH_SIZE = 50
 #: When set (by ``aimap crawl``), the final crawl stats are written to this JSON file.
 AIMAP_STATS_FILE = None
+#: The ``pipeline_runs`` id of this crawl (set by ``aimap crawl``); recorded errors link to it.
+AIMAP_RUN_ID = None
 #: Hosts a request may go to; anything else is refused (no request leaves the allow-list).
 #: ``None`` = the spider's ``allowed_domains``.
 AIMAP_ALLOWED_HOSTS = None

@@ -40,6 +40,7 @@ class SourceConfig:
     language: str | None = None
     politeness: dict[str, Any] = field(default_factory=dict)
     schedule: str | None = None
+    canonical_base_url: str | None = None
     expected_min_documents: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import ahocorasick
 import yaml
 
-EXTRACTOR_VERSION = "rules-0.2"
+EXTRACTOR_VERSION = "rules-0.3"
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
@@ -200,6 +200,8 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
         if not m:
             continue
         name, name_start = m.group(0), m.start()
+        stripped = name.lstrip("）)”\"」")  # the tail of a preceding "（以下简称“X”）"
+        name, name_start = stripped, name_start + len(name) - len(stripped)
         changed = True
         while changed:
             changed = False

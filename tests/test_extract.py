@@ -80,3 +80,8 @@ def test_abbreviation_declaration_is_transparent(gazetteer):
 def test_procurement_of_unknown_supplier(gazetteer):
     text = "2017年7月21日，星云智能采购深圳市骏华新能源有限公司的大数据和云计算产品，用于智能能源业务。"
     assert _pairs(text, gazetteer) == [("深圳市骏华新能源有限公司", "星云智能", "directed", 2017)]
+
+
+def test_unknown_name_after_abbreviation(gazetteer):
+    text = "2021年2月3日，北京星云智能科技有限公司（以下简称“星云智能”）向上海嘉润医疗器械集团有限公司提供网络安全产品。"
+    assert _pairs(text, gazetteer) == [("北京星云智能科技有限公司", "上海嘉润医疗器械集团有限公司", "directed", 2021)]

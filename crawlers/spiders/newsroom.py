@@ -62,13 +62,16 @@ class NewsroomSpider(scrapy.Spider):
             if published:
                 break
         canonical = response.css('link[rel="canonical"]::attr(href)').get()
+        canonical = canonical_url(response.urljoin(canonical) if canonical else response.url)
+        if self.base_url and cfg.canonical_base_url and canonical.startswith(canonical_url(self.base_url).rstrip("/")):
+            canonical = cfg.canonical_base_url.rstrip("/") + canonical[len(canonical_url(self.base_url).rstrip("/")) :]
         if not text:
             yield self._error(response.url, "parse_error", "article body selector matched but no text", "text")
             return
         yield DocumentItem(
             source=cfg.name,
             url=response.url,
-            canonical_url=canonical_url(response.urljoin(canonical) if canonical else response.url),
+            canonical_url=canonical,
             http_status=response.status,
             title=title,
             text=text,

@@ -1,0 +1,1 @@
+"""ETL stage: from documents and registries to organisations and cooperation events."""
