@@ -32,6 +32,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from etl import identifiers
+
 # --------------------------------------------------------------------------------------
 # Taxonomies (names identical to db/data/tech_categories.yml and application_domains.yml)
 # --------------------------------------------------------------------------------------
@@ -124,23 +126,7 @@ FISCAL_YEAR = 2022
 # Identifiers: USCC (GB 32100-2015) and A-share stock codes
 # --------------------------------------------------------------------------------------
 
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)  # GB 11714-1997, the 9-char organisation code
-_USCC_RE = re.compile(r"^[0-9A-HJ-NP-RT-UW-Y]{18}$")
-
-
-def uscc_check_char(first17: str) -> str:
-    """The GB 32100-2015 check character (18th) for the first 17 characters of a USCC."""
-    if len(first17) != 17 or any(c not in USCC_CHARS for c in first17):
-        raise ValueError(f"not 17 USCC characters: {first17!r}")
-    total = sum(w * USCC_CHARS.index(c) for w, c in zip(USCC_WEIGHTS, first17, strict=True))
-    return USCC_CHARS[(31 - total % 31) % 31]
-
-
-def is_valid_uscc(code: str) -> bool:
-    """True when ``code`` is 18 USCC characters with a correct check character."""
-    return bool(_USCC_RE.match(code)) and uscc_check_char(code[:17]) == code[17]
 
 
 def _org_code(rng: random.Random) -> str:
@@ -157,22 +143,16 @@ def make_uscc(adcode: str, rng: random.Random) -> str:
     """A USCC for a company (``91``) registered at ``adcode`` (6 digits), check char included."""
     if not re.fullmatch(r"\d{6}", adcode):
         raise ValueError(f"adcode must be 6 digits: {adcode!r}")
-    first17 = "91" + adcode + _org_code(rng)
-    return first17 + uscc_check_char(first17)
+    return identifiers.make_uscc("9", "1", adcode, _org_code(rng))
 
 
 #: Stock code prefixes the generator uses, by exchange.
 STOCK_PREFIXES: dict[str, tuple[str, ...]] = {"SSE": ("600", "688"), "SZSE": ("000", "300")}
-_STOCK_CODE_RE = {
-    "SSE": re.compile(r"^(60[0-5]|688|689)\d{3}$"),
-    "SZSE": re.compile(r"^(00[0-3]|30[01])\d{3}$"),
-}
 
 
 def is_valid_stock_code(code: str, exchange: str) -> bool:
-    """True when ``code`` is a 6-digit A-share code of ``exchange`` (SSE 60x/688, SZSE 00x/30x)."""
-    pattern = _STOCK_CODE_RE.get(exchange)
-    return bool(pattern and pattern.match(code))
+    """True when ``code`` is a valid code of ``exchange`` (rules in :mod:`etl.identifiers`)."""
+    return identifiers.validate_stock_code(exchange, code) is None
 
 
 # --------------------------------------------------------------------------------------

@@ -67,3 +67,29 @@ def test_sources_list_and_check():
     assert runner.invoke(app, ["sources", "check", "demo-newsrooms"]).exit_code == 0
     missing = runner.invoke(app, ["sources", "check", "no-such-source"])
     assert missing.exit_code == 1 and "known sources" in missing.output
+
+
+REGISTRY_HEADER = "企业名称,企业简称,统一社会信用代码,省份,城市,员工人数\n"
+
+
+def test_firms_import_all_or_nothing(env_db, tmp_path):
+    good = "甲智能科技有限公司,甲智能,91340000711771143J,安徽省,合肥市,120\n"
+    bad = "乙智能科技有限公司,乙智能,91340000711771143X,火星省,,-3\n"
+    path = tmp_path / "firms.csv"
+    path.write_text(REGISTRY_HEADER + good + bad, encoding="utf-8")
+
+    refused = runner.invoke(app, ["firms", "import", str(path)])
+    assert refused.exit_code == 1
+    for fragment in ("row 3", "uscc", "province", "employees", "nothing was imported"):
+        assert fragment in refused.output
+    assert json.loads(runner.invoke(app, ["status", "--json"]).output)["counts"]["organisations"] == 0
+
+    partial = runner.invoke(app, ["firms", "import", str(path), "--skip-bad"])
+    assert partial.exit_code == 0, partial.output
+    assert "created 1" in partial.output and "rejected 1" in partial.output
+    assert (tmp_path / "firms.rejects.csv").exists()
+    counts = json.loads(runner.invoke(app, ["status", "--json"]).output)["counts"]
+    assert counts["organisations"] == 1 and counts["errors"] >= 1
+
+    again = runner.invoke(app, ["firms", "import", str(path), "--skip-bad"])
+    assert "created 0" in again.output and "unchanged 1" in again.output
