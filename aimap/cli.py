@@ -153,13 +153,15 @@ def firms_import(
     Columns are documented in docs/registry.md (English or Chinese headers). Re-importing the
     same file changes nothing; a changed file updates firms in place.
     """
-    from db.session import session_scope
+    from db.runs import recorded_run
     from etl.registry import RegistryImportError, import_registry
 
     _prepared()
     try:
-        with session_scope() as session:
+        with recorded_run("firms-import", {"path": str(path), "skip_bad": skip_bad}) as (session, run):
             report = import_registry(session, path, skip_bad=skip_bad, rejects_path=rejects)
+            run.counts = {"rows": report.rows, "created": report.created, "updated": report.updated,
+                          "unchanged": report.unchanged, "rejected": report.rejected}
     except RegistryImportError as exc:
         _fail(f"{exc}\nnothing was imported; fix the rows or pass --skip-bad.")
     for warning in report.warnings:
@@ -264,20 +266,16 @@ def etl(
     batch_size: Annotated[int, typer.Option(help="Documents per transaction.")] = 200,
 ) -> None:
     """Extract cooperation events from documents not processed yet (idempotent)."""
-    from db.models import PipelineRun, utcnow
-    from db.session import session_scope
+    from db.runs import recorded_run
     from etl.load import run_etl
 
     _prepared()
-    with session_scope() as session:
-        run = PipelineRun(flow="etl", parameters={"limit": limit, "batch_size": batch_size})
-        session.add(run)
-        session.flush()
+    with recorded_run("etl", {"limit": limit, "batch_size": batch_size}) as (session, run):
         report = run_etl(
             session, limit=limit, batch_size=batch_size, run_id=run.id,
             progress=lambda done, total: err.print(f"etl: {done}/{total} documents", highlight=False),
         )
-        run.counts, run.state, run.finished_at = report.as_dict(), "completed", utcnow()
+        run.counts = report.as_dict()
     console.print(f"etl: {report.as_dict()}", highlight=False)
     for message in report.error_messages[:20]:
         err.print(f"[yellow]recorded error:[/yellow] {message}", highlight=False)
@@ -291,14 +289,16 @@ def analyze(
 ) -> None:
     """Build the yearly value networks and write Table 1 (CSV + Markdown) under $AIMAP_OUT/<edition>/."""
     from analysis.report import build_report
-    from db.session import session_scope
+    from db.runs import recorded_run
 
     _prepared()
-    with session_scope() as session:
-        try:
-            result = build_report(session, out_dir(), edition=edition, window=window, mutual=mutual)
-        except ValueError as exc:
-            _fail(str(exc))
+    params = {"edition": edition, "window": window, "mutual": mutual}
+    try:
+        with recorded_run("analyze", params) as (session, run):
+            result = build_report(session, out_dir(), edition=edition, window=window, mutual=mutual, run_id=run.id)
+            run.counts = {"years": len(result.rows), "snapshots_new": result.snapshots_new}
+    except ValueError as exc:
+        _fail(str(exc))
     for path in result.files:
         if path.suffix == ".md":
             console.print(path.read_text(encoding="utf-8"), highlight=False)

@@ -17,8 +17,7 @@ from aimap.config import database_url, home_dir, out_dir, safe_url
 from analysis.report import build_report
 from crawlers.run import run_crawl
 from db.bootstrap import prepare_database
-from db.models import PipelineRun, utcnow
-from db.session import session_scope
+from db.runs import recorded_run
 from demosite.render import render_site
 from demosite.server import serve
 from demosite.world import build_world
@@ -46,10 +45,11 @@ def generate_site_task(preset: str, seed: int, directory: str) -> dict[str, Any]
 @task(name="import-registry")
 def import_registry_task(path: str) -> dict[str, int]:
     """Import the firm registry (the institute's sample firms)."""
-    with session_scope() as session:
+    with recorded_run("firms-import", {"path": path}) as (session, run):
         report = import_registry(session, Path(path))
-    counts = {"rows": report.rows, "created": report.created, "updated": report.updated,
-              "unchanged": report.unchanged, "rejected": report.rejected}
+        counts = {"rows": report.rows, "created": report.created, "updated": report.updated,
+                  "unchanged": report.unchanged, "rejected": report.rejected}
+        run.counts = counts
     get_run_logger().info("registry %s: %s", path, counts)
     return counts
 
@@ -57,7 +57,7 @@ def import_registry_task(path: str) -> dict[str, int]:
 @task(name="crawl", retries=2, retry_delay_seconds=[2, 10], retry_jitter_factor=0.5)
 def crawl_task(source: str, base_url: str) -> dict[str, Any]:
     """Crawl one source in its own Scrapy process; return its summary counts."""
-    result = run_crawl(source, base_url=base_url)
+    result = run_crawl(source, base_url=base_url, log_file=home_dir() / "logs" / f"crawl-{source}.log")
     get_run_logger().info("crawl %s: %s (by status %s)", source, result.counts, result.status_counts)
     return {"source": source, "run_id": result.run_id, **result.counts}
 
@@ -66,12 +66,9 @@ def crawl_task(source: str, base_url: str) -> dict[str, Any]:
 def etl_task() -> dict[str, int]:
     """Extract cooperation events from every document not processed yet."""
     logger = get_run_logger()
-    with session_scope() as session:
-        run = PipelineRun(flow="etl")
-        session.add(run)
-        session.flush()
+    with recorded_run("etl") as (session, run):
         report = run_etl(session, run_id=run.id, progress=lambda d, t: logger.info("etl %d/%d documents", d, t))
-        run.counts, run.state, run.finished_at = report.as_dict(), "completed", utcnow()
+        run.counts = report.as_dict()
     logger.info("etl: %s", report.as_dict())
     return report.as_dict()
 
@@ -79,8 +76,9 @@ def etl_task() -> dict[str, int]:
 @task(name="analyze")
 def analyze_task(edition: int | None) -> dict[str, Any]:
     """Build the yearly networks and write Table 1 to the report bundle."""
-    with session_scope() as session:
-        result = build_report(session, out_dir(), edition=edition)
+    with recorded_run("analyze", {"edition": edition}) as (session, run):
+        result = build_report(session, out_dir(), edition=edition, run_id=run.id)
+        run.counts = {"years": len(result.rows), "snapshots_new": result.snapshots_new}
     rows = [r.__dict__ | {"avg_degree": round(r.avg_degree, 3)} for r in result.rows]
     create_table_artifact(key=f"table1-{result.edition}", table=rows, description=f"Table 1, edition {result.edition}")
     return {"edition": result.edition, "files": [str(f) for f in result.files], "rows": rows,
