@@ -35,11 +35,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Schema migrations (Alembic) and taxonomy seeding.", no_args_is_help=True)
 firms_app = typer.Typer(help="The firm registry: the institute's list of sample firms.", no_args_is_help=True)
-site_app = typer.Typer(help="The local demo web (generated, served on 127.0.0.1).", no_args_is_help=True)
+site_app = typer.Typer(
+    help="The demo world: a generated, calibrated public web with its ground truth, served on 127.0.0.1.",
+    no_args_is_help=True,
+)
 sources_app = typer.Typer(help="Crawl sources declared in crawlers/sources/*.yml.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(firms_app, name="firms")
-app.add_typer(site_app, name="demo-site")
+app.add_typer(site_app, name="world")
 app.add_typer(sources_app, name="sources")
 
 
@@ -178,33 +181,61 @@ def firms_import(
 
 
 @site_app.command("generate")
-def site_generate(
-    preset: Annotated[str, typer.Option(help="World size preset.")] = "tiny",
-    seed: Annotated[int, typer.Option(help="Random seed (same seed -> identical site).")] = 7,
-    out: Annotated[Path | None, typer.Option(help="Output directory (default: $AIMAP_HOME/demo-site).")] = None,
+def world_generate(
+    scale: Annotated[str, typer.Option("--scale", help="World size preset: tiny | small | medium | report.")] = "tiny",
+    seed: Annotated[int, typer.Option(help="Random seed (same seed and scale -> byte-identical output).")] = 7,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: $AIMAP_HOME/world).")] = None,
 ) -> None:
-    """Generate the demo world and render it: site/, registry.csv and truth/ (ground truth)."""
+    """Generate a demo world and render it: site/, firms.csv, sources/ and truth/ (ground truth)."""
+    import time
+
     from demosite.render import render_site
     from demosite.world import build_world
 
-    target = out or home_dir() / "demo-site"
-    manifest = render_site(build_world(seed=seed, preset=preset), target)
-    console.print(f"demo site written to {target}: {manifest}", highlight=False)
+    target = out or home_dir() / "world"
+    started = time.perf_counter()
+    world = build_world(seed=seed, preset=scale)
+    built = time.perf_counter()
+    manifest = render_site(world, target)
+    done = time.perf_counter()
+    console.print(
+        f"world {scale} (seed {seed}) written to {target}: {manifest.firms:,} sample firms, "
+        f"{manifest.partners:,} relation nodes, {manifest.events:,} events, {manifest.documents:,} documents, "
+        f"{manifest.pages:,} files (model {built - started:.1f} s, rendering {done - built:.1f} s)",
+        highlight=False,
+    )
+    console.print(f"next: aimap firms import {target / 'firms.csv'}; aimap world serve {target}", highlight=False)
 
 
 @site_app.command("serve")
-def site_serve(
-    directory: Annotated[Path | None, typer.Option("--dir", help="Site root (default: $AIMAP_HOME/demo-site/site).")] = None,
+def world_serve(
+    directory: Annotated[Path | None, typer.Argument(help="World directory (default: $AIMAP_HOME/world).")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
 ) -> None:
-    """Serve the generated demo site on http://127.0.0.1:PORT until interrupted."""
+    """Serve a generated world on http://127.0.0.1:PORT until interrupted (ETag/Last-Modified aware)."""
     from demosite.server import serve_forever
 
-    root = directory or home_dir() / "demo-site" / "site"
-    if not root.exists():
-        _fail(f"{root} does not exist; run `aimap demo-site generate` first")
+    root = directory or home_dir() / "world"
+    if not (root / "site").exists() and not (root / "index.html").exists():
+        _fail(f"{root} holds no generated world; run `aimap world generate --out {root}` first")
     console.print(f"serving {root} on http://127.0.0.1:{port}/ (Ctrl-C to stop)", highlight=False)
     serve_forever(root, "127.0.0.1", port)
+
+
+@site_app.command("step")
+def world_step(
+    directory: Annotated[Path | None, typer.Argument(help="World directory (default: $AIMAP_HOME/world).")] = None,
+) -> None:
+    """Advance a generated world by one year of news (the next annual refresh's input), in place."""
+    from demosite.render import step_world
+
+    root = directory or home_dir() / "world"
+    try:
+        manifest, year = step_world(root)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(f"{root}: world now runs through {year}: {manifest.events:,} events, "
+                  f"{manifest.documents:,} documents", highlight=False)
 
 
 # --------------------------------------------------------------------------- sources / crawl

@@ -8,8 +8,9 @@ import scrapy
 class DocumentItem(scrapy.Item):
     """One fetched page with its extracted main text (becomes a ``documents`` row)."""
 
-    source = scrapy.Field()  # source name (crawlers/sources/<name>.yml)
+    source = scrapy.Field()  # source name (the source file's stem)
     url = scrapy.Field()  # URL as fetched (after redirects)
+    request_url = scrapy.Field()  # URL as requested (the crawl journal's key)
     canonical_url = scrapy.Field()  # <link rel=canonical> or the normalised URL
     http_status = scrapy.Field()
     title = scrapy.Field()
@@ -18,6 +19,10 @@ class DocumentItem(scrapy.Item):
     language = scrapy.Field()
     encoding = scrapy.Field()
     raw = scrapy.Field()  # raw response bytes
+    etag = scrapy.Field()  # validators for conditional re-crawls
+    last_modified = scrapy.Field()
+    doc_type = scrapy.Field()  # e.g. "annual_report" for exchange annual-report summaries
+    financials = scrapy.Field()  # {"stock_code", "fiscal_year", "revenue_cny", "rd_expense_cny"}
 
 
 class ErrorItem(scrapy.Item):
@@ -26,5 +31,6 @@ class ErrorItem(scrapy.Item):
     source = scrapy.Field()
     kind = scrapy.Field()
     url = scrapy.Field()
+    request_url = scrapy.Field()
     field = scrapy.Field()
     reason = scrapy.Field()

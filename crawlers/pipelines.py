@@ -1,9 +1,12 @@
 """Item pipelines: validate items, then write them to the database in batches.
 
 :class:`DatabasePipeline` is idempotent: a canonical URL is stored once; re-crawling an
-unchanged page changes nothing, a changed page (different text hash) updates the row in place
-and resets its extraction mark so the ETL stage re-reads it. Error items become
-``pipeline_errors`` rows. Counts go to the crawl stats (``aimap/documents/new`` ...).
+unchanged page changes nothing (its validators are refreshed), a changed page (different text
+hash) keeps its previous content as a ``document_versions`` row, becomes version n+1 and is
+re-extracted by the ETL stage. Annual-report items also upsert ``firm_financials`` of the firm
+with that stock code. Error items become ``pipeline_errors`` rows. After each committed batch
+the crawl journal marks the batch's requests finished (see :mod:`crawlers.journal`). Counts go
+to the crawl stats (``aimap/documents/new`` ...).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 from scrapy import Spider
@@ -20,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawlers.items import DocumentItem, ErrorItem
-from db.models import Document, PipelineError, Source, utcnow
+from db.models import Document, DocumentVersion, FirmFinancials, Organisation, PipelineError, Source, utcnow
 from db.session import get_engine, session_factory
 
 
@@ -35,12 +39,14 @@ class ValidationPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        """Return the item, or raise :class:`DropItem` naming the missing field."""
+        """Return the item, or turn it into an error item naming the missing field."""
         if isinstance(item, DocumentItem):
             for key in ("source", "url", "canonical_url", "text"):
                 if not item.get(key):
                     self.crawler.stats.inc_value("aimap/dropped/invalid")
-                    raise DropItem(f"document item without {key}: {item.get('url')}")
+                    return ErrorItem(source=item.get("source"), kind="invalid_item", url=item.get("url") or "",
+                                     request_url=item.get("request_url"), field=key,
+                                     reason=f"document item without {key}")
             if item.get("published_on") is not None and not isinstance(item["published_on"], dt.date):
                 raise DropItem(f"published_on is not a date: {item.get('url')}")
         return item
@@ -51,8 +57,8 @@ class DatabasePipeline:
 
     def __init__(self, crawler: Crawler, batch_size: int) -> None:
         self.crawler = crawler
-        self.run_id = crawler.settings.getint("AIMAP_RUN_ID") or None
         self.batch_size = batch_size
+        self.run_id = crawler.settings.getint("AIMAP_RUN_ID") or None
         self.buffer: list[Any] = []
         self.sources: dict[str, int] = {}
         self.session_factory = session_factory(get_engine())
@@ -82,7 +88,7 @@ class DatabasePipeline:
         self.flush()
 
     def flush(self) -> None:
-        """Write the buffered items in one transaction."""
+        """Write the buffered items in one transaction, then journal their requests as done."""
         if not self.buffer:
             return
         items, self.buffer = self.buffer, []
@@ -103,32 +109,72 @@ class DatabasePipeline:
                     )
                     stats.inc_value("aimap/errors/recorded")
                 elif isinstance(item, DocumentItem):
-                    outcome = self._upsert_document(session, item)
+                    doc, outcome = self._upsert_document(session, item)
                     stats.inc_value(f"aimap/documents/{outcome}")
+                    if item.get("financials"):
+                        session.flush()
+                        stats.inc_value(f"aimap/financials/{_upsert_financials(session, doc, item['financials'])}")
+        journal = getattr(self.crawler, "aimap_journal", None)
+        if journal is not None:
+            journal.done([i.get("request_url") or i.get("url") for i in items if i.get("request_url") or i.get("url")])
 
-    def _upsert_document(self, session: Session, item: DocumentItem) -> str:
+    def _upsert_document(self, session: Session, item: DocumentItem) -> tuple[Document, str]:
         text = item["text"]
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        source_id = self.sources.get(item["source"])
         existing = session.scalars(select(Document).where(Document.canonical_url == item["canonical_url"])).first()
+        now = utcnow()
         if existing is not None and existing.content_sha256 == sha:
-            return "unchanged"
-        doc = existing or Document(canonical_url=item["canonical_url"])
-        doc.source_id = source_id
+            existing.checked_at = now
+            existing.etag = item.get("etag") or existing.etag
+            existing.last_modified = item.get("last_modified") or existing.last_modified
+            return existing, "unchanged"
+        if existing is not None:  # keep the replaced content
+            session.add(DocumentVersion(
+                document_id=existing.id, version=existing.version, content_sha256=existing.content_sha256,
+                fetched_at=existing.fetched_at, published_on=existing.published_on, title=existing.title,
+                text=existing.text, raw_gz=existing.raw_gz,
+            ))
+            existing.version += 1
+        doc = existing or Document(canonical_url=item["canonical_url"], version=1)
+        doc.source_id = self.sources.get(item["source"])
         doc.url = item["url"]
         doc.http_status = item.get("http_status")
         doc.content_sha256 = sha
-        doc.fetched_at = utcnow()
+        doc.fetched_at = doc.checked_at = now
         doc.published_on = item.get("published_on")
         doc.title = item.get("title")
         doc.text = text
         doc.language = item.get("language")
         doc.encoding = item.get("encoding")
+        doc.etag = item.get("etag")
+        doc.last_modified = item.get("last_modified")
         doc.raw_gz = gzip.compress(item["raw"], mtime=0) if item.get("raw") else None
         if existing is None:
             session.add(doc)
-            return "new"
-        return "changed"
+            return doc, "new"
+        return doc, "changed"
+
+
+def _upsert_financials(session: Session, doc: Document, figures: dict[str, Any]) -> str:
+    """Store an annual report's key figures for the listed firm with that stock code."""
+    org = session.scalars(select(Organisation).where(Organisation.stock_code == figures["stock_code"])).first()
+    if org is None:
+        session.add(PipelineError(stage="crawl", kind="unknown_stock_code", location=doc.canonical_url,
+                                  field="stock_code", reason=f"no organisation with stock code {figures['stock_code']}"))
+        return "unmatched"
+    year = int(figures["fiscal_year"])
+    row = session.scalars(select(FirmFinancials).where(
+        FirmFinancials.organisation_id == org.id, FirmFinancials.fiscal_year == year)).first()
+    revenue = Decimal(str(figures["revenue_cny"])) if figures.get("revenue_cny") is not None else None
+    rd = Decimal(str(figures["rd_expense_cny"])) if figures.get("rd_expense_cny") is not None else None
+    if row is None:
+        session.add(FirmFinancials(organisation_id=org.id, fiscal_year=year, revenue_cny=revenue, rd_expense_cny=rd,
+                                   source="exchange", document_id=doc.id))
+        return "new"
+    if row.revenue_cny == revenue and row.rd_expense_cny == rd:
+        return "unchanged"
+    row.revenue_cny, row.rd_expense_cny, row.source, row.document_id = revenue, rd, "exchange", doc.id
+    return "updated"
 
 
 def _ensure_source(session: Session, name: str, kind: str, publisher: str, config: dict[str, Any]) -> int:

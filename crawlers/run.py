@@ -7,17 +7,23 @@ back through a JSON file written by :class:`crawlers.extensions.StatsFileExtensi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aimap.config import database_url
-from crawlers.sources import load_source
+from sqlalchemy import select
+
+from aimap.config import database_url, home_dir
+from crawlers.sources import SourceConfig, load_source
 from db.models import PipelineRun, utcnow
 from db.session import get_engine, session_scope
 
@@ -30,6 +36,9 @@ STAT_KEYS = {
     "documents_new": "aimap/documents/new",
     "documents_changed": "aimap/documents/changed",
     "documents_unchanged": "aimap/documents/unchanged",
+    "documents_not_modified": "aimap/documents/not_modified",
+    "financials": "aimap/financials/new",
+    "resumed_requests": "aimap/resumed_requests",
     "errors": "aimap/errors/recorded",
     "log_errors": "log_count/ERROR",
 }
@@ -59,59 +68,127 @@ def summarise(stats: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
     return counts, by_status
 
 
+def job_dir(source: str) -> Path:
+    """The Scrapy ``JOBDIR`` of a source's crawl (kept only while a crawl is unfinished)."""
+    return home_dir() / "crawl-jobs" / source
+
+
+def crawl_command(
+    cfg: SourceConfig,
+    *,
+    run_id: int,
+    stats_file: Path,
+    base_url: str | None = None,
+    since: dt.date | None = None,
+    jobdir: Path | None = None,
+    log_file: Path | None = None,
+    extra_settings: dict[str, str] | None = None,
+) -> list[str]:
+    """The ``scrapy crawl`` command line for one source run."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", cfg.kind, "-a", f"source={cfg.path}"]
+    if base_url:
+        cmd += ["-a", f"base_url={base_url}"]
+    if since:
+        cmd += ["-a", f"since={since.isoformat()}"]
+    settings = {"AIMAP_STATS_FILE": str(stats_file), "AIMAP_RUN_ID": str(run_id)}
+    politeness = cfg.politeness or {}
+    if "download_delay" in politeness:
+        delay = float(politeness["download_delay"])
+        settings["DOWNLOAD_DELAY"] = str(delay)
+        # AutoThrottle never goes below the source's floor (Scrapy uses DOWNLOAD_DELAY as the minimum)
+        settings["AUTOTHROTTLE_START_DELAY"] = str(max(delay, 0.01))
+    if "concurrent_requests_per_domain" in politeness:
+        settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = str(politeness["concurrent_requests_per_domain"])
+    if jobdir is not None:
+        settings["JOBDIR"] = str(jobdir)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        settings["LOG_FILE"] = str(log_file)
+    settings.update(extra_settings or {})
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    return cmd
+
+
 def run_crawl(
     source: str,
     *,
+    sources_dir: Path | str | None = None,
     base_url: str | None = None,
+    since: dt.date | None = None,
     db_url: str | None = None,
     log_file: Path | None = None,
+    resumable: bool = True,
+    extra_settings: dict[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[subprocess.Popen[str]], None] | None = None,
     timeout: float = 3600,
 ) -> CrawlResult:
     """Crawl ``source`` in a child Scrapy process and record the run with its stats.
 
+    With ``resumable`` the crawl keeps a job directory (``$AIMAP_HOME/crawl-jobs/<source>``)
+    while it runs: a crawl that was killed is resumed by the next call (earlier runs of the
+    source still marked running are marked ``interrupted``), and the directory is removed when
+    a crawl finishes. ``progress(finished_requests)`` is called about once a second.
     Raises :class:`CrawlError` when the process fails; the run is then recorded as failed.
     """
-    cfg = load_source(source)
+    cfg = load_source(source, sources_dir)
     cfg.resolved_start_urls(base_url)  # fail fast, before a process or a run record exists
     url = db_url or database_url()
     engine = get_engine(url)
+    jobdir = job_dir(cfg.name) if resumable else None
+    resuming = bool(jobdir and (jobdir / "seen.tsv").exists())
     with session_scope(engine) as session:
-        run = PipelineRun(flow="crawl", parameters={"source": cfg.name, "base_url": base_url})
+        for stale in session.scalars(select(PipelineRun).where(
+            PipelineRun.flow == "crawl", PipelineRun.state == "running"
+        )):
+            if stale.parameters.get("source") == cfg.name:
+                stale.state, stale.message = "interrupted", "the crawl process ended without finishing"
+        run = PipelineRun(flow="crawl", parameters={
+            "source": cfg.name, "path": str(cfg.path), "base_url": base_url,
+            "since": since.isoformat() if since else None, "resumed": resuming,
+        })
         session.add(run)
         session.flush()
         run_id = run.id
 
     with tempfile.TemporaryDirectory(prefix="aimap-crawl-") as tmp:
         stats_file = Path(tmp) / "stats.json"
-        cmd = [sys.executable, "-m", "scrapy", "crawl", cfg.kind, "-a", f"source={cfg.name}"]
-        if base_url:
-            cmd += ["-a", f"base_url={base_url}"]
-        cmd += ["-s", f"AIMAP_STATS_FILE={stats_file}", "-s", f"AIMAP_RUN_ID={run_id}"]
-        politeness = cfg.politeness or {}
-        if "download_delay" in politeness:
-            cmd += ["-s", f"DOWNLOAD_DELAY={politeness['download_delay']}"]
-            cmd += ["-s", f"AUTOTHROTTLE_START_DELAY={max(float(politeness['download_delay']), 0.01)}"]
-        if "concurrent_requests_per_domain" in politeness:
-            cmd += ["-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={politeness['concurrent_requests_per_domain']}"]
-        if log_file is not None:
-            log_file.parent.mkdir(parents=True, exist_ok=True)
-            cmd += ["-s", f"LOG_FILE={log_file}"]
+        cmd = crawl_command(cfg, run_id=run_id, stats_file=stats_file, base_url=base_url, since=since,
+                            jobdir=jobdir, log_file=log_file, extra_settings=extra_settings)
         env = dict(os.environ, DATABASE_URL=url, SCRAPY_SETTINGS_MODULE="crawlers.settings")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
+            if on_start is not None:
+                on_start(proc)
+            deadline = time.monotonic() + timeout
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    break
+                if progress is not None and jobdir is not None and (jobdir / "done.tsv").exists():
+                    progress(_count_lines(jobdir / "done.tsv"))
+                time.sleep(0.5 if progress else 0.1)
+            proc.wait()
+            err.seek(0)
+            stderr = err.read()
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
 
     counts, by_status = summarise(stats)
+    finished = stats.get("finish_reason") == "finished"
     failed = proc.returncode != 0 or not stats
     with session_scope(engine) as session:
         run = session.get(PipelineRun, run_id)
         assert run is not None
         run.counts = {**counts, "responses_by_status": by_status}
         run.finished_at = utcnow()
-        run.state = "failed" if failed else "completed"
-        if failed:
-            run.message = (proc.stderr or "")[-4000:]
+        run.state = "failed" if failed else ("completed" if finished else "interrupted")
+        if failed or not finished:
+            run.message = (stderr or f"finish reason: {stats.get('finish_reason')}")[-4000:]
+    if finished and not failed and jobdir is not None and jobdir.exists():
+        shutil.rmtree(jobdir)
     if failed:
-        tail = (proc.stderr or "").strip().splitlines()[-15:]
+        tail = (stderr or "").strip().splitlines()[-15:]
         raise CrawlError(f"crawl of {cfg.name} failed (exit {proc.returncode}):\n" + "\n".join(tail))
     return CrawlResult(
         source=cfg.name,
@@ -121,3 +198,8 @@ def run_crawl(
         stats=stats,
         finish_reason=stats.get("finish_reason"),
     )
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 16), b""))

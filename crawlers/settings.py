@@ -33,7 +33,15 @@ LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.AllowedHostsMiddleware": 50,
+    "crawlers.middlewares.ConditionalRequestMiddleware": 560,
 }
+SPIDER_MIDDLEWARES = {
+    "crawlers.middlewares.JournalSpiderMiddleware": 5,
+}
+#: With JOBDIR: Scrapy's dupefilter plus the crash-safe journal of crawlers/journal.py.
+DUPEFILTER_CLASS = "crawlers.journal.JournalDupeFilter"
+#: Send conditional requests (If-None-Match / If-Modified-Since) for stored documents.
+AIMAP_CONDITIONAL = True
 ITEM_PIPELINES = {
     "crawlers.pipelines.ValidationPipeline": 100,
     "crawlers.pipelines.DatabasePipeline": 800,

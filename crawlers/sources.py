@@ -8,6 +8,7 @@ not new Python. :func:`load_source` validates a file and reports every problem a
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ from typing import Any
 import yaml
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
-KINDS = ("newsroom",)
+KINDS = ("newsroom", "exchange", "feed")
 REQUIRED = ("name", "kind", "start_urls", "allowed_domains", "article")
+#: Fields each kind needs beside :data:`REQUIRED`.
+KIND_REQUIRED = {"newsroom": ("list",), "exchange": ("api",), "feed": ()}
 
 
 class SourceError(ValueError):
@@ -41,19 +44,26 @@ class SourceConfig:
     politeness: dict[str, Any] = field(default_factory=dict)
     schedule: str | None = None
     canonical_base_url: str | None = None
+    api: dict[str, Any] = field(default_factory=dict)
+    feeds: list[str] = field(default_factory=builtins.list)  # (the field `list` shadows the builtin)
+    sitemaps: list[str] = field(default_factory=builtins.list)
+    financials: dict[str, str] = field(default_factory=dict)
+    encoding_fallbacks: list[str] = field(default_factory=lambda: ["gb18030"])
+    covers: str = ""
     expected_min_documents: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
 
+    def resolve(self, url: str, base_url: str | None) -> str:
+        """``url`` with ``{base_url}`` filled in (required when the URL uses it)."""
+        if "{base_url}" in url:
+            if not base_url:
+                raise SourceError(f"{self.path}: URLs use {{base_url}}; pass --base-url")
+            url = url.replace("{base_url}", base_url.rstrip("/"))
+        return url
+
     def resolved_start_urls(self, base_url: str | None) -> list[str]:
         """Start URLs with ``{base_url}`` filled in (required when the source uses it)."""
-        urls = []
-        for url in self.start_urls:
-            if "{base_url}" in url:
-                if not base_url:
-                    raise SourceError(f"{self.path}: start_urls use {{base_url}}; pass --base-url")
-                url = url.replace("{base_url}", base_url.rstrip("/"))
-            urls.append(url)
-        return urls
+        return [self.resolve(url, base_url) for url in self.start_urls]
 
 
 def source_path(name: str, directory: Path = SOURCES_DIR) -> Path:
@@ -61,8 +71,10 @@ def source_path(name: str, directory: Path = SOURCES_DIR) -> Path:
     return directory / f"{name}.yml"
 
 
-def load_source(name_or_path: str | Path, directory: Path = SOURCES_DIR) -> SourceConfig:
-    """Load and validate one source by name or path; raise :class:`SourceError` listing problems."""
+def load_source(name_or_path: str | Path, directory: Path | str | None = None) -> SourceConfig:
+    """Load and validate one source by name (in ``directory``, default ``crawlers/sources``) or
+    path; raise :class:`SourceError` listing every problem."""
+    directory = Path(directory) if directory else SOURCES_DIR
     path = Path(name_or_path)
     if not path.suffix:
         path = source_path(str(name_or_path), directory)
@@ -85,6 +97,11 @@ def load_source(name_or_path: str | Path, directory: Path = SOURCES_DIR) -> Sour
         problems.append(f"{path}: field 'article' must be a mapping of selectors")
     elif isinstance(data.get("article"), dict) and "body" not in data["article"]:
         problems.append(f"{path}: field 'article.body' (main-text selector) is required")
+    for key in KIND_REQUIRED.get(data.get("kind", ""), ()):
+        if key not in data:
+            problems.append(f"{path}: a {data['kind']} source needs field '{key}'")
+    if data.get("kind") == "feed" and not (data.get("feeds") or data.get("sitemaps")):
+        problems.append(f"{path}: a feed source needs 'feeds' and/or 'sitemaps'")
     if problems:
         raise SourceError("\n".join(problems))
     known_keys = {f for f in SourceConfig.__dataclass_fields__} - {"path", "raw"}
@@ -95,6 +112,6 @@ def load_source(name_or_path: str | Path, directory: Path = SOURCES_DIR) -> Sour
     )
 
 
-def list_sources(directory: Path = SOURCES_DIR) -> list[SourceConfig]:
-    """All valid sources in ``directory`` (invalid ones raise)."""
-    return [load_source(p) for p in sorted(directory.glob("*.yml"))]
+def list_sources(directory: Path | str | None = None) -> list[SourceConfig]:
+    """All valid sources in ``directory`` (default ``crawlers/sources``; invalid ones raise)."""
+    return [load_source(p) for p in sorted(Path(directory or SOURCES_DIR).glob("*.yml"))]

@@ -298,6 +298,30 @@ class Document(Base):
     extracted_sha256: Mapped[str | None] = mapped_column(String(64))
     extractor_version: Mapped[str | None] = mapped_column(String(32))
     extracted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    etag: Mapped[str | None] = mapped_column(String(256))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentVersion(Base):
+    """An earlier content of a document: kept when a re-crawl finds the page changed.
+
+    ``documents`` always holds the current version (``documents.version``); every replaced
+    version is copied here first, so no content a crawl once saw is lost.
+    """
+
+    __tablename__ = "document_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    raw_gz: Mapped[bytes | None] = mapped_column(LargeBinary)
+    __table_args__ = (UniqueConstraint("document_id", "version"),)
 
 
 class PipelineError(Base):

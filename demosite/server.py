@@ -41,7 +41,8 @@ LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 
 _TEXT_TYPES = {
     ".html": "text/html; charset=utf-8",
-    ".htm": "text/html; charset=utf-8",
+    ".htm": "text/html",  # government portals: no charset in the header, as many real portals
+    ".xml": "application/xml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
     ".json": "application/json; charset=utf-8",
@@ -154,7 +155,24 @@ class QuietHandler(SimpleHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
+            if path.endswith(".xml"):
+                return self._xml(path)
         return super().send_head()
+
+    def _xml(self, path: str) -> Any:
+        """Feeds and sitemaps hold ``{base_url}``: fill in where this server is reachable."""
+        import io
+        from email.utils import formatdate
+
+        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        with open(path, "rb") as fh:
+            data = fh.read().replace(b"{base_url}", f"http://{host}".encode())
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Last-Modified", formatdate(os.stat(path).st_mtime, usegmt=True))
+        self.end_headers()
+        return io.BytesIO(data)
 
     def end_headers(self) -> None:
         """Add the ETag of the file being served."""

@@ -10,7 +10,7 @@ from aimap.cli import app
 
 runner = CliRunner()
 
-COMMANDS = ["status", "db", "firms", "demo-site", "sources", "crawl", "etl", "analyze", "demo"]
+COMMANDS = ["status", "db", "firms", "world", "sources", "crawl", "etl", "analyze", "demo"]
 
 
 def test_help_documents_every_command():
@@ -18,7 +18,7 @@ def test_help_documents_every_command():
     assert result.exit_code == 0
     for command in COMMANDS:
         assert command in result.output
-    for group, subs in {"db": ["upgrade", "downgrade"], "firms": ["import"], "demo-site": ["generate", "serve"],
+    for group, subs in {"db": ["upgrade", "downgrade"], "firms": ["import"], "world": ["generate", "serve", "step"],
                         "sources": ["list", "check"]}.items():
         sub = runner.invoke(app, [group, "--help"])
         assert sub.exit_code == 0

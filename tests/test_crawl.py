@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crawlers.run import run_crawl
 from crawlers.sources import SourceError, load_source
 from crawlers.textutil import canonical_url, parse_date
-from db.models import Document, PipelineError, PipelineRun, Source
+from db.models import Document, DocumentVersion, PipelineError, PipelineRun, Source
 from db.session import make_engine, session_factory
 from demosite.server import serve
 
@@ -52,7 +52,8 @@ def _counts(url: str) -> dict[str, int]:
     return out
 
 
-def test_crawl_stores_documents_idempotently(db_url, tmp_path):
+def test_crawl_stores_documents_idempotently(env_db, tmp_path):
+    db_url = env_db
     root = _site(tmp_path / "site")
     with serve(root) as server:
         first = run_crawl("demo-newsrooms", base_url=server.base_url, db_url=db_url)
@@ -61,7 +62,9 @@ def test_crawl_stores_documents_idempotently(db_url, tmp_path):
         assert _counts(db_url) == {"documents": 3, "errors": 1, "sources": 1}
 
         second = run_crawl("demo-newsrooms", base_url=server.base_url, db_url=db_url)
-        assert second.counts["documents_new"] == 0 and second.counts["documents_unchanged"] == 3
+        # conditional requests: no unchanged page body is transferred again
+        assert second.counts["documents_new"] == 0 and second.counts["documents_not_modified"] == 3
+        assert second.status_counts.get("304") == 3 and second.counts["documents_unchanged"] == 0
 
         (root / "news" / "acme" / "a.html").write_text(ARTICLE.format(title="A", date="2021-03-04", body="已更新"))
         third = run_crawl("demo-newsrooms", base_url=server.base_url, db_url=db_url)
@@ -72,6 +75,9 @@ def test_crawl_stores_documents_idempotently(db_url, tmp_path):
         docs = {d.canonical_url.rsplit("/", 1)[1]: d for d in s.scalars(select(Document))}
         assert set(docs) == {"a.html", "b.html", "c.html"}  # /private/ obeyed robots.txt
         assert docs["a.html"].text == "已更新" and docs["a.html"].published_on.isoformat() == "2021-03-04"
+        assert docs["a.html"].version == 2 and docs["a.html"].etag
+        (old,) = s.scalars(select(DocumentVersion)).all()  # the replaced content is kept
+        assert old.document_id == docs["a.html"].id and old.version == 1 and "乙大学" in old.text
         assert docs["b.html"].published_on.isoformat() == "2022-01-02"
         assert docs["a.html"].raw_gz and docs["a.html"].language == "zh-CN"
         errors = s.scalars(select(PipelineError).order_by(PipelineError.id)).all()
@@ -85,7 +91,8 @@ def test_crawl_stores_documents_idempotently(db_url, tmp_path):
     engine.dispose()
 
 
-def test_unreachable_site_is_recorded_not_silent(db_url):
+def test_unreachable_site_is_recorded_not_silent(env_db):
+    db_url = env_db
     with pytest.raises(SourceError, match="base-url"):
         run_crawl("demo-newsrooms", base_url=None, db_url=db_url)
     import socket
