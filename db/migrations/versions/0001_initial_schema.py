@@ -437,7 +437,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_mentions_event_id"), ["event_id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("mentions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mentions_event_id"))
