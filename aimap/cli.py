@@ -39,7 +39,8 @@ site_app = typer.Typer(
     help="The demo world: a generated, calibrated public web with its ground truth, served on 127.0.0.1.",
     no_args_is_help=True,
 )
-sources_app = typer.Typer(help="Crawl sources declared in crawlers/sources/*.yml.", no_args_is_help=True)
+sources_app = typer.Typer(help="Crawl sources declared as YAML files (crawlers/sources/ or a world's sources/).",
+                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(firms_app, name="firms")
 app.add_typer(site_app, name="world")
@@ -242,27 +243,32 @@ def world_step(
 
 
 @sources_app.command("list")
-def sources_list() -> None:
-    """List every declared source with its kind, publisher and schedule."""
+def sources_list(
+    sources: Annotated[Path | None, typer.Option("--sources", help="Directory of source files (default: crawlers/sources).")] = None,
+) -> None:
+    """List every declared source with its kind, publisher, schedule and expected minimum."""
     from crawlers.sources import SOURCES_DIR, SourceError, load_source
 
-    table = Table("name", "kind", "publisher", "schedule", "min docs")
-    for path in sorted(SOURCES_DIR.glob("*.yml")):
+    table = Table("name", "kind", "publisher", "schedule", "min docs", "covers")
+    for path in sorted((sources or SOURCES_DIR).glob("*.yml")):
         try:
             s = load_source(path)
-            table.add_row(s.name, s.kind, s.publisher, s.schedule or "-", str(s.expected_min_documents))
+            table.add_row(s.name, s.kind, s.publisher, s.schedule or "-", str(s.expected_min_documents), s.covers)
         except SourceError as exc:
-            table.add_row(path.stem, "[red]invalid[/red]", str(exc).splitlines()[0], "", "")
+            table.add_row(path.stem, "[red]invalid[/red]", str(exc).splitlines()[0], "", "", "")
     console.print(table)
 
 
 @sources_app.command("check")
-def sources_check(name: Annotated[str, typer.Argument(help="Source name (file stem) or path.")]) -> None:
-    """Validate one source file and print what it declares."""
+def sources_check(
+    name: Annotated[str, typer.Argument(help="Source name (file stem) or path.")],
+    sources: Annotated[Path | None, typer.Option("--sources", help="Directory of source files (default: crawlers/sources).")] = None,
+) -> None:
+    """Validate one source file (every problem at once) and print what it declares."""
     from crawlers.sources import SourceError, load_source
 
     try:
-        s = load_source(name)
+        s = load_source(name, sources)
     except SourceError as exc:
         _fail(str(exc))
     console.print(f"{s.name}: valid {s.kind} source ({s.path})", highlight=False)
@@ -271,21 +277,68 @@ def sources_check(name: Annotated[str, typer.Argument(help="Source name (file st
 
 @app.command()
 def crawl(
-    source: Annotated[str, typer.Argument(help="Source name (crawlers/sources/<name>.yml).")],
-    base_url: Annotated[str | None, typer.Option(help="Fills {base_url} in the source's start URLs.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Source name; repeat for several (default: all in --sources).")] = None,
+    sources: Annotated[Path | None, typer.Option("--sources", help="Directory of source files (default: crawlers/sources).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Fills {base_url} in the sources' URLs (e.g. a served demo world).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only feed entries / announcements on or after this date (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the per-source summary as JSON.")] = False,
 ) -> None:
-    """Crawl one source in its own Scrapy process into `documents`; print and record its stats."""
+    """Crawl sources into `documents`, each in its own Scrapy process; print a per-source summary.
+
+    Re-crawls send conditional requests (unchanged pages are not fetched again); a crawl that
+    was killed resumes where it stopped. Every run and its stats are recorded in pipeline_runs.
+    """
+    import datetime as dt
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from crawlers.run import CrawlError, run_crawl
-    from crawlers.sources import SourceError
+    from crawlers.sources import SourceError, list_sources
 
     _prepared()
-    log_file = home_dir() / "logs" / f"crawl-{source}.log"
     try:
-        result = run_crawl(source, base_url=base_url, log_file=log_file)
-    except (CrawlError, SourceError) as exc:
+        since_date = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        _fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
+    try:
+        available = {s.name: s for s in list_sources(sources)}
+    except SourceError as exc:
         _fail(str(exc))
-    console.print(f"crawl {source} (run {result.run_id}): {result.counts}; by status {result.status_counts}; "
-                  f"log {log_file}", highlight=False)
+    names = source or sorted(available)
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        _fail(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(available)) or 'none'}")
+    summary: list[dict[str, object]] = []
+    failures = 0
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  transient=True, disable=as_json) as bar:
+        for name in names:
+            task = bar.add_task(f"crawl {name}", total=None)
+            log_file = home_dir() / "logs" / f"crawl-{name}.log"
+            try:
+                result = run_crawl(name, sources_dir=sources, base_url=base_url, since=since_date, log_file=log_file,
+                                   progress=lambda n, t=task, nm=name: bar.update(t, description=f"crawl {nm}: {n:,} requests done"))
+                summary.append({"source": name, "run_id": result.run_id, "state": "completed"
+                                if result.finish_reason == "finished" else "interrupted", **result.counts,
+                                "by_status": result.status_counts, "log": str(log_file)})
+            except (CrawlError, SourceError) as exc:
+                failures += 1
+                summary.append({"source": name, "state": "failed", "error": str(exc), "log": str(log_file)})
+            bar.remove_task(task)
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        table = Table("source", "state", "requests", "new", "changed", "unchanged", "not modified", "errors")
+        for row in summary:
+            table.add_row(str(row["source"]), str(row["state"]), *(f"{row.get(k, 0):,}" if k in row else "-" for k in (
+                "requests", "documents_new", "documents_changed", "documents_unchanged", "documents_not_modified",
+                "errors")))
+        console.print(table)
+        for row in summary:
+            if row["state"] == "failed":
+                err.print(f"[red]{row['source']} failed:[/red] {row['error']}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- etl / analysis
@@ -314,27 +367,86 @@ def etl(
 
 @app.command()
 def analyze(
-    edition: Annotated[int | None, typer.Option(help="Report edition (data up to edition-1). Default: latest data year + 1.")] = None,
+    edition: Annotated[int | None, typer.Option(help="Report edition (data up to edition-1). Default: latest data year + 1 "
+                                                     "(with --compare: the published file's edition).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Bundle root (default: $AIMAP_OUT); files go to OUT/<edition>/.",
+                                             file_okay=False)] = None,
     window: Annotated[int | None, typer.Option(help="Rolling window of K years instead of cumulative networks.")] = None,
     mutual: Annotated[str, typer.Option(help="Orientation of mutual events: reporter | both.")] = "reporter",
+    compare: Annotated[Path | None, typer.Option(
+        "--compare", metavar="FIGURES.yaml", exists=True, dir_okay=False,
+        help="Put the rebuilt figures beside a published edition's (format: analysis/data/report-2024-figures.yaml) "
+             "and flag internal inconsistencies of either side; writes compare.md/.csv into the bundle.")] = None,
+    diff: Annotated[tuple[int, int] | None, typer.Option(
+        "--diff", metavar="A B", help="Compare two editions rebuilt before (OUT/A and OUT/B): firms and relations added "
+                                      "and removed, hubs that rose or fell, shares that moved; writes OUT/diff_A_B/.")] = None,
 ) -> None:
-    """Build the yearly value networks and write Table 1 (CSV + Markdown) under $AIMAP_OUT/<edition>/."""
+    """Rebuild the report of an edition from the database: every table and figure, written to OUT/<edition>/.
+
+    The bundle: report.md, report.html (self-contained), report.xlsx (a sheet per table), every
+    table as CSV, charts as PNG and SVG, one GEXF per year for Gephi, nodes/edges/firms CSV and
+    figures.yaml; each yearly network is recorded in network_snapshots. Running it twice on the same
+    data gives the same files and no new snapshot.
+    """
+    root = out.resolve() if out else out_dir()
+    if diff is not None:
+        from analysis.compare import diff_editions, write_diff
+
+        a, b = diff
+        try:
+            result_diff = diff_editions(root / str(a), root / str(b))
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            _fail(str(exc))
+        files = write_diff(result_diff, root / f"diff_{a}_{b}")
+        table = Table("change", "count")
+        for key, value in result_diff.summary.items():
+            table.add_row(key.replace("_", " "), f"{value:,}")
+        console.print(f"edition {a} -> {b}", highlight=False)
+        console.print(table)
+        for t in result_diff.tables:
+            if t.key == "diff_hubs":
+                for row in [r for r in t.rows if r[-1] != "same"][:10]:
+                    console.print(f"  {row[0]} hub {row[1]}: rank {row[2]} -> {row[3]} ({row[-1]})", highlight=False)
+        console.print(f"written: {files[-1].parent}", highlight=False)
+        return
+
     from analysis.report import build_report
     from db.runs import recorded_run
 
+    published = None
+    if compare is not None:
+        from analysis.compare import load_figures
+
+        try:
+            published = load_figures(compare)
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
+        edition = edition or int(published["edition"])
     _prepared()
-    params = {"edition": edition, "window": window, "mutual": mutual}
+    params = {"edition": edition, "window": window, "mutual": mutual, "out": str(root),
+              "compare": str(compare) if compare else None}
     try:
         with recorded_run("analyze", params) as (session, run):
-            result = build_report(session, out_dir(), edition=edition, window=window, mutual=mutual, run_id=run.id)
-            run.counts = {"years": len(result.rows), "snapshots_new": result.snapshots_new}
+            result = build_report(session, root, edition=edition, window=window, mutual=mutual, run_id=run.id,
+                                  progress=lambda m: err.print(f"analyze: {m}", highlight=False))
+            run.counts = {"years": len(result.rows), "snapshots_new": result.snapshots_new, "files": len(result.files)}
     except ValueError as exc:
         _fail(str(exc))
-    for path in result.files:
-        if path.suffix == ".md":
-            console.print(path.read_text(encoding="utf-8"), highlight=False)
-    console.print(f"written: {', '.join(str(p) for p in result.files)}; new snapshots: {result.snapshots_new}",
-                  highlight=False)
+    bundle = root / str(result.edition)
+    console.print((bundle / "table1.md").read_text(encoding="utf-8"), highlight=False)
+    console.print(f"edition {result.edition}: {len(result.files)} files in {bundle} (report.html, report.xlsx, report.md, "
+                  f"CSV, charts/, gexf/); new snapshots: {result.snapshots_new}", highlight=False)
+    if compare is not None:
+        from analysis.compare import write_comparison
+
+        assert result.stats is not None
+        files, compared, flags = write_comparison(compare, result.stats.figures, bundle)
+        differing = sum(1 for r in compared.rows if r[4] not in (None, 0))
+        console.print(f"compared with {compare}: {len(compared.rows)} figures, {differing} differ; "
+                      f"{len(flags.rows)} internal inconsistencies:", highlight=False)
+        for side, path, message in flags.rows:
+            console.print(f"  [{side}] {path}: {message}", highlight=False, markup=False)
+        console.print(f"written: {', '.join(str(f) for f in files)}", highlight=False)
 
 
 @app.command()
@@ -348,7 +460,8 @@ def demo(
 
     result = demo_flow(preset=preset, seed=seed, edition=edition)
     console.print(f"\ndatabase: {safe_url()}", highlight=False)
-    console.print(f"crawl: {result['crawl']}", highlight=False)
+    for name, counts in result["crawl"].items():
+        console.print(f"crawl {name}: {counts}", highlight=False)
     console.print(f"etl: {result['etl']}", highlight=False)
     for path in result["report"]["files"]:
         if path.endswith(".md"):

@@ -172,6 +172,8 @@ def _upsert_financials(session: Session, doc: Document, figures: dict[str, Any])
                                    source="exchange", document_id=doc.id))
         return "new"
     if row.revenue_cny == revenue and row.rd_expense_cny == rd:
+        if row.document_id is None:  # same figures: keep them, add the exchange document as evidence
+            row.document_id = doc.id
         return "unchanged"
     row.revenue_cny, row.rd_expense_cny, row.source, row.document_id = revenue, rd, "exchange", doc.id
     return "updated"

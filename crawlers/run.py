@@ -182,7 +182,8 @@ def run_crawl(
         assert run is not None
         run.counts = {**counts, "responses_by_status": by_status}
         run.finished_at = utcnow()
-        run.state = "failed" if failed else ("completed" if finished else "interrupted")
+        killed = proc.returncode is not None and proc.returncode < 0  # ended by a signal: resumable
+        run.state = "interrupted" if killed else "failed" if failed else "completed" if finished else "interrupted"
         if failed or not finished:
             run.message = (stderr or f"finish reason: {stats.get('finish_reason')}")[-4000:]
     if finished and not failed and jobdir is not None and jobdir.exists():

@@ -1,4 +1,4 @@
-"""The demo flow: generate the local demo web, crawl it, extract events, build Table 1.
+"""The demo flow: generate the demo world, crawl its sources, extract events, build Table 1.
 
 This is the thin end-to-end slice ``make demo`` runs on the embedded default (SQLite file,
 Prefect's ephemeral mode, the demo site served on 127.0.0.1). Each step is a task calling a
@@ -24,8 +24,6 @@ from demosite.world import build_world
 from etl.load import run_etl
 from etl.registry import import_registry
 
-DEMO_SOURCE = "demo-newsrooms"
-
 
 @task(name="prepare-database")
 def prepare_database_task() -> dict[str, int]:
@@ -34,12 +32,12 @@ def prepare_database_task() -> dict[str, int]:
     return prepare_database()
 
 
-@task(name="generate-demo-site")
+@task(name="generate-world")
 def generate_site_task(preset: str, seed: int, directory: str) -> dict[str, Any]:
     """Render the demo world (deterministic for a seed and preset) to ``directory``."""
     manifest = render_site(build_world(seed=seed, preset=preset), Path(directory))
-    get_run_logger().info("demo site: %s", manifest)
-    return {"root": str(Path(directory) / "site"), "registry": str(Path(directory) / "registry.csv")}
+    get_run_logger().info("demo world: %s", manifest)
+    return {"root": str(manifest.root), "registry": str(manifest.registry_csv), "sources": str(manifest.sources_dir)}
 
 
 @task(name="import-registry")
@@ -55,9 +53,10 @@ def import_registry_task(path: str) -> dict[str, int]:
 
 
 @task(name="crawl", retries=2, retry_delay_seconds=[2, 10], retry_jitter_factor=0.5)
-def crawl_task(source: str, base_url: str) -> dict[str, Any]:
+def crawl_task(source: str, base_url: str, sources_dir: str | None = None) -> dict[str, Any]:
     """Crawl one source in its own Scrapy process; return its summary counts."""
-    result = run_crawl(source, base_url=base_url, log_file=home_dir() / "logs" / f"crawl-{source}.log")
+    result = run_crawl(source, sources_dir=sources_dir, base_url=base_url,
+                       log_file=home_dir() / "logs" / f"crawl-{source}.log")
     get_run_logger().info("crawl %s: %s (by status %s)", source, result.counts, result.status_counts)
     return {"source": source, "run_id": result.run_id, **result.counts}
 
@@ -89,17 +88,19 @@ def analyze_task(edition: int | None) -> dict[str, Any]:
 def demo_flow(preset: str = "tiny", seed: int = 7, edition: int | None = None) -> dict[str, Any]:
     """Demo web -> registry -> crawl -> ETL -> Table 1, on the configured database."""
     prepare_database_task()
-    site = generate_site_task(preset, seed, str(home_dir() / "demo-site"))
+    site = generate_site_task(preset, seed, str(home_dir() / "world"))
     registry = import_registry_task(site["registry"])
+    crawl: dict[str, Any] = {}
     with serve(Path(site["root"])) as server:
-        crawl = crawl_task(DEMO_SOURCE, server.base_url)
+        for path in sorted(Path(site["sources"]).glob("*.yml")):
+            crawl[path.stem] = crawl_task(path.stem, server.base_url, site["sources"])
     etl = etl_task()
     report = analyze_task(edition)
     summary = [
         f"# aimap demo run — {database_url().split(':', 1)[0]}",
         "",
         f"- registry: {registry}",
-        f"- crawl ({DEMO_SOURCE}): {crawl}",
+        *(f"- crawl {name}: {counts}" for name, counts in crawl.items()),
         f"- etl: {etl}",
         f"- report: {', '.join(report['files'])}",
     ]
