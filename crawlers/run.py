@@ -97,6 +97,8 @@ def crawl_command(
         settings["DOWNLOAD_DELAY"] = str(delay)
         # AutoThrottle never goes below the source's floor (Scrapy uses DOWNLOAD_DELAY as the minimum)
         settings["AUTOTHROTTLE_START_DELAY"] = str(max(delay, 0.01))
+    if "max_page_bytes" in politeness:
+        settings["DOWNLOAD_MAXSIZE"] = str(int(politeness["max_page_bytes"]))
     if "concurrent_requests_per_domain" in politeness:
         settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = str(politeness["concurrent_requests_per_domain"])
     if jobdir is not None:

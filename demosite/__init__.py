@@ -7,20 +7,18 @@ HTML newsrooms and served on ``127.0.0.1``. Because the world is generated, its 
 known exactly, which lets end-to-end tests check that crawl -> extraction -> network ->
 report recovers what was planted.
 
-The package is split so the world can grow (a later preset will hold all 4,311 firms)
-without touching the HTML:
+The package is split so the world model and the rendering evolve separately:
 
-- :mod:`demosite.world` -- the world model: sample firms (:class:`~demosite.world.Firm`),
-  relation nodes (:class:`~demosite.world.Partner`), cooperation events
-  (:class:`~demosite.world.Event`) and plain company news, built by
-  :func:`~demosite.world.build_world` from a seed and a preset. No HTML here.
-- :mod:`demosite.render` -- :func:`~demosite.render.render_site` turns a world into static
-  files: ``site/`` (robots.txt, index, paginated newsrooms, article pages, a ``/private/``
-  page robots.txt forbids), ``registry.csv`` (the firm registry) and ``truth/`` (the ground
-  truth: ``events.csv`` and ``world.json``).
-- :mod:`demosite.server` -- :func:`~demosite.server.serve` (context manager for tests) and
-  :func:`~demosite.server.serve_forever` (for the CLI): a quiet static-file HTTP server that
-  only ever binds to a loopback address.
+- :mod:`demosite.world` -- the world model: sample firms, relation nodes, cooperation events
+  and plain company news, built by :func:`~demosite.world.build_world` from a seed and a
+  preset (tiny, small, medium, report), calibrated to the 2024 report. No HTML here.
+- :mod:`demosite.render` -- :func:`~demosite.render.render_site` turns a world into the demo
+  web (:mod:`demosite.sites`: newsrooms, the exchange, government portals, media with feeds),
+  the firm registry (``firms.csv``), crawl sources (``sources/``) and the ground truth
+  (``truth/``); :func:`~demosite.render.step_world` advances it by one year.
+- :mod:`demosite.phrasing` -- the varied wording of announcements (``data/phrasings.yml``).
+- :mod:`demosite.server` -- a loopback-only HTTP server with ETag/Last-Modified, injected
+  faults and the exchange's JSON search API.
 
 Everything is deterministic: the same seed and preset give byte-identical files (no
 timestamps, sorted iteration, randomness only from ``random.Random`` seeded explicitly).
@@ -29,8 +27,5 @@ well-known partners (universities, telecom operators ...) are real names used as
 counterparts, and the events involving them are invented.
 """
 
-from demosite.render import SiteManifest, render_site
-from demosite.server import serve, serve_forever
-from demosite.world import PRESETS, World, build_world
-
-__all__ = ["PRESETS", "SiteManifest", "World", "build_world", "render_site", "serve", "serve_forever"]
+# Modules are imported where used (demosite.world, demosite.render, demosite.server): importing
+# them here would make `from demosite import calibration` inside the world model circular.

@@ -123,3 +123,39 @@ def test_url_and_date_helpers():
     assert canonical_url("HTTP://Example.ORG:80/a/b.html#frag") == "http://example.org/a/b.html"
     assert parse_date("发布时间：2023年11月21日 10:00", ["%Y年%m月%d日"]).isoformat() == "2023-11-21"
     assert parse_date("no date", ["%Y-%m-%d"]) is None
+
+
+def test_auto_text_oversized_pages_and_undecodable_bytes(env_db, tmp_path):
+    """A source with `body: auto` (trafilatura), a page over the size cap, a page no encoding reads."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "robots.txt").write_text("User-agent: *\n")
+    paragraph = "甲公司与乙大学签署战略合作协议，双方将在计算机视觉领域开展合作。" * 3
+    (root / "index.html").write_text(
+        '<html><body><a class="a" href="/ok.html">ok</a><a class="a" href="/big.html">big</a>'
+        '<a class="a" href="/bad.html">bad</a></body></html>', encoding="utf-8")
+    (root / "ok.html").write_text(
+        f'<html lang="zh-CN"><head><meta charset="utf-8"><title>合作</title></head><body><nav>首页 | 新闻</nav>'
+        f'<article><h1>合作</h1><p>{paragraph}</p><p>{paragraph}</p></article><footer>版权所有</footer></body></html>',
+        encoding="utf-8")
+    (root / "big.html").write_text("<html><body><article><p>" + "大" * 200_000 + "</p></article></body></html>",
+                                   encoding="utf-8")
+    (root / "bad.html").write_bytes(b'<html><head><meta charset="utf-8"></head><body><article><p>'
+                                    + bytes(range(128, 256)) * 50 + b"</p></article></body></html>")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "auto.yml").write_text(
+        "name: auto\nkind: newsroom\nstart_urls: ['{base_url}/index.html']\nallowed_domains: ['127.0.0.1']\n"
+        "list: {items: 'a.a::attr(href)'}\narticle: {title: ['title::text'], body: auto}\n"
+        "encoding_fallbacks: [gb18030, big5]\npoliteness: {max_page_bytes: 100000}\n", encoding="utf-8")
+    with serve(root) as server:
+        result = run_crawl("auto", sources_dir=sources, base_url=server.base_url, db_url=env_db)
+    engine = make_engine(env_db)
+    with session_factory(engine)() as s:
+        docs = {d.canonical_url.rsplit("/", 1)[1]: d for d in s.scalars(select(Document))}
+        errors = {e.location.rsplit("/", 1)[1]: e for e in s.scalars(select(PipelineError))}
+    engine.dispose()
+    assert "甲公司与乙大学签署战略合作协议" in docs["ok.html"].text and "版权所有" not in docs["ok.html"].text
+    assert errors["big.html"].kind == "oversized"
+    assert errors["bad.html"].kind == "decode_error" and "bad.html" not in docs  # never stored as mojibake
+    assert result.counts["errors"] >= 1

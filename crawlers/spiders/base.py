@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
 from crawlers.items import DocumentItem, ErrorItem
@@ -162,6 +163,10 @@ class SourceSpider(scrapy.Spider):
         if failure.check(HttpError):
             status = failure.value.response.status
             yield self.error(request.url, "http_error", f"HTTP {status}", request_url=request.url)
+        elif failure.check(DownloadCancelledError, CancelledError):
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            yield self.error(request.url, "oversized", f"page larger than the {limit:,}-byte cap: download cancelled",
+                             request_url=request.url)
         elif failure.check(IgnoreRequest):
             yield self.error(request.url, "ignored", f"request refused: {failure.getErrorMessage()}",
                              request_url=request.url)
