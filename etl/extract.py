@@ -1,22 +1,30 @@
-"""Rule-based relation extraction: sentences -> (provider, receiver, kind, year, categories).
+"""Rule-based relation extraction: who cooperates with whom, in which direction, when, on what.
 
-Pure functions over text (no database): the loader (:mod:`etl.load`) supplies the gazetteer of
-known names and stores the typed :class:`Relation` records it gets back.
+Pure functions over text (no database): the loader (:mod:`etl.load`) and the offline
+``aimap extract`` command supply a :class:`Gazetteer` of known names and get typed records
+back. All phrases and patterns live in versioned lookups (``etl/lexicons/*.yml``).
 
-Steps for one document:
+For one document:
 
-1. split the text into sentences (``。！？；`` and line breaks);
+1. normalise (half-width, simplified Chinese; :mod:`etl.normalize`) and split into sentences;
 2. find organisation mentions: known names through one Aho-Corasick automaton over every alias
-   (longest match wins, ``iter_long``), then unseen names by their legal/institutional suffix
-   (``有限公司``, ``大学``, ``研究院`` ... from ``lexicons/org_suffixes.yml``);
-3. replace the mentions by ``⟨i⟩`` tokens and apply the directed patterns of
-   ``lexicons/relation_kinds.yml`` ("⟨0⟩为⟨1⟩提供" -> 0 provides to 1; "⟨0⟩引入⟨1⟩的" -> 1 provides
-   to 0); pairs joined by a conjunction in a sentence with a cooperation phrase are *mutual*;
-4. the year is the first date in the sentence, else the document's publication date;
-   technology categories and application domains come from keyword lexicons.
-
-The direction convention follows the report: provider = technology-enabling side (技术赋能,
-out-degree), receiver = technology-input side (技术输入, in-degree).
+   (leftmost-longest), unseen names by their legal/institutional suffix (``有限公司``, ``大学``,
+   ``研究院``, ``人民政府``, ``Co., Ltd.`` ...), and short names the text itself declares
+   (``X（以下简称“Y”）``);
+3. replace mentions by tokens ``⟨i⟩`` and decide, per sentence:
+   - which mentions are *non-parties* (witnesses, hosts, media, venues, list publishers);
+   - whether the sentence reports anything at all (talks, intentions, rumours and denials do not);
+   - *directed* relations from the directed patterns ("⟨P⟩为⟨R⟩提供", "⟨R⟩基于⟨P⟩的",
+     "⟨P⟩中标⟨R⟩" ...): provider = technology-enabling side (技术赋能, out-degree), receiver =
+     technology-input side (技术输入, in-degree), as the report counts them;
+   - *mutual* relations for parties joined by a conjunction in a sentence with a cooperation
+     phrase, every pair of a multi-party signing ("⟨A⟩、⟨B⟩和⟨C⟩共同签署");
+   - the kind (first matching phrase group), the status (``terminated`` by termination cues,
+     ``historical`` for cooperations recalled with their own year, else ``new``), the year (a
+     date in the sentence, else the last date of the document so far, else the publication
+     date) and the technology categories / application domains (multi-label keyword lexicons;
+     the sentence's labels, else the document's);
+   - parent and subsidiary of one group are not a cooperation.
 """
 
 from __future__ import annotations
@@ -25,21 +33,35 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import combinations
 from pathlib import Path
 
 import ahocorasick
 import yaml
 
-EXTRACTOR_VERSION = "rules-0.3"
-LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
+from etl.normalize import Normalised, find_dates, normalise, sentences
 
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
-_DATE = re.compile(r"(\d{4})\s*(?:年|-|/|\.)\s*(\d{1,2})\s*(?:月|-|/|\.)\s*(\d{1,2})\s*日?")
-_YEAR_MONTH = re.compile(r"(\d{4})年(\d{1,2})月")
-_SPLIT = re.compile(r"[，,。；;：:、\s“”\"《》]|与|和|及|携手|联手|以及|并与")
-#: "（以下简称“X”）" after a name: an alias declaration, not part of the sentence's syntax.
-_ABBREVIATION = re.compile(r"[（(](?:以下)?(?:简称|下称)[:：]?[“\"「]?(?:⟨\d+⟩|[^）)]*?)[”\"」]?[）)]")
+EXTRACTOR_VERSION = "rules-1.0"
+LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
+_ABBREVIATION = re.compile(r"[（(](?:以下)?(?:简称|下称|简称为)[:：]?[“\"「『]?([^）)”\"」』]{2,20})[”\"」』]?[）)]")
+_TOKEN_ABBREV = re.compile(r"[（(](?:以下)?(?:简称|下称|简称为)[:：]?[“\"「『]?(?:⟨\d+⟩|[^）)]*?)[”\"」』]?[）)]")
 _NAME_CHARS = r"[\u4e00-\u9fa5A-Za-z0-9（）()·&]"
+_EN_ORG = re.compile(
+    r"(?:[A-Z][A-Za-z0-9&'\-\.]*\s){0,5}[A-Z][A-Za-z0-9&'\-\.]*,?\s"
+    r"(?:Co\.,?\s?Ltd\.?|Inc\.|Corporation|Corp\.|Limited|Ltd\.|Group|University|Institute|Laboratory)"
+)
+_SELF = re.compile(r"(?:本公司|该公司|(?<=[，,。；：:\s])公司)(?=与|和|同|将为|为|向|已与|拟与)")
+_SPLIT = re.compile(r"[，,。；;：:、\s“”\"《》]|与|和|及|携手|联手|以及|并与|同")
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    """A known organisation a name stands for (from a registry, the seed gazetteer or the database)."""
+
+    canonical: str
+    kind: str | None = None
+    province: str | None = None
+    org_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,11 +71,18 @@ class Lexicon:
     kinds: list[tuple[str, list[str]]]
     directed: list[tuple[re.Pattern[str], int, int]]
     mutual: list[re.Pattern[str]]
+    non_party: list[re.Pattern[str]]
+    negation: list[str]
+    terminated: list[str]
+    historical: list[re.Pattern[str]]
+    same_group_cues: list[str]
+    confidence: dict[str, float]
     tech: dict[str, list[str]]
     domains: dict[str, list[str]]
     suffixes: dict[str, str]
     foreign_markers: list[str]
     leading_noise: list[str]
+    reject: list[re.Pattern[str]]
 
     @property
     def cooperation_phrases(self) -> list[str]:
@@ -64,25 +93,35 @@ class Lexicon:
 @lru_cache(maxsize=4)
 def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
     """Load the rule lexicons from ``directory``."""
-    rel = yaml.safe_load((directory / "relation_kinds.yml").read_text(encoding="utf-8"))
-    orgs = yaml.safe_load((directory / "org_suffixes.yml").read_text(encoding="utf-8"))
+    def read(name: str) -> dict:
+        return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+
+    rel, orgs = read("relation_kinds.yml"), read("org_suffixes.yml")
     return Lexicon(
         kinds=[(k["kind"], list(k["phrases"])) for k in rel["kinds"]],
         directed=[(re.compile(d["pattern"]), int(d["provider"]), int(d["receiver"])) for d in rel["directed"]],
-        mutual=[re.compile(m["pattern"]) for m in rel["mutual"]],
-        tech=yaml.safe_load((directory / "tech_categories.yml").read_text(encoding="utf-8")),
-        domains=yaml.safe_load((directory / "application_domains.yml").read_text(encoding="utf-8")),
+        mutual=[re.compile(p) for p in rel["mutual"]],
+        non_party=[re.compile(p) for p in rel["non_party"]],
+        negation=list(rel["negation"]),
+        terminated=list(rel["terminated"]),
+        historical=[re.compile(p) for p in rel["historical"]],
+        same_group_cues=list(rel["same_group_cues"]),
+        confidence=dict(rel["confidence"]),
+        tech=read("tech_categories.yml"),
+        domains=read("application_domains.yml"),
         suffixes=dict(sorted(orgs["suffixes"].items(), key=lambda kv: -len(kv[0]))),
         foreign_markers=list(orgs.get("foreign_markers", [])),
         leading_noise=sorted(orgs.get("leading_noise", []), key=len, reverse=True),
+        reject=[re.compile(p) for p in orgs.get("reject", [])],
     )
 
 
 class Gazetteer:
-    """Known organisation names -> organisation key, matched in one pass (Aho-Corasick).
+    """Known organisation names -> :class:`OrgRef` (or any key), matched in one pass.
 
-    Keys are opaque to this module (the loader uses organisation ids). A name that maps to
-    several organisations is ambiguous and is not matched.
+    One Aho-Corasick automaton over every name; matches are leftmost-longest (``iter_long``),
+    so ``北京百度网讯科技有限公司`` wins over ``百度``. A name registered for two different keys is
+    ambiguous and not matched.
     """
 
     def __init__(self, names: dict[str, object] | None = None) -> None:
@@ -111,13 +150,16 @@ class Gazetteer:
     def __contains__(self, name: str) -> bool:
         return name in self._names and name not in self._ambiguous
 
+    def __len__(self) -> int:
+        return len(self._names) - len(self._ambiguous)
+
     def get(self, name: str) -> object | None:
         """The key of an unambiguous name."""
         return self._names.get(name) if name not in self._ambiguous else None
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, name) matches, leftmost-longest."""
-        if not self._names or len(self._ambiguous) >= len(self._names):
+        if len(self) == 0:
             return []
         if self._automaton is None:
             automaton = ahocorasick.Automaton()
@@ -126,28 +168,46 @@ class Gazetteer:
                     automaton.add_word(name, name)
             automaton.make_automaton()
             self._automaton = automaton
-        return [(end - len(name) + 1, end + 1, name) for end, name in self._automaton.iter_long(text)]
+        found = []
+        for end, name in self._automaton.iter_long(text):
+            start = end - len(name) + 1
+            # an English name must not start or end inside a word ("AMD" in "AMDs", "TI" in "TIME")
+            if name.isascii() and ((start > 0 and text[start - 1].isalnum()) or
+                                   (end + 1 < len(text) and text[end + 1].isalnum())):
+                continue
+            found.append((start, end + 1, name))
+        return found
 
 
 @dataclass(frozen=True)
 class Mention:
-    """An organisation named in a sentence; ``key`` is None for a newly discovered name."""
+    """An organisation named in the text (offsets in the normalised document text)."""
 
     start: int
     end: int
-    name: str
-    key: object | None
+    name: str  # as matched in the normalised text
+    key: object | None  # gazetteer key (OrgRef, id ...) or None for a discovered name
     kind: str | None = None
+    surface: str = ""  # as written in the original text
+    entity: str = ""  # identity within the document: canonical name, or the name a short name stands for
+
+    @property
+    def identity(self) -> str:
+        """The organisation this mention stands for (canonical name when known)."""
+        if self.entity:
+            return self.entity
+        return self.key.canonical if isinstance(self.key, OrgRef) else self.name
 
 
 @dataclass
 class Relation:
-    """One extracted cooperation (typed record handed to the loader)."""
+    """One extracted cooperation between two parties."""
 
     provider: Mention
     receiver: Mention
-    direction: str
+    direction: str  # directed | mutual
     kind: str
+    status: str  # new | terminated | historical
     year: int | None
     event_date: dt.date | None
     tech_categories: list[str] = field(default_factory=list)
@@ -156,28 +216,36 @@ class Relation:
     confidence: float = 1.0
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (Chinese and ASCII end punctuation, line breaks), stripped."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+@dataclass
+class Extraction:
+    """Everything extracted from one document."""
+
+    relations: list[Relation]
+    mentions: list[Mention]
+    parties: set[str]  # names (as matched) that are a party of some relation
+    non_parties: set[str]
+    tech_categories: list[str]
+    application_domains: list[str]
+
+    @property
+    def is_cooperation(self) -> bool:
+        """Whether the document reports at least one cooperation."""
+        return bool(self.relations)
 
 
-def find_date(sentence: str) -> tuple[dt.date | None, int | None]:
-    """The first full date in the sentence (and its year), else a year-month's year."""
-    for m in _DATE.finditer(sentence):
-        try:
-            day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            continue
-        return day, day.year
-    m = _YEAR_MONTH.search(sentence)
-    if m:
-        return None, int(m.group(1))
-    return None, None
+# --------------------------------------------------------------------------- mentions
 
 
 def organisation_kind(name: str, lexicon: Lexicon) -> str | None:
-    """Kind of an organisation from its name's suffix (None when no suffix is known)."""
+    """Kind of an organisation from its name (foreign markers, then the longest known suffix)."""
     if any(marker in name for marker in lexicon.foreign_markers):
+        return "foreign_firm"
+    if name.isascii():
+        lowered = name.lower()
+        if "university" in lowered:
+            return "university"
+        if "institute" in lowered or "laborator" in lowered:
+            return "research_institute"
         return "foreign_firm"
     for suffix, kind in lexicon.suffixes.items():
         if name.endswith(suffix):
@@ -189,7 +257,12 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
     """Unseen organisation names in ``segment`` (text not covered by known names)."""
     suffix_alt = "|".join(re.escape(s) for s in lexicon.suffixes)
     pattern = re.compile(f"{_NAME_CHARS}{{1,30}}(?:{suffix_alt})")
-    found = []
+    found: list[Mention] = []
+    for m in _EN_ORG.finditer(segment):
+        name = m.group(0).strip().rstrip(",")
+        begin = offset + m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        found.append(Mention(begin, begin + len(name), name, None, organisation_kind(name, lexicon)))
+    taken = [(m.start - offset, m.end - offset) for m in found]
     pos = 0
     for piece in _SPLIT.split(segment):
         start = segment.find(piece, pos) if piece else -1
@@ -209,87 +282,238 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
                 if name.startswith(noise) and len(name) - len(noise) >= 4:
                     name, name_start = name[len(noise) :], name_start + len(noise)
                     changed = True
-        if len(name) < 4 or _DATE.search(name):
+        begin = start + name_start
+        if len(name) < 4 or re.search(r"\d{4}年|\d+月", name) or any(r.search(name) for r in lexicon.reject):
             continue
-        begin = offset + start + name_start
-        found.append(Mention(begin, begin + len(name), name, None, organisation_kind(name, lexicon)))
+        if any(not (begin + len(name) <= a or begin >= b) for a, b in taken):
+            continue
+        found.append(Mention(offset + begin, offset + begin + len(name), name, None, organisation_kind(name, lexicon)))
     return found
 
 
-def find_mentions(sentence: str, gazetteer: Gazetteer, lexicon: Lexicon) -> list[Mention]:
-    """Known and discovered organisation mentions in order of appearance."""
-    mentions = [Mention(s, e, n, gazetteer.get(n)) for s, e, n in gazetteer.find(sentence)]
-    gaps, cursor = [], 0
+def find_mentions(
+    text: str, start: int, end: int, gazetteer: Gazetteer, lexicon: Lexicon, declared: dict[str, Mention]
+) -> list[Mention]:
+    """Known, declared and discovered organisation mentions in ``text[start:end]``, in order."""
+    sentence = text[start:end]
+    mentions = [Mention(start + s, start + e, n, gazetteer.get(n)) for s, e, n in gazetteer.find(sentence)]
+    for short, target in declared.items():  # names the document declared: X（以下简称“Y”）
+        for m in re.finditer(re.escape(short), sentence):
+            a, b = start + m.start(), start + m.end()
+            if all(b <= x.start or a >= x.end for x in mentions):
+                mentions.append(Mention(a, b, short, target.key, target.kind, entity=target.identity))
+    mentions.sort(key=lambda m: m.start)
+    gaps, cursor = [], start
     for m in mentions:
-        gaps.append((cursor, sentence[cursor : m.start]))
-        cursor = m.end
-    gaps.append((cursor, sentence[cursor:]))
+        gaps.append((cursor, text[cursor : m.start]))
+        cursor = max(cursor, m.end)
+    gaps.append((cursor, text[cursor:end]))
     for offset, segment in gaps:
         mentions.extend(discover(segment, offset, lexicon))
     return sorted(mentions, key=lambda m: m.start)
 
 
-def _labels(sentence: str, lexicon_map: dict[str, list[str]]) -> list[str]:
-    return [label for label, words in lexicon_map.items() if any(w in sentence for w in words)]
+# --------------------------------------------------------------------------- relations
+
+
+@lru_cache(maxsize=4096)
+def _ascii_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(word.lower())}(?![A-Za-z0-9])")
+
+
+def _has(lowered: str, word: str) -> bool:
+    """``word`` occurs in ``lowered`` (ASCII words only as whole words: "AR" is not in "smart")."""
+    w = word.lower()
+    if word.isascii():
+        return bool(_ascii_word(word).search(lowered))
+    return w in lowered
+
+
+def _labels(text: str, lexicon_map: dict[str, list[str]]) -> list[str]:
+    lowered = text.lower()
+    return [label for label, words in lexicon_map.items() if any(_has(lowered, w) for w in words)]
 
 
 def relation_kind(sentence: str, lexicon: Lexicon) -> str | None:
-    """The first cooperation kind whose phrase occurs in the sentence."""
+    """The first cooperation kind whose phrase occurs in the sentence (None: no cooperation phrase)."""
+    lowered = sentence.lower()
     for kind, phrases in lexicon.kinds:
-        if any(p in sentence for p in phrases):
+        if any(_has(lowered, p) if p.isascii() and len(p) <= 4 else p.lower() in lowered for p in phrases):
             return kind
     return None
 
 
-def extract_sentence(
-    sentence: str, gazetteer: Gazetteer, lexicon: Lexicon, default_year: int | None = None
-) -> list[Relation]:
-    """Relations stated in one sentence (directed patterns first, then mutual pairs)."""
-    kind = relation_kind(sentence, lexicon)
-    if kind is None:
-        return []
-    mentions = find_mentions(sentence, gazetteer, lexicon)
-    if len({m.name for m in mentions}) < 2:
-        return []
-    tokenised, last = [], 0
-    for i, m in enumerate(mentions):
-        tokenised.append(sentence[last : m.start] + f"⟨{i}⟩")
-        last = m.end
-    tokenised.append(sentence[last:])
-    tokens = _ABBREVIATION.sub("", "".join(tokenised))
-    day, year = find_date(sentence)
-    year = year or default_year
-    tech = _labels(sentence, lexicon.tech)
-    domains = _labels(sentence, lexicon.domains)
+def _core(name: str) -> str:
+    for suffix in ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司"):
+        name = name.removesuffix(suffix)
+    return re.sub(r"[（(][^）)]*[）)]", "", name)
 
+
+def same_group(a: Mention, b: Mention) -> bool:
+    """Two names of one group (腾讯 / 腾讯云计算（北京）有限责任公司): not a cooperation."""
+    if isinstance(a.key, OrgRef) and isinstance(b.key, OrgRef) and a.key.canonical == b.key.canonical:
+        return True
+    ca, cb = _core(a.name), _core(b.name)
+    if len(ca) >= 2 and len(cb) >= 2 and (ca.startswith(cb) or cb.startswith(ca)):
+        return True
+    return False
+
+
+def _same_group_pairs(tokens: str, lexicon: Lexicon) -> set[frozenset[int]]:
+    """Token pairs the sentence itself calls parent and subsidiary ("⟨A⟩旗下⟨B⟩", "⟨B⟩是⟨A⟩的子公司")."""
+    cues = "|".join(re.escape(c) for c in lexicon.same_group_cues)
+    pairs = set()
+    for m in re.finditer(rf"⟨(\d+)⟩(?:的)?(?:{cues})(?:的)?⟨(\d+)⟩", tokens):
+        pairs.add(frozenset((int(m.group(1)), int(m.group(2)))))
+    for m in re.finditer(rf"⟨(\d+)⟩(?:是|为|系)⟨(\d+)⟩(?:的)?(?:{cues})", tokens):
+        pairs.add(frozenset((int(m.group(1)), int(m.group(2)))))
+    return pairs
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+    text: str
+    mentions: list[Mention]
+
+
+def _tokenise(s: _Sentence) -> str:
+    parts, last = [], s.start
+    for i, m in enumerate(s.mentions):
+        if m.start < last:
+            continue
+        parts.append(s.text[last - s.start : m.start - s.start] + f"⟨{i}⟩")
+        last = m.end
+    parts.append(s.text[last - s.start :])
+    tokens = _TOKEN_ABBREV.sub("", "".join(parts))
+    if s.mentions:  # "公司与⟨B⟩" in a firm's own announcement: 公司 is the firm named first
+        tokens = _SELF.sub("⟨0⟩", tokens)
+    return tokens
+
+
+def extract_sentence(
+    s: _Sentence,
+    lexicon: Lexicon,
+    year_hint: tuple[dt.date | None, int | None],
+    doc_labels: tuple[list[str], list[str]],
+    published: dt.date | None,
+) -> tuple[list[Relation], set[int]]:
+    """Relations of one sentence and the indices of its non-party mentions."""
+    tokens = _tokenise(s)
+    non_party: set[int] = set()
+    for pattern in lexicon.non_party:
+        for m in pattern.finditer(tokens):
+            non_party.update(int(g) for g in m.groups() if g is not None)
+    distinct = {m.name for i, m in enumerate(s.mentions) if i not in non_party}
+    kind = relation_kind(s.text, lexicon)
+    lowered = s.text.lower()
+    if kind is None or len(distinct) < 2 or any(c.lower() in lowered for c in lexicon.negation):
+        return [], non_party
+
+    dates = [d for d in find_dates(s.text, published) if d.kind != "vague" or not year_hint[1]]
+    day, year = next(((d.day, d.year) for d in dates if d.year), year_hint)
+    status = "new"
+    if any(c.lower() in lowered for c in lexicon.terminated):
+        status = "terminated"
+    else:
+        for pattern in lexicon.historical:
+            hm = pattern.search(s.text)
+            if hm:
+                status, year, day = "historical", int(hm.group(1)), None
+                break
+    tech = _labels(s.text, lexicon.tech) or doc_labels[0]
+    domains = _labels(s.text, lexicon.domains) or doc_labels[1]
+    conf = lexicon.confidence
     relations: list[Relation] = []
     seen: set[frozenset[str]] = set()
+    related = _same_group_pairs(tokens, lexicon)
 
-    def emit(a: Mention, b: Mention, direction: str, confidence: float) -> None:
+    def emit(i: int, j: int, direction: str, confidence: float) -> None:
+        if i in non_party or j in non_party or i >= len(s.mentions) or j >= len(s.mentions):
+            return
+        a, b = s.mentions[i], s.mentions[j]
         pair = frozenset((a.name, b.name))
-        if a.name == b.name or pair in seen:
+        if a.name == b.name or pair in seen or same_group(a, b) or frozenset((i, j)) in related:
+            return
+        if a.key is not None and a.key == b.key:
             return
         seen.add(pair)
-        relations.append(
-            Relation(a, b, direction, kind, year, day, tech, domains, sentence, confidence)
-        )
+        relations.append(Relation(a, b, direction, kind, status, year, day, tech, domains, s.text, confidence))
 
     for pattern, p_group, r_group in lexicon.directed:
         for m in pattern.finditer(tokens):
-            emit(mentions[int(m.group(p_group))], mentions[int(m.group(r_group))], "directed", 0.9)
+            emit(int(m.group(p_group)), int(m.group(r_group)), "directed", conf["directed"])
+    # multi-party lists: ⟨a⟩、⟨b⟩和⟨c⟩ -> every pair
+    for m in re.finditer(r"⟨\d+⟩(?:(?:[、，,]|和|与|及|以及)⟨\d+⟩){2,}", tokens):
+        members = [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))]
+        for i, j in combinations(members, 2):
+            emit(i, j, "mutual", conf["multiparty"])
     for pattern in lexicon.mutual:
         for m in pattern.finditer(tokens):
-            emit(mentions[int(m.group(1))], mentions[int(m.group(2))], "mutual", 0.7)
-    return relations
+            emit(int(m.group(1)), int(m.group(2)), "mutual", conf["mutual"])
+    return relations, non_party
 
 
 def extract_document(
-    text: str, published_on: dt.date | None, gazetteer: Gazetteer, lexicon: Lexicon | None = None
-) -> list[Relation]:
-    """All relations in a document; sentences without a date take the publication year."""
+    text: str,
+    published: dt.date | None,
+    gazetteer: Gazetteer,
+    lexicon: Lexicon | None = None,
+    title: str | None = None,
+) -> Extraction:
+    """All relations, mentions and labels of one document (see the module docstring)."""
     lexicon = lexicon or load_lexicon()
-    default_year = published_on.year if published_on else None
+    norm: Normalised = normalise(text)
+    doc = norm.text
+    labels = (_labels((title or "") + "\n" + doc, lexicon.tech), _labels((title or "") + "\n" + doc, lexicon.domains))
+    declared: dict[str, Mention] = {}
     relations: list[Relation] = []
-    for sentence in split_sentences(text):
-        relations.extend(extract_sentence(sentence, gazetteer, lexicon, default_year))
-    return relations
+    all_mentions: list[Mention] = []
+    non_parties: set[str] = set()
+    hint: tuple[dt.date | None, int | None] = (published, published.year if published else None)
+    for start, end in sentences(doc):
+        mentions = find_mentions(doc, start, end, gazetteer, lexicon, declared)
+        mentions = [Mention(m.start, m.end, m.name, m.key, m.kind, norm.original_text(m.start, m.end), m.identity)
+                    for m in mentions]
+        # declarations "X（以下简称“Y”）" name Y for X in the rest of the document
+        for am in _ABBREVIATION.finditer(doc, start, end):
+            before = [m for m in mentions if m.end <= am.start() and am.start() - m.end <= 1]
+            if before and am.group(1) not in declared:
+                declared[am.group(1)] = before[-1]
+        s = _Sentence(start, end, doc[start:end], mentions)
+        found, non_party = extract_sentence(s, lexicon, hint, labels, published)
+        dates = [d for d in find_dates(s.text, published) if d.day is not None and d.kind != "vague"]
+        if dates and not any(r.status == "historical" for r in found):
+            hint = (dates[0].day, dates[0].year)
+        relations.extend(found)
+        all_mentions.extend(mentions)
+        non_parties.update(mentions[i].name for i in non_party if i < len(mentions))
+    relations = consolidate(relations)
+    parties = {r.provider.name for r in relations} | {r.receiver.name for r in relations}
+    return Extraction(relations, all_mentions, parties, non_parties - parties, labels[0], labels[1])
+
+
+def consolidate(relations: list[Relation]) -> list[Relation]:
+    """One relation per pair and status in a document: a directed statement beats a mutual one
+    ("A与B签署协议。A将为B提供..." is one cooperation, A -> B); repeats keep the first, with
+    the union of their labels."""
+    best: dict[tuple[frozenset[str], str], Relation] = {}
+    order: list[tuple[frozenset[str], str]] = []
+    for r in relations:
+        key = (frozenset((r.provider.identity, r.receiver.identity)), r.status)
+        if key not in best:
+            best[key] = r
+            order.append(key)
+            continue
+        kept = best[key]
+        if kept.direction == "mutual" and r.direction == "directed":
+            r.tech_categories = sorted(set(r.tech_categories) | set(kept.tech_categories))
+            r.application_domains = sorted(set(r.application_domains) | set(kept.application_domains))
+            if r.kind in ("product_adoption", "other") and kept.kind not in ("product_adoption", "other"):
+                r.kind = kept.kind
+            best[key] = r
+        else:
+            kept.tech_categories = sorted(set(kept.tech_categories) | set(r.tech_categories))
+            kept.application_domains = sorted(set(kept.application_domains) | set(r.application_domains))
+    return [best[k] for k in order]

@@ -10,7 +10,7 @@ from aimap.cli import app
 
 runner = CliRunner()
 
-COMMANDS = ["status", "db", "firms", "world", "sources", "crawl", "etl", "analyze", "demo"]
+COMMANDS = ["status", "db", "firms", "world", "sources", "crawl", "etl", "extract", "analyze", "demo"]
 
 
 def test_help_documents_every_command():
@@ -93,3 +93,22 @@ def test_firms_import_all_or_nothing(env_db, tmp_path):
 
     again = runner.invoke(app, ["firms", "import", str(path), "--skip-bad"])
     assert "created 0" in again.output and "unchanged 1" in again.output
+
+
+def test_extract_offline_interface(tmp_path):
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("\n".join([
+        json.dumps({"id": "a", "text": "北京星云智能科技有限公司（以下简称“星云智能”）与清华大学签署战略合作协议。星云智能将为清华大学提供大模型技术。",
+                    "published": "2023-05-06"}, ensure_ascii=False),
+        json.dumps({"id": "b", "text": "华为与腾讯就合作进行了洽谈。"}, ensure_ascii=False),
+        "not json",
+    ]) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["extract", "--in", str(docs), "--out", str(out)])
+    assert result.exit_code == 1 and "docs.jsonl:3" in result.output  # the bad line is named
+    a, b = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert a["is_cooperation"] and {(r["a"], r["b"], r["direction"], r["year"]) for r in a["relations"]} == {
+        ("北京星云智能科技有限公司", "清华大学", "a->b", 2023)}
+    assert a["tech_categories"] == ["大模型"]
+    assert {o["name"]: o["role"] for o in a["organisations"]} == {"北京星云智能科技有限公司": "party", "清华大学": "party"}
+    assert b["is_cooperation"] is False and b["relations"] == []

@@ -6,9 +6,14 @@ import datetime as dt
 
 import pytest
 
-from etl.extract import Gazetteer, extract_document, find_date, load_lexicon, split_sentences
+from etl.extract import Gazetteer, OrgRef, extract_document, load_lexicon
+from etl.normalize import find_dates, normalise, sentences
 
-GAZ = {"星云智能": 1, "北京星云智能科技有限公司": 1, "清华大学": 2, "中国移动": 3}
+REF = {"星云": OrgRef("北京星云智能科技有限公司", "firm"), "清华": OrgRef("清华大学", "university"),
+       "移动": OrgRef("中国移动通信集团有限公司", "telecom"), "腾讯": OrgRef("深圳市腾讯计算机系统有限公司", "firm"),
+       "腾讯云": OrgRef("腾讯云计算（北京）有限责任公司", "firm"), "杭州": OrgRef("杭州市人民政府", "government")}
+GAZ = {"星云智能": REF["星云"], "北京星云智能科技有限公司": REF["星云"], "清华大学": REF["清华"],
+       "中国移动": REF["移动"], "腾讯": REF["腾讯"], "腾讯云": REF["腾讯云"], "杭州市人民政府": REF["杭州"]}
 
 
 @pytest.fixture
@@ -16,72 +21,86 @@ def gazetteer():
     return Gazetteer(GAZ)
 
 
-def _pairs(text, gazetteer, published=dt.date(2021, 6, 1)):
-    return [
-        (r.provider.name, r.receiver.name, r.direction, r.year)
-        for r in extract_document(text, published, gazetteer, load_lexicon())
-    ]
+def _rel(text, gazetteer, published=dt.date(2023, 12, 1)):
+    ex = extract_document(text, published, gazetteer, load_lexicon())
+    return [(r.provider.surface, r.receiver.surface, r.direction, r.kind, r.status, r.year) for r in ex.relations]
 
 
-def test_directed_provide(gazetteer):
-    text = "2020年5月1日，星云智能与杭州云帆数据有限公司达成合作，星云智能将为杭州云帆数据有限公司提供大数据技术。"
-    assert _pairs(text, gazetteer) == [("星云智能", "杭州云帆数据有限公司", "directed", 2020)]
-
-
-def test_directed_adopt_reverses_roles(gazetteer):
-    assert _pairs("中国移动引入星云智能的物联网解决方案。", gazetteer) == [("星云智能", "中国移动", "directed", 2021)]
-
-
-def test_mutual_agreement_and_categories(gazetteer):
+def test_mutual_agreement_with_date_and_labels(gazetteer):
     text = "2019年3月12日，北京星云智能科技有限公司与清华大学签署战略合作协议，双方将在计算机视觉、智能教育等领域开展深度合作。"
-    (rel,) = extract_document(text, None, gazetteer, load_lexicon())
-    assert (rel.provider.key, rel.receiver.key, rel.direction, rel.kind) == (1, 2, "mutual", "strategic_agreement")
-    assert rel.event_date == dt.date(2019, 3, 12)
+    ex = extract_document(text, None, gazetteer, load_lexicon())
+    (rel,) = ex.relations
+    assert (rel.provider.key, rel.receiver.key, rel.direction, rel.kind) == (REF["星云"], REF["清华"], "mutual",
+                                                                             "strategic_agreement")
+    assert rel.event_date == dt.date(2019, 3, 12) and rel.year == 2019
     assert rel.tech_categories == ["计算机视觉"] and rel.application_domains == ["智能教育"]
 
 
-def test_no_cooperation_phrase_no_relation(gazetteer):
-    assert _pairs("星云智能和清华大学的代表出席了论坛。", gazetteer) == []
+@pytest.mark.parametrize("text, expected", [
+    ("2020年5月1日，星云智能将为杭州云帆数据有限公司提供大数据技术。", ("星云智能", "杭州云帆数据有限公司", "directed", "product_adoption", "new", 2020)),
+    ("中国移动引入星云智能的物联网解决方案。", ("星云智能", "中国移动", "directed", "product_adoption", "new", 2023)),
+    ("杭州云帆数据有限公司基于星云智能的计算机视觉平台打造了解决方案。", ("星云智能", "杭州云帆数据有限公司", "directed", "product_adoption", "new", 2023)),
+    ("二〇二三年十一月二十一日，星云智能中标中国移动智算中心采购项目。", ("星云智能", "中国移动", "directed", "bid_award", "new", 2023)),
+    ("星云智能与清华大学自2016年起开展合作，此次是双方合作的进一步深化。", ("星云智能", "清华大学", "mutual", "other", "historical", 2016)),
+    ("星云智能公告称，因业务调整，公司与清华大學於2019年簽訂的合作協議已終止。", ("星云智能", "清华大學", "mutual", "strategic_agreement", "terminated", 2019)),
+])
+def test_directions_kinds_statuses(gazetteer, text, expected):
+    assert _rel(text, gazetteer) == [expected]
 
 
-def test_single_organisation_no_relation(gazetteer):
-    assert _pairs("星云智能发布新一代计算机视觉平台并达成多项合作。", gazetteer) == []
+def test_witness_is_not_a_party(gazetteer):
+    ex = extract_document("在杭州市人民政府有关领导的见证下，星云智能与清华大学签署合作协议。", dt.date(2023, 1, 5),
+                          gazetteer, load_lexicon())
+    assert [(r.provider.name, r.receiver.name) for r in ex.relations] == [("星云智能", "清华大学")]
+    assert ex.non_parties == {"杭州市人民政府"}
 
 
-def test_discovered_names_keep_institutional_suffix(gazetteer):
-    rels = extract_document("星云智能携手同济大学，围绕多模态展开合作。", None, gazetteer, load_lexicon())
-    assert [(r.receiver.name, r.receiver.key, r.receiver.kind) for r in rels] == [("同济大学", None, "university")]
+def test_talks_and_rumours_are_not_cooperations(gazetteer):
+    assert _rel("星云智能与清华大学就大模型合作进行了初步洽谈，双方表示将继续探讨合作的可能性。", gazetteer) == []
+    assert _rel("有媒体报道称星云智能将与中国移动合作，星云智能对此予以否认。", gazetteer) == []
 
 
-def test_longest_alias_wins():
+def test_multiparty_signing_gives_every_pair(gazetteer):
+    pairs = {(a, b) for a, b, *_ in _rel("星云智能、清华大学和中国移动共同签署5G/6G产业合作协议。", gazetteer)}
+    assert pairs == {("星云智能", "清华大学"), ("星云智能", "中国移动"), ("清华大学", "中国移动")}
+
+
+def test_parent_and_subsidiary_are_not_a_cooperation(gazetteer):
+    assert _rel("腾讯旗下腾讯云与清华大学签约。", gazetteer) == [("腾讯云", "清华大学", "mutual", "strategic_agreement", "new", 2023)]
+    assert _rel("腾讯与腾讯云签署合作协议。", gazetteer) == []
+
+
+def test_declared_short_name_and_unknown_names(gazetteer):
+    text = ("2021年2月3日，北京凌澄科技股份有限公司（以下简称“凌澄科技”）向上海嘉润医疗器械集团有限公司提供网络安全产品。"
+            "凌澄科技还与清华大学签署了合作协议。")
+    assert _rel(text, gazetteer) == [
+        ("北京凌澄科技股份有限公司", "上海嘉润医疗器械集团有限公司", "directed", "product_adoption", "new", 2021),
+        ("凌澄科技", "清华大学", "mutual", "strategic_agreement", "new", 2021),
+    ]
+
+
+def test_english_release(gazetteer):
+    text = "SenseTime Group Inc. will provide computer vision solutions to Acme Robotics Co., Ltd. for smart factories."
+    assert _rel(text, gazetteer) == [("SenseTime Group Inc.", "Acme Robotics Co., Ltd.", "directed", "product_adoption",
+                                      "new", 2023)]
+
+
+def test_gazetteer_longest_match_and_ambiguity():
     g = Gazetteer({"星云": 9, "星云智能": 1})
     assert g.find("星云智能发布") == [(0, 4, "星云智能")]
-
-
-def test_ambiguous_alias_not_matched():
-    g = Gazetteer()
     g.add("华云", 1)
     g.add("华云", 2)
-    assert g.find("华云与清华") == []
+    assert [n for *_, n in g.find("华云与星云")] == ["星云"]
+    assert Gazetteer({"AMD": 1}).find("AMDs and AMD chips") == [(9, 12, "AMD")]
 
 
-def test_dates_and_sentences():
-    assert find_date("于2023-11-21签约") == (dt.date(2023, 11, 21), 2023)
-    assert find_date("2022年7月起") == (None, 2022)
-    assert find_date("2023年2月30日") == (None, 2023)
-    assert split_sentences("甲。乙！\n丙") == ["甲。", "乙！", "丙"]
-
-
-def test_abbreviation_declaration_is_transparent(gazetteer):
-    text = "2016年7月5日，北京星云智能科技有限公司（以下简称“星云智能”）携手中国移动，围绕物联网展开合作。"
-    assert _pairs(text, gazetteer) == [("北京星云智能科技有限公司", "中国移动", "mutual", 2016)]
-
-
-def test_procurement_of_unknown_supplier(gazetteer):
-    text = "2017年7月21日，星云智能采购深圳市骏华新能源有限公司的大数据和云计算产品，用于智能能源业务。"
-    assert _pairs(text, gazetteer) == [("深圳市骏华新能源有限公司", "星云智能", "directed", 2017)]
-
-
-def test_unknown_name_after_abbreviation(gazetteer):
-    text = "2021年2月3日，北京星云智能科技有限公司（以下简称“星云智能”）向上海嘉润医疗器械集团有限公司提供网络安全产品。"
-    assert _pairs(text, gazetteer) == [("北京星云智能科技有限公司", "上海嘉润医疗器械集团有限公司", "directed", 2021)]
+def test_normalisation_keeps_offsets_and_reads_dates():
+    norm = normalise("ＡＩ與清華大學，２０２３年")
+    assert norm.text == "AI与清华大学，2023年" and norm.original_text(3, 7) == "清華大學"
+    assert sentences("甲。乙！\n丙") == [(0, 2), (2, 4), (5, 6)]
+    pub = dt.date(2023, 3, 1)
+    assert [(d.day, d.year, d.kind) for d in find_dates("于2023-11-21签约", pub)] == [(dt.date(2023, 11, 21), 2023, "full")]
+    assert [(d.day, d.year) for d in find_dates("2022年7月起", pub)] == [(None, 2022)]
+    assert [d.day for d in find_dates("2月28日签约", pub)] == [dt.date(2023, 2, 28)]
+    assert [d.day for d in find_dates("11月5日签约", pub)] == [dt.date(2022, 11, 5)]  # after the publication: last year
+    assert [d.day for d in find_dates("近日，双方签约", pub)] == [pub]

@@ -1,0 +1,169 @@
+"""Building the gazetteer of known organisation names, and classifying new organisations.
+
+Names come from (in increasing priority): the seed gazetteer of well-known organisations
+(``lexicons/seed_organisations.yml``), government bodies generated from the province and city
+table (``db/data/provinces.yml`` by the templates in ``lexicons/government_names.yml``), a firm
+registry CSV (for the offline ``aimap extract --registry``), and the database's organisations
+and aliases (for the ETL stage). New organisations found in text get a kind (by suffix), a
+province and city (from their name), and a GB/T 4754-2017 industry (``lexicons/industry_rules.yml``).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from etl.extract import LEXICON_DIR, Gazetteer, OrgRef
+
+PROVINCES_FILE = Path(__file__).resolve().parents[1] / "db" / "data" / "provinces.yml"
+GBT_FILE = Path(__file__).resolve().parents[1] / "db" / "data" / "gbt4754-2017-divisions.csv"
+MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
+
+
+@dataclass(frozen=True)
+class SeedOrganisation:
+    """A well-known organisation of the seed gazetteer (or a generated government body)."""
+
+    name: str
+    kind: str
+    province: str | None
+    city: str | None
+    division: str | None
+    aliases: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _provinces() -> list[dict[str, Any]]:
+    data = yaml.safe_load(PROVINCES_FILE.read_text(encoding="utf-8"))
+    return data["provinces"] if isinstance(data, dict) and "provinces" in data else data
+
+
+@lru_cache(maxsize=1)
+def seed_organisations() -> tuple[SeedOrganisation, ...]:
+    """The seed gazetteer plus government bodies of every province and prefecture-level city."""
+    entries = yaml.safe_load((LEXICON_DIR / "seed_organisations.yml").read_text(encoding="utf-8"))
+    seeds = [
+        SeedOrganisation(e["name"], e.get("kind", "other"), e.get("province"), e.get("city"), e.get("division"),
+                         tuple(e.get("aliases", ())))
+        for e in entries
+    ]
+    rules = yaml.safe_load((LEXICON_DIR / "government_names.yml").read_text(encoding="utf-8"))
+    known = {s.name for s in seeds} | {a for s in seeds for a in s.aliases}
+    for province in _provinces():
+        pname = province["name"]
+        templates = rules["municipality_templates"] + rules["city_templates"] if pname in MUNICIPALITIES \
+            else rules["province_templates"]
+        for template in templates:
+            name = template.format(name=pname)
+            if name not in known:
+                known.add(name)
+                city = pname if pname in MUNICIPALITIES else None
+                seeds.append(SeedOrganisation(name, rules["kind"], pname, city, rules["division"], ()))
+        if pname in MUNICIPALITIES:
+            continue
+        for city in province.get("cities", []):
+            for template in rules["city_templates"]:
+                name = template.format(name=city["name"])
+                if name not in known:
+                    known.add(name)
+                    seeds.append(SeedOrganisation(name, rules["kind"], pname, city["name"], rules["division"], ()))
+    return tuple(seeds)
+
+
+def seed_gazetteer(gazetteer: Gazetteer | None = None) -> Gazetteer:
+    """A gazetteer of every seed organisation's names (keys: :class:`OrgRef` without ids)."""
+    gazetteer = gazetteer or Gazetteer()
+    for seed in seed_organisations():
+        ref = OrgRef(seed.name, seed.kind, seed.province)
+        for name in (seed.name, *seed.aliases):
+            if name not in gazetteer:
+                gazetteer.add(name, ref)
+    return gazetteer
+
+
+REGISTRY_NAME_COLUMNS = ("name", "short_name", "english_name", "former_names", "stock_short_name",
+                         "企业名称", "企业简称", "英文名称", "曾用名", "股票简称")
+
+
+def registry_gazetteer(path: Path, gazetteer: Gazetteer | None = None) -> Gazetteer:
+    """Add the names of a firm registry CSV (the ``aimap firms import`` format) as sample firms."""
+    gazetteer = gazetteer or Gazetteer()
+    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            canonical = (row.get("name") or row.get("企业名称") or "").strip()
+            if not canonical:
+                continue
+            ref = OrgRef(canonical, "firm", (row.get("province") or row.get("省份") or None))
+            for column in REGISTRY_NAME_COLUMNS:
+                for name in (row.get(column) or "").replace("；", ";").split(";"):
+                    if name.strip():
+                        gazetteer.replace(name.strip(), ref)
+    return gazetteer
+
+
+# --------------------------------------------------------------------------- classification
+
+
+@lru_cache(maxsize=1)
+def _industry_rules() -> dict[str, Any]:
+    return yaml.safe_load((LEXICON_DIR / "industry_rules.yml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def division_sections() -> dict[str, str]:
+    """GB/T 4754-2017 division -> section."""
+    with GBT_FILE.open(encoding="utf-8") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        return {r["division"]: r["section"] for r in rows}
+
+
+def industry_of(name: str, kind: str) -> tuple[str | None, str | None]:
+    """(section, division) of an organisation from its name and kind, by the versioned rules."""
+    rules = _industry_rules()
+    division = None
+    if kind in ("firm", "foreign_firm", "other"):
+        for rule in rules["keywords"]:
+            if any(w in name for w in rule["words"]):
+                division = rule["division"]
+                break
+    division = division or rules["kind_defaults"].get(kind) or rules["kind_defaults"]["other"]
+    return division_sections().get(division), division
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[list[tuple[str, str, str | None]], dict[str, str]]:
+    """(prefix, province name, city name) by decreasing prefix length, and short -> full province."""
+    places: list[tuple[str, str, str | None]] = []
+    shorts = {}
+    for province in _provinces():
+        pname = province["name"]
+        short = province.get("short_name") or pname
+        shorts[short] = pname
+        places.append((pname, pname, pname if pname in MUNICIPALITIES else None))
+        places.append((short, pname, pname if pname in MUNICIPALITIES else None))
+        for city in province.get("cities", []):
+            cname = city["name"]
+            places.append((cname, pname, cname))
+            stem = cname.removesuffix("市")
+            if len(stem) >= 2 and stem != cname:
+                places.append((stem, pname, cname))
+    places.sort(key=lambda p: -len(p[0]))
+    return places, shorts
+
+
+def place_of(name: str) -> tuple[str | None, str | None]:
+    """(province, city) full names named at the start of an organisation's name, if any.
+
+    ``深圳市骏华新能源有限公司`` -> (广东省, 深圳市); ``浙江大学`` -> (浙江省, None); foreign or
+    brand names -> (None, None).
+    """
+    places, _ = _places()
+    for prefix, province, city in places:
+        if name.startswith(prefix):
+            return province, city
+    return None, None
