@@ -51,7 +51,7 @@ _EN_ORG = re.compile(
     r"(?:Co\.,?\s?Ltd\.?|Inc\.|Corporation|Corp\.|Limited|Ltd\.|Group|University|Institute|Laboratory)"
 )
 _SELF = re.compile(r"(?:本公司|该公司|(?<=[，,。；：:\s])公司)(?=与|和|同|将为|为|向|已与|拟与)")
-_SPLIT = re.compile(r"[，,。；;：:、\s“”\"《》]|与|和|及|携手|联手|以及|并与|同")
+_SPLIT = re.compile(r"[，,。；;：:、\s“”\"《》]|与|及|携手|联手|以及|并与")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class Lexicon:
     kinds: list[tuple[str, list[str]]]
     directed: list[tuple[re.Pattern[str], int, int]]
     mutual: list[re.Pattern[str]]
+    pronoun_directed: list[re.Pattern[str]]
     non_party: list[re.Pattern[str]]
     negation: list[str]
     terminated: list[str]
@@ -83,6 +84,7 @@ class Lexicon:
     foreign_markers: list[str]
     leading_noise: list[str]
     reject: list[re.Pattern[str]]
+    name_pattern: re.Pattern[str]
 
     @property
     def cooperation_phrases(self) -> list[str]:
@@ -101,6 +103,7 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         kinds=[(k["kind"], list(k["phrases"])) for k in rel["kinds"]],
         directed=[(re.compile(d["pattern"]), int(d["provider"]), int(d["receiver"])) for d in rel["directed"]],
         mutual=[re.compile(p) for p in rel["mutual"]],
+        pronoun_directed=[re.compile(p) for p in rel.get("pronoun_directed", [])],
         non_party=[re.compile(p) for p in rel["non_party"]],
         negation=list(rel["negation"]),
         terminated=list(rel["terminated"]),
@@ -113,6 +116,9 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         foreign_markers=list(orgs.get("foreign_markers", [])),
         leading_noise=sorted(orgs.get("leading_noise", []), key=len, reverse=True),
         reject=[re.compile(p) for p in orgs.get("reject", [])],
+        name_pattern=re.compile(
+            f"{_NAME_CHARS}{{1,30}}(?:{'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))})"
+        ),
     )
 
 
@@ -172,11 +178,15 @@ class Gazetteer:
         for end, name in self._automaton.iter_long(text):
             start = end - len(name) + 1
             # an English name must not start or end inside a word ("AMD" in "AMDs", "TI" in "TIME")
-            if name.isascii() and ((start > 0 and text[start - 1].isalnum()) or
-                                   (end + 1 < len(text) and text[end + 1].isalnum())):
+            if name.isascii() and ((start > 0 and _ascii_alnum(text[start - 1])) or
+                                   (end + 1 < len(text) and _ascii_alnum(text[end + 1]))):
                 continue
             found.append((start, end + 1, name))
         return found
+
+
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 @dataclass(frozen=True)
@@ -255,8 +265,7 @@ def organisation_kind(name: str, lexicon: Lexicon) -> str | None:
 
 def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
     """Unseen organisation names in ``segment`` (text not covered by known names)."""
-    suffix_alt = "|".join(re.escape(s) for s in lexicon.suffixes)
-    pattern = re.compile(f"{_NAME_CHARS}{{1,30}}(?:{suffix_alt})")
+    pattern = lexicon.name_pattern
     found: list[Mention] = []
     for m in _EN_ORG.finditer(segment):
         name = m.group(0).strip().rstrip(",")
@@ -269,26 +278,65 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
         if start < 0:
             continue
         pos = start + len(piece)
-        m = pattern.search(piece)
-        if not m:
-            continue
-        name, name_start = m.group(0), m.start()
-        stripped = name.lstrip("）)”\"」")  # the tail of a preceding "（以下简称“X”）"
-        name, name_start = stripped, name_start + len(name) - len(stripped)
-        changed = True
-        while changed:
-            changed = False
-            for noise in lexicon.leading_noise:
-                if name.startswith(noise) and len(name) - len(noise) >= 4:
-                    name, name_start = name[len(noise) :], name_start + len(noise)
-                    changed = True
-        begin = start + name_start
-        if len(name) < 4 or re.search(r"\d{4}年|\d+月", name) or any(r.search(name) for r in lexicon.reject):
-            continue
-        if any(not (begin + len(name) <= a or begin >= b) for a, b in taken):
-            continue
-        found.append(Mention(offset + begin, offset + begin + len(name), name, None, organisation_kind(name, lexicon)))
+        for name, name_start in _names_in_piece(piece, pattern, lexicon):
+            begin = start + name_start
+            if any(not (begin + len(name) <= a or begin >= b) for a, b in taken):
+                continue
+            found.append(Mention(offset + begin, offset + begin + len(name), name, None,
+                                 organisation_kind(name, lexicon)))
     return found
+
+
+_NOT_A_NAME_PART = re.compile(r"设立|成立|共建|组建|签署|签订|举行|发布|宣布|提供|打造|建设|合作|联合|携手|共同|与|和|的|在|为|向|将")
+#: Inside a discovered candidate, a name starts after the last of these words.
+_NAME_START_CUT = re.compile(r"基于|依托|上线|中标|引入|采用|部署|采购|选用|收到|加入|使用|接入|搭载|助力|赋能|携手|签约|"
+                             r"宣布|与|在|的|向|由")
+
+
+def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> list[tuple[str, int]]:
+    """Organisation names in one piece of text: each ends at an organisation suffix; a name
+    extends to a later suffix only over a short, name-like stretch (中国移动通信集团浙江有限公司
+    is one name; 广州某某有限公司设立联合实验室 is a name and a phrase)."""
+    suffixes = sorted(lexicon.suffixes, key=len, reverse=True)
+    ends = []
+    for i in range(len(piece)):
+        for suffix in suffixes:
+            if piece.startswith(suffix, i):
+                ends.append(i + len(suffix))
+                break
+    names: list[tuple[str, int]] = []
+    cursor = 0
+    k = 0
+    while k < len(ends):
+        end = ends[k]
+        while k + 1 < len(ends):
+            gap = piece[end : ends[k + 1]]
+            generic = any(r.search(gap) for r in lexicon.reject[:1])  # "数据中心" after a name: a facility
+            if len(gap) <= 8 and not _NOT_A_NAME_PART.search(gap) and not generic:
+                k += 1
+                end = ends[k]
+            else:
+                break
+        m = pattern.search(piece[cursor:end])
+        if m and m.end() == end - cursor:
+            name, name_start = m.group(0), cursor + m.start()
+            stripped = name.lstrip("）)”\"」")  # the tail of a preceding "（以下简称“X”）"
+            name, name_start = stripped, name_start + len(name) - len(stripped)
+            cuts = [c.end() for c in _NAME_START_CUT.finditer(name) if len(name) - c.end() >= 4]
+            if cuts:
+                name, name_start = name[cuts[-1] :], name_start + cuts[-1]
+            changed = True
+            while changed:
+                changed = False
+                for noise in lexicon.leading_noise:
+                    if name.startswith(noise) and len(name) - len(noise) >= 4:
+                        name, name_start = name[len(noise) :], name_start + len(noise)
+                        changed = True
+            if not (len(name) < 4 or re.search(r"\d{4}年|\d+月", name) or any(r.search(name) for r in lexicon.reject)):
+                names.append((name, name_start))
+        cursor = end
+        k += 1
+    return names
 
 
 def find_mentions(
@@ -296,7 +344,13 @@ def find_mentions(
 ) -> list[Mention]:
     """Known, declared and discovered organisation mentions in ``text[start:end]``, in order."""
     sentence = text[start:end]
-    mentions = [Mention(start + s, start + e, n, gazetteer.get(n)) for s, e, n in gazetteer.find(sentence)]
+    mentions = []
+    for s, e, n in gazetteer.find(sentence):
+        if len(n) <= 3 and not n.isascii():  # a short alias may begin a longer unknown name
+            longer = _names_in_piece(_SPLIT.split(sentence[s:], maxsplit=1)[0], lexicon.name_pattern, lexicon)
+            if longer and longer[0][1] == 0 and len(longer[0][0]) > len(n) + 2:
+                continue
+        mentions.append(Mention(start + s, start + e, n, gazetteer.get(n)))
     for short, target in declared.items():  # names the document declared: X（以下简称“Y”）
         for m in re.finditer(re.escape(short), sentence):
             a, b = start + m.start(), start + m.end()
@@ -444,6 +498,13 @@ def extract_sentence(
     for pattern, p_group, r_group in lexicon.directed:
         for m in pattern.finditer(tokens):
             emit(int(m.group(p_group)), int(m.group(r_group)), "directed", conf["directed"])
+    for pattern in lexicon.pronoun_directed:  # "由⟨P⟩为其提供": the receiver is the other party
+        for m in pattern.finditer(tokens):
+            provider = int(m.group(1))
+            others = [i for i, x in enumerate(s.mentions) if i != provider and i not in non_party
+                      and x.identity != s.mentions[provider].identity and f"⟨{i}⟩" in tokens]
+            if others:
+                emit(provider, others[0], "directed", conf["directed"])
     # multi-party lists: ⟨a⟩、⟨b⟩和⟨c⟩ -> every pair
     for m in re.finditer(r"⟨\d+⟩(?:(?:[、，,]|和|与|及|以及)⟨\d+⟩){2,}", tokens):
         members = [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))]

@@ -65,11 +65,13 @@ class Context:
         partners = {}
         for p in world.partners:
             forms = {"full": p.name}
-            for key in ("short_name", "english_name"):
+            # generated partners are only ever named in full: their short names are known to no
+            # reader (well-known, real organisations are named in any of their forms)
+            for key in ("short_name", "english_name") if _get(p, "real", True) else ():
                 value = _get(p, key)
                 if value:
                     forms[key.removesuffix("_name")] = value
-            for i, alias in enumerate(_get(p, "aliases", ()) or ()):
+            for i, alias in enumerate((_get(p, "aliases", ()) or ()) if _get(p, "real", True) else ()):
                 forms.setdefault("short" if i == 0 and "short" not in forms else f"alias{i}", alias)
             names[p.name] = forms
             cities[p.name] = p.city

@@ -31,7 +31,9 @@ TITLES = {
     "joint_lab": "关于共建联合实验室的公告",
     "supply": "关于签订日常经营重大合同的公告",
 }
-ANNOUNCE_SHARE = 0.6  # share of a listed firm's announceable events that it announces
+ANNOUNCE_SHARE = 0.6
+#: The mainland exchanges this disclosure service stands for (HK/US-listed firms file elsewhere).
+EXCHANGES = ("SSE", "SZSE", "BSE")  # share of a listed firm's announceable events that it announces
 
 
 def detail_path(code: str, day: dt.date, n: int) -> str:
@@ -93,7 +95,7 @@ def _announcement(ctx: Context, firm: Firm, e: Event, path: str, number: str, en
 
 
 def _annual(firm: Firm, year: int, revenue: int, rd: int, path: str) -> DocTruth:
-    day = dt.date(year + 1, 4, 20 + (int(firm.stock_code or "0") % 9))
+    day = dt.date(year + 1, 4, 20 + sum(map(ord, firm.stock_code or "0")) % 9)
     paragraphs = [
         "本年度报告摘要来自年度报告全文，为全面了解本公司的经营成果、财务状况及未来发展规划，投资者应当到证监会指定媒体仔细阅读年度报告全文。",
         "主要会计数据和财务指标（单位：元）",
@@ -121,7 +123,7 @@ def render(ctx: Context) -> tuple[list[Page], dict[str, list[dict[str, str]]]]:
     pages: list[Page] = []
     index: dict[str, list[dict[str, str]]] = {}
     for firm in ctx.world.firms:
-        if not (firm.listed and firm.stock_code):
+        if not (firm.listed and firm.stock_code and getattr(firm, "exchange", None) in EXCHANGES):
             continue
         code = firm.stock_code
         notices: list[tuple[dt.date, str, Event, bool]] = []
