@@ -53,6 +53,8 @@ from typing import Any
 import networkx as nx
 
 DIRECTIONS = ("a->b", "b->a", "mutual")
+#: Gold-only direction: any predicted direction agrees (see :func:`world_gold`).
+ANY_DIRECTION = "any"
 STATUSES = ("new", "terminated", "historical")
 KINDS = (
     "strategic_agreement", "joint_lab", "product_adoption", "bid_award", "investment", "joint_development",
@@ -277,7 +279,9 @@ def surface_resolver(surfaces: Mapping[str, Iterable[str]]) -> Callable[[str], s
 class Relation:
     """A relation oriented so that ``direction`` is ``a->b`` (a provides to b) or ``mutual``.
 
-    A direction outside :data:`DIRECTIONS` is kept as given and never matches.
+    A predicted direction outside :data:`DIRECTIONS` is kept as given and never matches. A gold
+    relation may have direction :data:`ANY_DIRECTION`: the text does not state one and the gold
+    does not require one (the world's background and termination sentences).
     """
 
     a: str
@@ -302,8 +306,8 @@ class Relation:
         return cls(a, b, direction, year, record.get("kind"), record.get("status"))
 
     def describe(self) -> str:
-        """One line: ``a -> b`` or ``a <-> b`` with year, kind and status."""
-        arrow = "->" if self.direction == "a->b" else "<->" if self.direction == "mutual" else f"?{self.direction}?"
+        """One line: ``a -> b``, ``a <-> b`` (mutual) or ``a -- b`` (any) with year, kind and status."""
+        arrow = {"a->b": "->", "mutual": "<->", ANY_DIRECTION: "--"}.get(self.direction, f"?{self.direction}?")
         return f"{self.a} {arrow} {self.b} ({self.year}, {self.kind}, {self.status})"
 
 
@@ -339,6 +343,8 @@ def _edge(gold: Relation, pred: Relation, same: Callable[[str, str], int]) -> _E
     crossed = min(same(pred.a, gold.b), same(pred.b, gold.a))
     if not straight and not crossed:
         return None
+    if gold.direction == ANY_DIRECTION:
+        return _Edge(max(straight, crossed), True, crossed > straight)
     if gold.direction == "mutual" and pred.direction == "mutual":
         return _Edge(max(straight, crossed), True, crossed > straight)
     if gold.direction == "a->b" and pred.direction == "a->b" and straight:
@@ -521,7 +527,8 @@ def score_documents(
       (:func:`match_relations` with ``strict``); mutual vs directed is a mismatch.
     * ``pairs``: the same without the direction (direction-agnostic pair F1).
     * ``direction``: share of direction-agnostic matches whose direction agrees (the same
-      provider, or both mutual) — direction accuracy over matched pairs.
+      provider, or both mutual) — direction accuracy over matched pairs (gold relations with
+      :data:`ANY_DIRECTION` left out).
     * ``kind``, ``status``, ``year``: share of direction-agnostic matches with the same kind,
       status, year; ``year`` only over gold relations with a year; ``kind`` only over gold
       relations whose status is in ``kind_statuses`` (all when None).
@@ -538,7 +545,7 @@ def score_documents(
       together without a cooperation, world truth only) that are predicted as a relation.
     * ``recall_by_status``: strict recall of gold relations of each status.
     """
-    by_id = {}
+    by_id = {}  # the first record of an id counts
     for record in predictions:
         by_id.setdefault(str(record.get("id")), record)
     scores = Scores()
@@ -574,7 +581,8 @@ def score_documents(
         pairs += PRF(len(loose), len(predicted) - len(loose), len(doc.relations) - len(loose))
         for i, j, direction_ok in loose:
             g, p = doc.relations[i], predicted[j]
-            direction += Ratio(int(direction_ok), 1)
+            if g.direction != ANY_DIRECTION:
+                direction += Ratio(int(direction_ok), 1)
             status += Ratio(int(p.status == g.status), 1)
             if g.year is not None:
                 year += Ratio(int(p.year == g.year), 1)
@@ -698,7 +706,8 @@ def world_documents(truth_dir: Path | str, *, reachable_only: bool = True) -> li
     """
     docs = read_jsonl(Path(truth_dir) / "documents.jsonl")
     return [
-        {"id": d["url"], "text": d["text"], "title": d.get("title"), "published": d.get("published"), "url": d["url"]}
+        extractor_input({"id": d["url"], "text": d["text"], "title": d.get("title"), "published": d.get("published"),
+                         "url": d["url"]})
         for d in docs if not reachable_only or _reachable(d)
     ]
 
@@ -711,7 +720,10 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
-def world_gold(truth_dir: Path | str, *, reachable_only: bool = True, complete_groups: bool = True) -> list[GoldDocument]:
+def world_gold(
+    truth_dir: Path | str, *, reachable_only: bool = True, complete_groups: bool = True,
+    background_direction: bool = False,
+) -> list[GoldDocument]:
     """The world's ground truth as gold documents.
 
     Per document: its ``events`` are relations with status ``new``, ``historical`` ones status
@@ -721,6 +733,12 @@ def world_gold(truth_dir: Path | str, *, reachable_only: bool = True, complete_g
     the document has any of them. Technology categories and application domains are those of the
     news events (``events``): background and termination sentences do not restate them.
     ``non_parties`` and ``negatives`` come from the document truth.
+
+    The world's background and termination sentences name both parties without saying who
+    provides ("{A}与{B}自{Y}年起开展合作", "公司与{B}于{Y}年签订的合作协议已终止"), so historical and
+    terminated relations get :data:`ANY_DIRECTION` (any predicted direction agrees; the loader
+    attaches them to the stored event, which keeps its direction) unless
+    ``background_direction`` asks for the events' own directions.
 
     ``complete_groups``: a multi-party signing (events sharing a ``group_id`` in one document)
     counts one mutual relation per pair of its parties, the issue's convention, also for pairs
@@ -738,6 +756,8 @@ def world_gold(truth_dir: Path | str, *, reachable_only: bool = True, complete_g
             for event_id in doc.get(key) or ():
                 e = events[event_id]
                 direction = "mutual" if e["direction"] == "mutual" else "a->b"
+                if status != "new" and not background_direction:
+                    direction = ANY_DIRECTION
                 kind = WORLD_KINDS.get(e["kind"], e["kind"])
                 relations.append(Relation(e["provider"], e["receiver"], direction, e.get("year"), kind, status))
                 if e.get("group_id"):
@@ -750,7 +770,9 @@ def world_gold(truth_dir: Path | str, *, reachable_only: bool = True, complete_g
                     for x in range(len(parties)):
                         for y in range(x + 1, len(parties)):
                             if frozenset((parties[x], parties[y])) not in listed:
-                                relations.append(Relation(parties[x], parties[y], "mutual", first.get("year"),
+                                relations.append(Relation(parties[x], parties[y],
+                                                          "mutual" if status == "new" or background_direction
+                                                          else ANY_DIRECTION, first.get("year"),
                                                           WORLD_KINDS.get(first["kind"], first["kind"]), status))
         tech = label_codes([t for i in doc.get("events") or () for t in _as_list(events[i].get("tech"))], "tech")
         dom = label_codes([t for i in doc.get("events") or () for t in _as_list(events[i].get("domain"))], "domain")
@@ -773,16 +795,19 @@ def score_world(
     *,
     reachable_only: bool = True,
     complete_groups: bool = True,
+    background_direction: bool = False,
 ) -> Scores:
     """Score extractor output for the world's documents against the world's ground truth.
 
     Gold documents from :func:`world_gold`; predicted names are mapped to canonical
     organisations through each document's ``surfaces`` (:func:`surface_resolver`), so a
-    relation matches when both resolved parties and the direction match. Kind accuracy is
+    relation matches when both resolved parties and the direction match (any direction for
+    background and termination relations, see :func:`world_gold`). Kind accuracy is
     measured on news events only (``kind_statuses={"new"}``): the world's background and
     termination sentences do not name the kind. Every other figure as in :func:`score_documents`.
     """
-    gold = world_gold(truth_dir, reachable_only=reachable_only, complete_groups=complete_groups)
+    gold = world_gold(truth_dir, reachable_only=reachable_only, complete_groups=complete_groups,
+                      background_direction=background_direction)
     return score_documents(gold, _records(predictions), kind_statuses={"new"})
 
 

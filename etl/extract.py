@@ -186,7 +186,8 @@ class Gazetteer:
 
 
 def _ascii_alnum(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
+    """An ASCII letter: English names end at anything else ("Tsinghua University2018年" is a name)."""
+    return ch.isascii() and ch.isalpha()
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,8 @@ def find_mentions(
     for s, e, n in gazetteer.find(sentence):
         if len(n) <= 3 and not n.isascii():  # a short alias may begin a longer unknown name
             longer = _names_in_piece(_SPLIT.split(sentence[s:], maxsplit=1)[0], lexicon.name_pattern, lexicon)
-            if longer and longer[0][1] == 0 and len(longer[0][0]) > len(n) + 2:
+            if (longer and longer[0][1] == 0 and len(longer[0][0]) > len(n) + 2
+                    and not _NOT_A_NAME_PART.search(longer[0][0][len(n):])):
                 continue
         mentions.append(Mention(start + s, start + e, n, gazetteer.get(n)))
     for short, target in declared.items():  # names the document declared: X（以下简称“Y”）
