@@ -346,23 +346,67 @@ def crawl(
 
 @app.command()
 def etl(
+    reprocess: Annotated[bool, typer.Option("--reprocess", help="Re-extract every document, not only new or changed ones.")] = False,
     limit: Annotated[int | None, typer.Option(help="Process at most this many documents.")] = None,
     batch_size: Annotated[int, typer.Option(help="Documents per transaction.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Extract cooperation events from documents not processed yet (idempotent)."""
+    """Extract cooperation events from new or changed documents (idempotent), with provenance.
+
+    Ends with counts: documents processed, events new/updated/terminated, mentions,
+    organisations created, merges, quarantined (documents that failed; see pipeline_errors).
+    """
     from db.runs import recorded_run
     from etl.load import run_etl
 
     _prepared()
-    with recorded_run("etl", {"limit": limit, "batch_size": batch_size}) as (session, run):
+    params = {"reprocess": reprocess, "limit": limit, "batch_size": batch_size}
+    with recorded_run("etl", params) as (session, run):
         report = run_etl(
-            session, limit=limit, batch_size=batch_size, run_id=run.id,
-            progress=lambda done, total: err.print(f"etl: {done}/{total} documents", highlight=False),
+            session, limit=limit, batch_size=batch_size, reprocess=reprocess, run_id=run.id,
+            progress=None if as_json else lambda done, total: err.print(f"etl: {done:,}/{total:,} documents",
+                                                                       highlight=False),
         )
         run.counts = report.as_dict()
-    console.print(f"etl: {report.as_dict()}", highlight=False)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table("count", "value")
+    for key, value in report.as_dict().items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    console.print(table)
     for message in report.error_messages[:20]:
-        err.print(f"[yellow]recorded error:[/yellow] {message}", highlight=False)
+        err.print(f"[yellow]quarantined:[/yellow] {message}", highlight=False)
+
+
+@app.command()
+def extract(
+    in_path: Annotated[Path, typer.Option("--in", help="Documents, JSON lines: {id, text, title?, published?, url?}.",
+                                          exists=True, dir_okay=False)],
+    out_path: Annotated[Path, typer.Option("--out", help="Results, JSON lines (one per input document).")],
+    registry: Annotated[Path | None, typer.Option(help="Firm registry CSV: canonical names and aliases.",
+                                                  exists=True, dir_okay=False)] = None,
+) -> None:
+    """Run the relation extractor on free text without a database (offline evaluation interface).
+
+    Output per document: is_cooperation, relations {a, b, direction a->b|b->a|mutual, year, kind,
+    status}, tech_categories, application_domains, organisations {name, role party|non_party,
+    kind, province}; names as they appear in the text.
+    """
+    import time
+
+    from etl.offline import extract_jsonl
+
+    errors: list[str] = []
+    started = time.perf_counter()
+    report = extract_jsonl(in_path, out_path, registry, errors)
+    elapsed = time.perf_counter() - started
+    for message in errors[:50]:
+        err.print(f"[yellow]skipped:[/yellow] {message}", highlight=False)
+    err.print(f"{report.documents:,} documents, {report.relations:,} relations, {report.bad_lines} bad lines "
+              f"in {elapsed:.1f} s -> {out_path}", highlight=False)
+    if report.bad_lines:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -447,6 +491,34 @@ def analyze(
         for side, path, message in flags.rows:
             console.print(f"  [{side}] {path}: {message}", highlight=False, markup=False)
         console.print(f"written: {', '.join(str(f) for f in files)}", highlight=False)
+
+
+@app.command()
+def netstats(
+    edges: Annotated[Path, typer.Argument(metavar="EDGES.csv", help="UTF-8 CSV with a header holding Source and "
+                                          "Target columns (any case); other columns are ignored.")],
+    approximate: Annotated[bool, typer.Option("--approximate", help="Sample BFS sources instead of all (graphs too "
+                                              "large for the exact run); adds the error bounds to the output.")] = False,
+    samples: Annotated[int, typer.Option(min=1, help="Sources sampled with --approximate.")] = 4096,
+    seed: Annotated[int, typer.Option(help="Random seed of --approximate.")] = 0,
+) -> None:
+    """Gephi 0.9.2 network statistics of any directed edge list, printed as JSON (full precision).
+
+    Keys: nodes, edges, avg_degree (edges/nodes), diameter and avg_path_length (directed BFS,
+    unreachable pairs ignored), avg_clustering (Gephi's directed definition). Repeated pairs are
+    merged, self-loops kept, as Gephi's import does. The same code computes the report's Table 1.
+    """
+    from analysis.metrics import EdgeListError, compute_netstats, read_edge_list
+
+    try:
+        labels, sources, targets = read_edge_list(edges)
+    except EdgeListError as exc:
+        _fail(str(exc))
+    stats = compute_netstats(sources, targets, len(labels), approximate=approximate, seed=seed, sample_size=samples)
+    result: dict[str, object] = dict(stats.as_dict())
+    if stats.approximation is not None:
+        result["approximation"] = stats.approximation.as_dict()
+    print(json.dumps(result, indent=2))
 
 
 @app.command()

@@ -1,135 +1,202 @@
-"""The report bundle: Table 1 (value-network structure per year) as CSV and Markdown.
+"""The report bundle of an edition: every table and figure of the report, rebuilt from the database.
 
-Table 1 of the 2024 report lists, for each year 2014-2023, the sample nodes, relation nodes,
-nodes and edges of the cumulative value network (and Gephi's statistics, added by the analysis
-issue). Each computed network is also stored as a ``network_snapshots`` row, keyed by the hash
-of its edge list so recomputing unchanged data adds nothing.
+:func:`build_report` loads what it needs in a few bulk queries (:func:`analysis.stats.load_report_data`),
+builds the yearly networks (2014 .. edition-1) and every table and figure
+(:func:`analysis.stats.compute_edition`), records each yearly network as a ``network_snapshots``
+row with its Gephi statistics in ``metrics`` (keyed by the hash of its edge list, so recomputing
+unchanged data adds nothing), and writes ``<out>/<edition>/``:
+
+- ``report.md``, ``report.html`` (self-contained), ``report.xlsx`` (a sheet per table);
+- every table as ``<key>.csv`` (``table1.csv`` = Table 1; UTF-8 with BOM) and ``table1.md``;
+- ``charts/<key>.png`` and ``.svg`` for every figure;
+- ``gexf/network_<year>.gexf`` for every year (Gephi);
+- ``nodes.csv``, ``edges.csv``, ``firms.csv``, ``figures.yaml`` (the edition as data, for
+  ``aimap analyze --compare`` and ``--diff``).
+
+Running it twice on the same data writes the same files and adds no snapshot. Definitions of
+every statistic: :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysis.stats`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analysis.network import NetworkCounts, count, data_version, load_events, sample_ids, yearly_network
+from analysis.bundle import (
+    NodeInfo,
+    markdown_table,
+    write_csv,
+    write_firms,
+    write_gexf,
+    write_html,
+    write_markdown,
+    write_network_lists,
+    write_xlsx,
+)
+from analysis.compare import dump_figures
+from analysis.network import NetworkCounts
+from analysis.stats import (
+    EditionStats,
+    ReportData,
+    ReportError,
+    Table,
+    compute_edition,
+    edition_years,
+    load_report_data,
+)
 from db.models import CooperationEvent, NetworkSnapshot
 
-TABLE1_COLUMNS = ["year", "sample_nodes", "relation_nodes", "nodes", "edges", "avg_degree"]
-TABLE1_HEADERS_ZH = ["年份", "样本节点数", "关系节点数", "节点数", "边数", "平均度"]
+__all__ = ["TABLE1_COLUMNS", "ReportError", "ReportResult", "build_report", "edition_years", "store_snapshots",
+           "write_bundle"]
+
+#: Columns of ``table1.csv`` (the first six are the historical Table 1 columns).
+TABLE1_COLUMNS = ["year", "sample_nodes", "relation_nodes", "nodes", "edges", "avg_degree", "diameter",
+                  "avg_path_length", "avg_clustering"]
+METRIC_KEYS = ("avg_degree", "diameter", "avg_path_length", "avg_clustering")
+
+Progress = Callable[[str], None]
 
 
 @dataclass
 class ReportResult:
-    """What :func:`build_report` wrote."""
+    """What :func:`build_report` computed and wrote."""
 
     edition: int
     rows: list[NetworkCounts]
     files: list[Path]
     snapshots_new: int
+    stats: EditionStats | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
-
-def edition_years(session: Session, edition: int, first_year: int | None = None) -> list[int]:
-    """Years of an edition's Table 1: from the first event year (or ``first_year``) to edition - 1.
-
-    The 2024 edition covers data up to 31 December 2023.
-    """
-    last = edition - 1
-    first = first_year or session.scalar(select(func.min(CooperationEvent.year))) or last
-    return list(range(min(first, last), last + 1))
-
-
-def table1(
-    session: Session, years: list[int], *, window: int | None = None, mutual: str = "reporter"
-) -> tuple[list[NetworkCounts], list[tuple[NetworkCounts, str]]]:
-    """Table 1 rows for ``years`` and, per row, the data version of its network."""
-    events = load_events(session)
-    samples = sample_ids(session)
-    rows, versions = [], []
-    for year in years:
-        graph = yearly_network(events, year, window=window, mutual=mutual)
-        counts = count(graph, year, samples)
-        rows.append(counts)
-        versions.append((counts, data_version(graph)))
-    return rows, versions
+    @property
+    def directory(self) -> Path | None:
+        """The bundle directory."""
+        return self.files[0].parent if self.files else None
 
 
 def store_snapshots(
     session: Session,
-    versions: list[tuple[NetworkCounts, str]],
+    stats: EditionStats,
     *,
-    edition: int,
-    window: int | None,
     run_id: int | None = None,
 ) -> int:
-    """Record one snapshot per (year, window, data version) not stored yet; return how many."""
-    new = 0
-    for counts, version in versions:
-        exists = session.scalars(
-            select(NetworkSnapshot.id).where(
-                NetworkSnapshot.year == counts.year,
+    """One ``network_snapshots`` row per (year, window, data version); return how many are new.
+
+    ``metrics`` holds the network's statistics (avg_degree, diameter, avg_path_length,
+    avg_clustering at full precision). A snapshot that exists already is not duplicated; its
+    metrics are filled in if it was recorded without them.
+    """
+    window = stats.window
+    existing = {
+        (s.year, s.data_version): s
+        for s in session.scalars(
+            select(NetworkSnapshot).where(
+                NetworkSnapshot.year.in_(stats.years),
                 NetworkSnapshot.window_years.is_(None) if window is None else NetworkSnapshot.window_years == window,
-                NetworkSnapshot.data_version == version,
-            )
-        ).first()
-        if exists:
-            continue
-        session.add(
-            NetworkSnapshot(
-                edition=edition,
-                year=counts.year,
-                window_years=window,
-                data_version=version,
-                sample_nodes=counts.sample_nodes,
-                relation_nodes=counts.relation_nodes,
-                nodes=counts.nodes,
-                edges=counts.edges,
-                metrics={"avg_degree": counts.avg_degree},
-                run_id=run_id,
             )
         )
+    }
+    new = 0
+    for year in stats.years:
+        net = stats.networks[year]
+        metrics = {k: float(v) if k != "diameter" else int(v) for k, v in net.stats.as_dict().items()
+                   if k in METRIC_KEYS}
+        found = existing.get((year, net.version))
+        if found is not None:
+            if found.metrics != metrics:
+                found.metrics = metrics
+            continue
+        c = net.counts
+        session.add(NetworkSnapshot(
+            edition=stats.edition, year=year, window_years=window, data_version=net.version,
+            sample_nodes=c.sample_nodes, relation_nodes=c.relation_nodes, nodes=c.nodes, edges=c.edges,
+            metrics=metrics, run_id=run_id))
         new += 1
     session.flush()
     return new
 
 
-def _fmt(value: float) -> str:
-    """Three decimals, rounded half-even as Gephi displays them."""
-    from decimal import ROUND_HALF_EVEN, Decimal
-
-    return str(Decimal(repr(value)).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN))
-
-
-def write_table1(rows: list[NetworkCounts], directory: Path, *, edition: int, note: str = "") -> list[Path]:
-    """Write ``table1.csv`` (UTF-8 with BOM so Excel opens it) and ``table1.md`` to ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    csv_path = directory / "table1.csv"
-    with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(TABLE1_COLUMNS)
-        for r in rows:
-            writer.writerow([r.year, r.sample_nodes, r.relation_nodes, r.nodes, r.edges, _fmt(r.avg_degree)])
-    md_path = directory / "table1.md"
-    lines = [
-        f"# 表1 价值网络结构统计指标 — Table 1, edition {edition}",
-        "",
-        "Cumulative directed value network per year (edges = unique provider -> receiver pairs;",
-        "average degree = edges / nodes, Gephi 0.9.2 convention).",
-        "",
-        "| " + " | ".join(f"{zh} ({en})" for zh, en in zip(TABLE1_HEADERS_ZH, TABLE1_COLUMNS, strict=True)) + " |",
-        "|" + "---:|" * len(TABLE1_COLUMNS),
+def _intro(stats: EditionStats, data: ReportData) -> list[str]:
+    last = stats.edition - 1
+    scope = f"rolling {stats.window}-year window" if stats.window else "cumulative"
+    return [
+        f"Rebuilt by aimap from its database: {len(data.events)} cooperation events, "
+        f"{int(data.orgs.is_sample.sum())} sample firms; data up to {last}-12-31; networks {stats.years[0]}-{last} "
+        f"({scope}; mutual agreements oriented by rule '{stats.mutual}').",
+        "Definitions: analysis/network.py, analysis/metrics.py (Gephi 0.9.2 conventions), analysis/stats.py; "
+        f"listed-firm financials of fiscal year {stats.edition - 2}; bucket edges in analysis/data/buckets.yml.",
     ]
-    for r in rows:
-        cells = [r.year, r.sample_nodes, r.relation_nodes, r.nodes, r.edges, _fmt(r.avg_degree)]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    if note:
-        lines += ["", note]
-    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [csv_path, md_path]
+
+
+def write_table1_md(table: Table, directory: Path, note: str) -> Path:
+    """``table1.md``: Table 1 alone (what the demo flow shows operators)."""
+    path = directory / "table1.md"
+    lines = [f"# {table.title}", "", table.title_en, "", *markdown_table(table), "", *table.notes, "", note]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_bundle(stats: EditionStats, data: ReportData, directory: Path, *, charts: bool = True,
+                 progress: Progress | None = None) -> tuple[list[Path], dict[str, float]]:
+    """Write every file of the bundle to ``directory``; return the files and seconds per stage."""
+    say = progress or (lambda _msg: None)
+    directory.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    tables = list(stats.tables.values())
+    title = f"中国新一代人工智能科技产业发展报告·{stats.edition}（aimap 重建）"
+    intro = _intro(stats, data)
+    last = stats.edition - 1
+    when = (last, 12, 31)
+
+    started = time.perf_counter()
+    files = [write_csv(t, directory) for t in tables]
+    files.append(write_table1_md(stats.tables["table1"], directory, intro[0]))
+    timings["csv"] = time.perf_counter() - started
+
+    images: dict[str, Path] = {}
+    if charts:
+        from analysis.charts import render_chart
+
+        started = time.perf_counter()
+        for t in tables:
+            drawn = render_chart(t, directory / "charts")
+            if drawn:
+                images[t.key] = drawn[0]
+                files += drawn
+        timings["charts"] = time.perf_counter() - started
+        say(f"charts: {len(images)} figures as PNG and SVG in {timings['charts']:.1f} s")
+
+    started = time.perf_counter()
+    files.append(write_xlsx(tables, directory / "report.xlsx", title=title, when=when))
+    files.append(write_markdown(tables, directory / "report.md", title=title, intro=intro,
+                                charts={k: f"charts/{p.name}" for k, p in images.items()}))
+    files.append(write_html(tables, directory / "report.html", title=title, intro=intro, images=images))
+    timings["documents"] = time.perf_counter() - started
+    say(f"report.md, report.html, report.xlsx written in {timings['documents']:.1f} s")
+
+    started = time.perf_counter()
+    info = NodeInfo(data.orgs, data.taxonomy)
+    (directory / "gexf").mkdir(exist_ok=True)
+    for year in stats.years:
+        net = stats.networks[year]
+        files.append(write_gexf(net.edges, data.events, info, directory / "gexf" / f"network_{year}.gexf",
+                                description=f"aimap value network {year} (edition {stats.edition}, "
+                                            f"{'window ' + str(stats.window) if stats.window else 'cumulative'}, "
+                                            f"mutual rule {stats.mutual})"))
+    files += write_network_lists(stats.latest.edges, data.events, info, directory)
+    files.append(write_firms(info, directory))
+    figures = directory / "figures.yaml"
+    dump_figures(stats.figures, figures)
+    files.append(figures)
+    timings["gexf_and_lists"] = time.perf_counter() - started
+    say(f"GEXF for {len(stats.years)} years, node/edge lists, figures.yaml in {timings['gexf_and_lists']:.1f} s")
+    return files, timings
 
 
 def build_report(
@@ -140,20 +207,35 @@ def build_report(
     window: int | None = None,
     mutual: str = "reporter",
     run_id: int | None = None,
+    first_year: int | None = None,
+    charts: bool = True,
+    progress: Progress | None = None,
 ) -> ReportResult:
-    """Compute Table 1 for an edition, store snapshots, write the bundle to ``out_dir/<edition>/``.
+    """Compute every table and figure of an edition, store snapshots, write the bundle to ``out_dir/<edition>/``.
 
     ``edition`` defaults to the year after the latest event year (the 2024 edition reports
-    data up to 2023).
+    data up to 2023). Raises :class:`~analysis.stats.ReportError` (a ``ValueError``) when the
+    edition has no data or a parameter is invalid.
     """
+    say = progress or (lambda _msg: None)
+    if window is not None and window < 1:
+        raise ReportError(f"--window must be at least 1 year, got {window}")
     if edition is None:
         latest = session.scalar(select(func.max(CooperationEvent.year)))
         edition = (latest or dt.date.today().year - 1) + 1
-    years = edition_years(session, edition)
-    rows, versions = table1(session, years, window=window, mutual=mutual)
-    new = store_snapshots(session, versions, edition=edition, window=window, run_id=run_id)
-    note = f"Computed by aimap from {sum(1 for _ in versions)} yearly networks; mutual-event rule: {mutual}."
-    if window:
-        note += f" Rolling window of {window} years."
-    files = write_table1(rows, out_dir / str(edition), edition=edition, note=note)
-    return ReportResult(edition=edition, rows=rows, files=files, snapshots_new=new)
+    years = edition_years(session, edition, first_year)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    data = load_report_data(session, edition)
+    timings["load"] = time.perf_counter() - started
+    say(f"edition {edition}: loaded {len(data.events)} events, {data.orgs.ids.size} organisations "
+        f"in {timings['load']:.1f} s; networks {years[0]}-{years[-1]}")
+    stats = compute_edition(data, edition, years, window=window, mutual=mutual, progress=say)
+    timings.update(stats.timings)
+    started = time.perf_counter()
+    new = store_snapshots(session, stats, run_id=run_id)
+    timings["snapshots"] = time.perf_counter() - started
+    files, write_timings = write_bundle(stats, data, Path(out_dir) / str(edition), charts=charts, progress=say)
+    timings.update(write_timings)
+    rows = [stats.networks[y].counts for y in years]
+    return ReportResult(edition=edition, rows=rows, files=files, snapshots_new=new, stats=stats, timings=timings)

@@ -43,7 +43,10 @@ from etl.normalize import Normalised, find_dates, normalise, sentences
 
 EXTRACTOR_VERSION = "rules-1.0"
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
-_ABBREVIATION = re.compile(r"[（(](?:以下)?(?:简称|下称|简称为)[:：]?[“\"「『]?([^）)”\"」』]{2,20})[”\"」』]?[）)]")
+_ABBREVIATION = re.compile(
+    r"[（(](?:(?:以下)?(?:简称|下称|简称为|统称)[:：]?|[“\"「『])[^（()）]{0,60}?[）)]"
+)
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
 _TOKEN_ABBREV = re.compile(r"[（(](?:以下)?(?:简称|下称|简称为)[:：]?[“\"「『]?(?:⟨\d+⟩|[^）)]*?)[”\"」』]?[）)]")
 _NAME_CHARS = r"[\u4e00-\u9fa5A-Za-z0-9（）()·&]"
 _EN_ORG = re.compile(
@@ -72,8 +75,10 @@ class Lexicon:
     directed: list[tuple[re.Pattern[str], int, int]]
     mutual: list[re.Pattern[str]]
     pronoun_directed: list[re.Pattern[str]]
+    subject_directed: list[tuple[re.Pattern[str], str]]
     non_party: list[re.Pattern[str]]
     negation: list[str]
+    denial: list[str]
     terminated: list[str]
     historical: list[re.Pattern[str]]
     same_group_cues: list[str]
@@ -104,8 +109,10 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         directed=[(re.compile(d["pattern"]), int(d["provider"]), int(d["receiver"])) for d in rel["directed"]],
         mutual=[re.compile(p) for p in rel["mutual"]],
         pronoun_directed=[re.compile(p) for p in rel.get("pronoun_directed", [])],
+        subject_directed=[(re.compile(d["pattern"]), d["named"]) for d in rel.get("subject_directed", [])],
         non_party=[re.compile(p) for p in rel["non_party"]],
         negation=list(rel["negation"]),
+        denial=list(rel.get("denial", [])),
         terminated=list(rel["terminated"]),
         historical=[re.compile(p) for p in rel["historical"]],
         same_group_cues=list(rel["same_group_cues"]),
@@ -183,6 +190,73 @@ class Gazetteer:
                 continue
             found.append((start, end + 1, name))
         return found
+
+
+_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团股份有限公司|集团有限公司|集团公司|集团|公司|"
+                    r",?\s*(?:Co\.,?\s?Ltd\.?|Limited|Inc\.|Corp\.?|Corporation|Group))$")
+_GENERIC_TAIL = re.compile(r"(?:信息技术|数字技术|数字科技|网络科技|智能科技|科技|技术|信息|数据|网络|智能|软件|电子|通信|控股|自动化|数码)$")
+_TELECOM_BRANCH = re.compile(r"^中国(电信|移动|联通)")
+_GOVERNMENT = re.compile(r"^([\u4e00-\u9fa5]{2,8}?)(省|市|自治区|区|县)人民政府$")
+
+
+@lru_cache(maxsize=1)
+def _place_prefixes() -> tuple[str, ...]:
+    """Province and city names and stems (longest first), to strip from names for short forms."""
+    path = Path(__file__).resolve().parents[1] / "db" / "data" / "provinces.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for province in data["provinces"] if isinstance(data, dict) else data:
+        names.update({province["name"], province.get("short_name") or province["name"]})
+        for city in province.get("cities", []):
+            names.add(city["name"])
+            if city["name"].endswith("市") and len(city["name"]) > 2:
+                names.add(city["name"][:-1])
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+@lru_cache(maxsize=65536)
+def short_forms(name: str, kind: str | None = None) -> tuple[str, ...]:
+    """Usual short forms of an organisation's full name, for reading the rest of a document.
+
+    上海电气集团股份有限公司 -> 上海电气; 北京智谱华章科技有限公司 -> 智谱华章;
+    中国移动通信集团江苏有限公司 -> 江苏移动; 合肥市人民政府 -> 合肥市, 合肥; UBTech Robotics Corp.,
+    Ltd. -> UBTech. Forms shorter than three characters are kept only for governments' places.
+    """
+    forms: list[str] = []
+    gov = _GOVERNMENT.match(name)
+    if gov:
+        forms += [gov.group(1) + gov.group(2), gov.group(1)]
+        return tuple(f for f in forms if len(f) >= 2)
+    telecom = _TELECOM_BRANCH.match(name)
+    if telecom or name.endswith("分公司"):  # branches: 江苏移动, 成都电信 ...; no other short forms
+        if telecom:
+            rest = name[4:]
+            place = next((p for p in _place_prefixes() if p in rest), None)
+            if place:
+                forms.append(place.removesuffix("省").removesuffix("市") + telecom.group(1))
+        return tuple(f for f in forms if len(f) >= 3)
+    if name.isascii():
+        first = name.split()[0].strip(",") if " " in name else ""
+        if len(first) >= 3 and first[0].isupper() and first.lower() not in {"the", "china", "beijing", "shanghai", "shenzhen"}:
+            forms.append(first)
+        return tuple(forms)
+    core = re.sub(r"[（(][^）)]*[）)]", "", name)
+    for _ in range(3):
+        core = _LEGAL.sub("", core)
+    if len(core) >= 3 and core != name:
+        forms.append(core)
+    for place in _place_prefixes():
+        if core.startswith(place) and len(core) - len(place) >= 3:
+            core = core[len(place) :]
+            forms.append(core)
+            break
+    if core.startswith("中国") and len(core) >= 6:
+        core = core[2:]
+        forms.append(core)
+    tail = _GENERIC_TAIL.sub("", core)
+    if tail != core and len(tail) >= 2 and not (len(tail) == 2 and kind not in ("firm", None)):
+        forms.append(tail)
+    return tuple(dict.fromkeys(f for f in forms if len(f) >= 2 and f != name))
 
 
 def _ascii_alnum(ch: str) -> bool:
@@ -347,10 +421,11 @@ def find_mentions(
     sentence = text[start:end]
     mentions = []
     for s, e, n in gazetteer.find(sentence):
-        if len(n) <= 3 and not n.isascii():  # a short alias may begin a longer unknown name
+        if len(n) <= 4 and not n.isascii():  # a short alias may begin a longer unknown name
             longer = _names_in_piece(_SPLIT.split(sentence[s:], maxsplit=1)[0], lexicon.name_pattern, lexicon)
+            extension = longer[0][0][len(n):] if longer else ""
             if (longer and longer[0][1] == 0 and len(longer[0][0]) > len(n) + 2
-                    and not _NOT_A_NAME_PART.search(longer[0][0][len(n):])):
+                    and not _NOT_A_NAME_PART.search(extension) and not lexicon.reject[0].search(extension)):
                 continue
         mentions.append(Mention(start + s, start + e, n, gazetteer.get(n)))
     for short, target in declared.items():  # names the document declared: X（以下简称“Y”）
@@ -448,24 +523,45 @@ def _tokenise(s: _Sentence) -> str:
     return tokens
 
 
+def _list_after(tokens: str, pos: int) -> list[int]:
+    """Token indices listed right after ``pos`` ("、⟨3⟩、⟨4⟩和⟨5⟩")."""
+    m = re.match(r"(?:(?:、|，|,|和|及|与|以及)⟨\d+⟩)+", tokens[pos:])
+    return [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))] if m else []
+
+
+def _list_before(tokens: str, pos: int) -> list[int]:
+    """Token indices listed right before ``pos`` ("⟨1⟩、⟨2⟩" before "分别中标")."""
+    m = re.search(r"(?:⟨\d+⟩(?:、|，|,|和|及|与|以及))+$", tokens[:pos])
+    return [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))] if m else []
+
+
 def extract_sentence(
     s: _Sentence,
     lexicon: Lexicon,
     year_hint: tuple[dt.date | None, int | None],
     doc_labels: tuple[list[str], list[str]],
     published: dt.date | None,
+    subject: Mention | None = None,
 ) -> tuple[list[Relation], set[int]]:
-    """Relations of one sentence and the indices of its non-party mentions."""
+    """Relations of one sentence and the indices of its non-party mentions.
+
+    ``subject`` is the document's main organisation (its first party-capable mention): the
+    implied other side of "该平台基于⟨P⟩", "本轮融资由⟨P⟩领投" and similar sentences.
+    """
     tokens = _tokenise(s)
     non_party: set[int] = set()
     for pattern in lexicon.non_party:
         for m in pattern.finditer(tokens):
-            non_party.update(int(g) for g in m.groups() if g is not None)
-    distinct = {m.name for i, m in enumerate(s.mentions) if i not in non_party}
-    kind = relation_kind(s.text, lexicon)
+            non_party.update(int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0)))
     lowered = s.text.lower()
-    if kind is None or len(distinct) < 2 or any(c.lower() in lowered for c in lexicon.negation):
+    if any(_has(lowered, c) if c.isascii() else c in lowered for c in lexicon.negation):
         return [], non_party
+    kind = relation_kind(s.text, lexicon)
+    mentions = list(s.mentions)
+    subject_index = None
+    if subject is not None and all(m.identity != subject.identity for m in mentions):
+        subject_index = len(mentions)
+        mentions.append(subject)
 
     dates = [d for d in find_dates(s.text, published) if d.kind != "vague" or not year_hint[1]]
     day, year = next(((d.day, d.year) for d in dates if d.year), year_hint)
@@ -485,36 +581,52 @@ def extract_sentence(
     seen: set[frozenset[str]] = set()
     related = _same_group_pairs(tokens, lexicon)
 
-    def emit(i: int, j: int, direction: str, confidence: float) -> None:
-        if i in non_party or j in non_party or i >= len(s.mentions) or j >= len(s.mentions):
+    def emit(i: int | None, j: int | None, direction: str, confidence: float, rel_kind: str | None) -> None:
+        if i is None or j is None or i in non_party or j in non_party or i >= len(mentions) or j >= len(mentions):
             return
-        a, b = s.mentions[i], s.mentions[j]
-        pair = frozenset((a.name, b.name))
-        if a.name == b.name or pair in seen or same_group(a, b) or frozenset((i, j)) in related:
+        a, b = mentions[i], mentions[j]
+        pair = frozenset((a.identity, b.identity))
+        if a.identity == b.identity or pair in seen or same_group(a, b) or frozenset((i, j)) in related:
             return
         if a.key is not None and a.key == b.key:
             return
         seen.add(pair)
-        relations.append(Relation(a, b, direction, kind, status, year, day, tech, domains, s.text, confidence))
+        relations.append(Relation(a, b, direction, rel_kind or "other", status, year, day, tech, domains, s.text,
+                                  confidence))
 
+    # directed statements say enough on their own ("⟨P⟩将为⟨R⟩建设...")
     for pattern, p_group, r_group in lexicon.directed:
         for m in pattern.finditer(tokens):
-            emit(int(m.group(p_group)), int(m.group(r_group)), "directed", conf["directed"])
+            providers = [int(m.group(p_group))] + _list_before(tokens, m.start(p_group) - 1)
+            receivers = [int(m.group(r_group))] + _list_after(tokens, m.end(r_group) + 1)
+            for p in providers:
+                for r in receivers:
+                    emit(p, r, "directed", conf["directed"], kind or "product_adoption")
+    for pattern, role in lexicon.subject_directed:
+        for m in pattern.finditer(tokens):
+            named = [int(m.group(1))] + _list_after(tokens, m.end(1) + 1)
+            for x in named:
+                if role == "provider":
+                    emit(x, subject_index, "directed", conf["weak"] + 0.2, kind)
+                else:
+                    emit(subject_index, x, "directed", conf["weak"] + 0.2, kind)
     for pattern in lexicon.pronoun_directed:  # "由⟨P⟩为其提供": the receiver is the other party
         for m in pattern.finditer(tokens):
             provider = int(m.group(1))
             others = [i for i, x in enumerate(s.mentions) if i != provider and i not in non_party
                       and x.identity != s.mentions[provider].identity and f"⟨{i}⟩" in tokens]
             if others:
-                emit(provider, others[0], "directed", conf["directed"])
+                emit(provider, others[0], "directed", conf["directed"], kind)
+    if kind is None or len({m.identity for i, m in enumerate(s.mentions) if i not in non_party}) < 2:
+        return relations, non_party
     # multi-party lists: ⟨a⟩、⟨b⟩和⟨c⟩ -> every pair
     for m in re.finditer(r"⟨\d+⟩(?:(?:[、，,]|和|与|及|以及)⟨\d+⟩){2,}", tokens):
         members = [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))]
         for i, j in combinations(members, 2):
-            emit(i, j, "mutual", conf["multiparty"])
+            emit(i, j, "mutual", conf["multiparty"], kind)
     for pattern in lexicon.mutual:
         for m in pattern.finditer(tokens):
-            emit(int(m.group(1)), int(m.group(2)), "mutual", conf["mutual"])
+            emit(int(m.group(1)), int(m.group(2)), "mutual", conf["mutual"], kind)
     return relations, non_party
 
 
@@ -535,23 +647,35 @@ def extract_document(
     all_mentions: list[Mention] = []
     non_parties: set[str] = set()
     hint: tuple[dt.date | None, int | None] = (published, published.year if published else None)
+    subject: Mention | None = None
     for start, end in sentences(doc):
         mentions = find_mentions(doc, start, end, gazetteer, lexicon, declared)
         mentions = [Mention(m.start, m.end, m.name, m.key, m.kind, norm.original_text(m.start, m.end), m.identity)
                     for m in mentions]
-        # declarations "X（以下简称“Y”）" name Y for X in the rest of the document
+        # declarations "X（以下简称“Y”或“Z”）" / "X（「Y」）" / 'X ("Y")' name Y, Z for X from here on;
+        # a name mentioned in full also stands behind its usual short forms (上海电气, 江苏移动, 合肥)
         for am in _ABBREVIATION.finditer(doc, start, end):
             before = [m for m in mentions if m.end <= am.start() and am.start() - m.end <= 1]
-            if before and am.group(1) not in declared:
-                declared[am.group(1)] = before[-1]
+            if before:
+                for q in _QUOTED.finditer(am.group(0)):
+                    declared.setdefault(q.group(1).strip(), before[-1])
+        for m in mentions:
+            for short in short_forms(m.identity if m.key is None else m.name, m.kind or (
+                    m.key.kind if isinstance(m.key, OrgRef) else None)):
+                if short not in declared and short not in gazetteer:
+                    declared[short] = m
         s = _Sentence(start, end, doc[start:end], mentions)
-        found, non_party = extract_sentence(s, lexicon, hint, labels, published)
+        found, non_party = extract_sentence(s, lexicon, hint, labels, published, subject)
+        if subject is None:
+            subject = next((m for i, m in enumerate(mentions) if i not in non_party), None)
         dates = [d for d in find_dates(s.text, published) if d.day is not None and d.kind != "vague"]
         if dates and not any(r.status == "historical" for r in found):
             hint = (dates[0].day, dates[0].year)
         relations.extend(found)
         all_mentions.extend(mentions)
         non_parties.update(mentions[i].name for i in non_party if i < len(mentions))
+    if any(c in doc for c in lexicon.denial):  # a clarification or denial: nothing new happened
+        relations = [r for r in relations if r.status != "new"]
     relations = consolidate(relations)
     parties = {r.provider.name for r in relations} | {r.receiver.name for r in relations}
     return Extraction(relations, all_mentions, parties, non_parties - parties, labels[0], labels[1])
@@ -561,6 +685,10 @@ def consolidate(relations: list[Relation]) -> list[Relation]:
     """One relation per pair and status in a document: a directed statement beats a mutual one
     ("A与B签署协议。A将为B提供..." is one cooperation, A -> B); repeats keep the first, with
     the union of their labels."""
+    ended = {frozenset((r.provider.identity, r.receiver.identity)) for r in relations if r.status == "terminated"}
+    for r in relations:  # "A与B于2021年签订的协议已终止": one terminated cooperation of 2021
+        if r.status == "new" and frozenset((r.provider.identity, r.receiver.identity)) in ended:
+            r.status = "terminated"
     best: dict[tuple[frozenset[str], str], Relation] = {}
     order: list[tuple[frozenset[str], str]] = []
     for r in relations:
@@ -570,6 +698,8 @@ def consolidate(relations: list[Relation]) -> list[Relation]:
             order.append(key)
             continue
         kept = best[key]
+        if r.year is not None and kept.year is not None and r.status == "terminated":
+            kept.year = r.year = min(kept.year, r.year)
         if kept.direction == "mutual" and r.direction == "directed":
             r.tech_categories = sorted(set(r.tech_categories) | set(kept.tech_categories))
             r.application_domains = sorted(set(r.application_domains) | set(kept.application_domains))
