@@ -428,7 +428,7 @@ def find_mentions(
                     and not _NOT_A_NAME_PART.search(extension) and not lexicon.reject[0].search(extension)):
                 continue
         mentions.append(Mention(start + s, start + e, n, gazetteer.get(n)))
-    for short, target in declared.items():  # names the document declared: X（以下简称“Y”）
+    for short, target in sorted(declared.items(), key=lambda kv: -len(kv[0])):  # longest first
         for m in re.finditer(re.escape(short), sentence):
             a, b = start + m.start(), start + m.end()
             if all(b <= x.start or a >= x.end for x in mentions):
@@ -660,6 +660,8 @@ def extract_document(
                 for q in _QUOTED.finditer(am.group(0)):
                     declared.setdefault(q.group(1).strip(), before[-1])
         for m in mentions:
+            if m.key is None and len(m.name) >= 4:  # a discovered full name, read whole from now on
+                declared.setdefault(m.name, m)
             for short in short_forms(m.identity if m.key is None else m.name, m.kind or (
                     m.key.kind if isinstance(m.key, OrgRef) else None)):
                 if short not in declared and short not in gazetteer:

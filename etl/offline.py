@@ -70,8 +70,10 @@ def to_record(doc_id: Any, extraction: Extraction) -> dict[str, Any]:
         "id": doc_id,
         "is_cooperation": extraction.is_cooperation,
         "relations": relations,
-        "tech_categories": sorted({c for r in extraction.relations for c in r.tech_categories}),
-        "application_domains": sorted({d for r in extraction.relations for d in r.application_domains}),
+        "tech_categories": sorted({c for r in extraction.relations for c in r.tech_categories}
+                                  | (set(extraction.tech_categories) if extraction.relations else set())),
+        "application_domains": sorted({d for r in extraction.relations for d in r.application_domains}
+                                      | (set(extraction.application_domains) if extraction.relations else set())),
         "organisations": organisations,
     }
 
