@@ -1,38 +1,48 @@
-"""Exact and near-duplicate documents: content hash, MinHash + LSH over character shingles.
+"""Exact and near-duplicate documents: content hash, boilerplate-aware MinHash + LSH.
 
 A duplicate cluster groups the documents that carry the same text: the same extracted-text
-hash (``documents.content_sha256``: exact copies) or an estimated Jaccard similarity of their
-character-shingle sets of at least ``threshold`` (near copies: a syndicated article with
-another intro line, a few words changed, a traditional-Chinese edition). Clusters are the
-connected components of that relation and are identified by their smallest document id
-(``document_fingerprints.cluster_id``).
+hash (``documents.content_sha256``: exact copies) or a near-duplicate similarity of at least
+``threshold`` (near copies: a syndicated article with another intro line, a few words changed,
+a traditional-Chinese edition). Clusters are the connected components of that relation and are
+named by their smallest document id (``document_fingerprints.cluster_id``).
 
 Duplicates are a *signal*, not a deletion: every document stays, and the ETL still stores each
 cooperation once with every reporting document as a mention. Copies of one event written
-independently on different sites are not near duplicates (their texts differ) — event
+independently on different sites are not near duplicates (their texts differ): event
 deduplication is the loader's job.
 
-Definitions
-    normalised text: NFKC, OpenCC t2s, case-folded, only letters and digits kept (so spacing,
-    punctuation, full-width forms and the script do not matter).
+Definitions (parameters in ``etl/data/dedup.yml``)
+    normalised text: NFKC, OpenCC t2s, case-folded, letters and digits only.
     shingles S(d): the set of substrings of ``shingle`` characters of the normalised text.
-    Jaccard J(a, b) = |S(a) ∩ S(b)| / |S(a) ∪ S(b)|, estimated by the share of equal
-    components of two MinHash signatures of ``num_perm`` permutations (Broder, "On the
-    resemblance and containment of documents", 1997); candidate pairs come from LSH banding
-    (Indyk & Motwani 1998; datasketch's ``MinHashLSH`` picks bands x rows for the threshold)
-    and are confirmed by the estimate. Parameters live in ``etl/data/dedup.yml``.
+    signature: MinHash of S(d) with ``num_perm`` permutations (Broder, "On the resemblance and
+    containment of documents", 1997): component i is min over s in S(d) of h_i(s).
+    common component value: a value that is component i of at least
+    ``max(common_min_df, ceil(common_share * N))`` of the N fingerprinted signatures — the
+    minimum of a boilerplate shingle shared by a template family.
+    similarity(a, b) = |{i : a_i = b_i, a_i not common}| / |{i : min(a_i, b_i) not common}|,
+    i.e. among the components whose minimum over S(a) ∪ S(b) is not boilerplate, the share
+    that agree: the MinHash estimate of the Jaccard similarity of the two documents'
+    non-boilerplate shingles. Fewer than ``min_informative`` such components: not comparable.
+    (Plain Jaccard would join announcements of one template that report different
+    cooperations; see the calibration note in the data file.)
+    Candidates come from LSH banding (Indyk & Motwani 1998; datasketch ``MinHashLSH``) over the
+    signatures with common components replaced by per-document values, at ``lsh_threshold``,
+    and are confirmed by the similarity.
 
-Incremental: :func:`assign_clusters` fingerprints new and changed documents only, compares
-them with the index of the stored signatures (rebuilt from ``document_fingerprints`` without
-reading texts again) and re-forms the clusters a changed document leaves.
+Incremental: :func:`assign_clusters` fingerprints new and changed documents only and compares
+them with the index of the stored signatures (rebuilt from ``document_fingerprints``, no text
+read again); a changed document first leaves its cluster, whose other members are re-clustered
+among themselves. Which values are common is computed afresh at each run from every stored
+signature; ``rebuild=True`` re-clusters everything under the current statistics.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +51,7 @@ from typing import Any
 import numpy as np
 import yaml
 from datasketch import LeanMinHash, MinHash, MinHashLSH
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Document, DocumentFingerprint, utcnow
@@ -53,19 +63,23 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 @dataclass(frozen=True)
 class DedupConfig:
-    """Shingle size, signature length, seed, similarity threshold (``etl/data/dedup.yml``)."""
+    """Parameters of duplicate detection (``etl/data/dedup.yml`` documents each)."""
 
     version: int
     shingle: int
     num_perm: int
     seed: int
     threshold: float
+    lsh_threshold: float
+    min_informative: int
+    common_min_df: int
+    common_share: float
     min_chars: int
 
     @property
     def params(self) -> str:
         """How a stored signature was computed; a signature with other params is recomputed."""
-        return f"minhash-{SCHEME}-p{self.num_perm}-s{self.seed}-k{self.shingle}-v{self.version}"
+        return f"minhash-{SCHEME}-p{self.num_perm}-s{self.seed}-k{self.shingle}-c{self.min_chars}"
 
 
 @lru_cache(maxsize=4)
@@ -73,12 +87,18 @@ def load_config(path: Path = CONFIG_FILE) -> DedupConfig:
     """Read and check ``etl/data/dedup.yml``."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     try:
-        cfg = DedupConfig(int(raw["version"]), int(raw["shingle"]), int(raw["num_perm"]), int(raw["seed"]),
-                          float(raw["threshold"]), int(raw["min_chars"]))
+        cfg = DedupConfig(
+            version=int(raw["version"]), shingle=int(raw["shingle"]), num_perm=int(raw["num_perm"]),
+            seed=int(raw["seed"]), threshold=float(raw["threshold"]), lsh_threshold=float(raw["lsh_threshold"]),
+            min_informative=int(raw["min_informative"]), common_min_df=int(raw["common_min_df"]),
+            common_share=float(raw["common_share"]), min_chars=int(raw["min_chars"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: missing or malformed setting: {exc}") from exc
-    if not 0 < cfg.threshold <= 1 or cfg.shingle < 1 or cfg.num_perm < 16:
-        raise ValueError(f"{path}: need 0 < threshold <= 1, shingle >= 1, num_perm >= 16")
+    if not (0 < cfg.lsh_threshold <= cfg.threshold <= 1) or cfg.shingle < 1 or cfg.num_perm < 16:
+        raise ValueError(f"{path}: need 0 < lsh_threshold <= threshold <= 1, shingle >= 1, num_perm >= 16")
+    if not 0 < cfg.min_informative <= cfg.num_perm or cfg.common_min_df < 2:
+        raise ValueError(f"{path}: need 0 < min_informative <= num_perm and common_min_df >= 2")
     return cfg
 
 
@@ -90,7 +110,7 @@ def _t2s() -> Any:
 
 
 def normalise_text(text: str) -> str:
-    """NFKC, traditional -> simplified, case-folded, letters and digits only (see module docstring)."""
+    """NFKC, traditional -> simplified, case-folded, letters and digits only."""
     folded = _t2s().convert(unicodedata.normalize("NFKC", text)).casefold()
     return _NON_WORD.sub("", folded)
 
@@ -108,19 +128,18 @@ def _permutations(num_perm: int, seed: int) -> Any:
 
 
 def signature(text: str, config: DedupConfig | None = None) -> np.ndarray | None:
-    """MinHash signature (``num_perm`` uint32) of a text, or ``None`` if it is shorter than ``min_chars``."""
+    """MinHash signature (``num_perm`` uint32) of a text; ``None`` below ``min_chars`` normalised characters."""
     cfg = config or load_config()
     norm = normalise_text(text)
     if len(norm) < cfg.min_chars:
         return None
-    mh = MinHash(num_perm=cfg.num_perm, seed=cfg.seed, scheme=SCHEME,
-                 permutations=_permutations(cfg.num_perm, cfg.seed))
-    mh.update_batch(s.encode("utf-8") for s in shingles(norm, cfg.shingle))
+    mh = MinHash(num_perm=cfg.num_perm, seed=cfg.seed, scheme=SCHEME, permutations=_permutations(cfg.num_perm, cfg.seed))
+    mh.update_batch([s.encode("utf-8") for s in shingles(norm, cfg.shingle)])
     return np.asarray(mh.hashvalues, dtype=np.uint32)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """MinHash estimate of the Jaccard similarity: the share of equal signature components."""
+    """Plain MinHash estimate of the Jaccard similarity: the share of equal components."""
     return float(np.count_nonzero(a == b)) / len(a)
 
 
@@ -132,45 +151,84 @@ def _from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
 
 
-class DuplicateIndex:
-    """In-memory LSH index over signatures; :meth:`query` confirms candidates by the estimate."""
+class SignatureSet:
+    """The signatures of a corpus with their common (boilerplate) components marked."""
 
-    def __init__(self, config: DedupConfig | None = None) -> None:
-        self.config = config or load_config()
-        self._lsh = MinHashLSH(threshold=self.config.threshold, num_perm=self.config.num_perm)
-        self._sigs: dict[int, np.ndarray] = {}
-
-    def __len__(self) -> int:
-        return len(self._sigs)
+    def __init__(self, signatures: Mapping[int, np.ndarray], config: DedupConfig) -> None:
+        self.config = config
+        self.ids = sorted(signatures)
+        self._row = {doc_id: i for i, doc_id in enumerate(self.ids)}
+        n = len(self.ids)
+        self.matrix = (np.stack([signatures[d] for d in self.ids]) if n
+                       else np.zeros((0, config.num_perm), dtype=np.uint32))
+        self.common_df = max(config.common_min_df, math.ceil(config.common_share * n))
+        self.common = np.zeros(self.matrix.shape, dtype=bool)
+        for col in range(self.matrix.shape[1]):
+            _, inverse, counts = np.unique(self.matrix[:, col], return_inverse=True, return_counts=True)
+            self.common[:, col] = counts[inverse] >= self.common_df
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._sigs
+        return doc_id in self._row
 
-    def add(self, doc_id: int, sig: np.ndarray) -> None:
-        """Index a document's signature (replacing an earlier one)."""
-        if doc_id in self._sigs:
-            self.remove(doc_id)
-        self._sigs[doc_id] = sig
-        self._lsh.insert(doc_id, LeanMinHash(seed=self.config.seed, hashvalues=sig, scheme=SCHEME))
+    def similarity(self, a: int, b: int) -> float | None:
+        """Similarity of two documents (module docstring); ``None`` when not comparable."""
+        ra, rb = self._row[a], self._row[b]
+        equal = self.matrix[ra] == self.matrix[rb]
+        common_a, common_b = self.common[ra], self.common[rb]
+        informative = np.where(equal, ~common_a, ~(common_a & common_b))
+        n = int(np.count_nonzero(informative))
+        if n < self.config.min_informative:
+            return None
+        return int(np.count_nonzero(equal & ~common_a)) / n
 
-    def remove(self, doc_id: int) -> None:
-        """Drop a document from the index."""
-        if self._sigs.pop(doc_id, None) is not None:
-            self._lsh.remove(doc_id)
+    def masked(self, doc_id: int) -> np.ndarray:
+        """The signature with common components replaced by values private to the document."""
+        row = self._row[doc_id]
+        sig = self.matrix[row].copy()
+        mask = self.common[row]
+        if mask.any():
+            private = (np.uint64(doc_id) * np.uint64(2654435761) + np.arange(len(sig), dtype=np.uint64)) | np.uint64(1 << 32)
+            sig[mask] = (private % np.uint64(4294967291)).astype(np.uint32)[mask]
+        return sig
 
-    def query(self, sig: np.ndarray) -> list[tuple[int, float]]:
-        """Indexed documents whose estimated Jaccard with ``sig`` is >= threshold, most similar first."""
+
+class DuplicateIndex:
+    """LSH over the masked signatures of a :class:`SignatureSet`; :meth:`query` verifies candidates."""
+
+    def __init__(self, sigset: SignatureSet) -> None:
+        self.sigset = sigset
+        cfg = sigset.config
+        self._lsh = MinHashLSH(threshold=cfg.lsh_threshold, num_perm=cfg.num_perm)
+        self._seed = cfg.seed
+        self._members: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def _lean(self, doc_id: int) -> LeanMinHash:
+        return LeanMinHash(seed=self._seed, hashvalues=self.sigset.masked(doc_id), scheme=SCHEME)
+
+    def add(self, doc_id: int) -> None:
+        """Index a document of the signature set."""
+        if doc_id not in self._members:
+            self._lsh.insert(doc_id, self._lean(doc_id))
+            self._members.add(doc_id)
+
+    def query(self, doc_id: int) -> list[tuple[int, float]]:
+        """Indexed documents with similarity >= threshold to ``doc_id``, most similar first."""
         found = []
-        for doc_id in self._lsh.query(LeanMinHash(seed=self.config.seed, hashvalues=sig, scheme=SCHEME)):
-            j = jaccard(sig, self._sigs[doc_id])
-            if j >= self.config.threshold:
-                found.append((doc_id, j))
+        for other in self._lsh.query(self._lean(doc_id)):
+            if other == doc_id:
+                continue
+            sim = self.sigset.similarity(doc_id, other)
+            if sim is not None and sim >= self.sigset.config.threshold:
+                found.append((other, sim))
         return sorted(found, key=lambda x: (-x[1], x[0]))
 
 
 @dataclass
 class DedupReport:
-    """Counts of one :func:`assign_clusters` run."""
+    """Counts of one clustering run."""
 
     fingerprinted: int = 0
     unchanged: int = 0
@@ -187,7 +245,7 @@ class DedupReport:
 
 
 class _Clusters:
-    """Cluster labels (smallest member id) with their members, kept in memory during a run."""
+    """Cluster labels (smallest member id) with their members."""
 
     def __init__(self) -> None:
         self.label: dict[int, int] = {}
@@ -203,7 +261,6 @@ class _Clusters:
         self.changed.add(doc_id)
 
     def union(self, labels: set[int]) -> int:
-        """Merge clusters into the one with the smallest label; returns it."""
         target = min(labels)
         for label in labels - {target}:
             for member in list(self.members.pop(label, ())):
@@ -211,11 +268,90 @@ class _Clusters:
         return target
 
     def relabel_if_smaller(self, doc_id: int) -> None:
-        """Keep the invariant label = smallest member id after ``doc_id`` joined."""
         label = self.label[doc_id]
         if doc_id < label:
             for member in list(self.members.pop(label, ())):
                 self.put(member, doc_id)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A document's cluster: its id, how the document joined (self/exact/near) and the similarity."""
+
+    cluster_id: int
+    match: str
+    similarity: float | None
+
+
+def _cluster(
+    todo: list[int],
+    hashes: Mapping[int, str],
+    blank: set[int],
+    sigset: SignatureSet,
+    clusters: _Clusters,
+    indexed: Iterable[int],
+    by_hash: dict[str, int],
+    report: DedupReport,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, Assignment]:
+    """Assign ``todo`` documents (in id order) to clusters against the already clustered ones."""
+    index = DuplicateIndex(sigset)
+    for doc_id in indexed:
+        if doc_id in sigset:
+            index.add(doc_id)
+    out: dict[int, Assignment] = {}
+    for n, doc_id in enumerate(todo, start=1):
+        sha = hashes[doc_id]
+        twin = by_hash.get(sha) if doc_id not in blank else None  # empty pages are not copies of each other
+        if twin is not None and twin != doc_id:
+            clusters.put(doc_id, clusters.label[twin])
+            out[doc_id] = Assignment(0, "exact", 1.0)
+            report.exact += 1
+        else:
+            hits = index.query(doc_id) if doc_id in sigset else []
+            if hits:
+                labels = {clusters.label[h] for h, _ in hits}
+                report.clusters_merged += len(labels) - 1
+                clusters.put(doc_id, clusters.union(labels))
+                out[doc_id] = Assignment(0, "near", round(hits[0][1], 4))
+                report.near += 1
+            else:
+                clusters.put(doc_id, doc_id)
+                out[doc_id] = Assignment(0, "self", None)
+                report.alone += 1
+        clusters.relabel_if_smaller(doc_id)
+        if doc_id not in blank:
+            by_hash.setdefault(sha, doc_id)
+        if doc_id in sigset:
+            index.add(doc_id)
+        report.fingerprinted += 1
+        if progress and (n % 500 == 0 or n == len(todo)):
+            progress(n, len(todo))
+    return {d: Assignment(clusters.label[d], a.match, a.similarity) for d, a in out.items()}
+
+
+def cluster_texts(
+    documents: Iterable[tuple[int, str, str]], config: DedupConfig | None = None
+) -> dict[int, Assignment]:
+    """Cluster documents given as (id, content hash, text) in memory (benchmarks, evaluation).
+
+    The same procedure as :func:`assign_clusters` on an empty database.
+    """
+    cfg = config or load_config()
+    hashes: dict[int, str] = {}
+    sigs: dict[int, np.ndarray] = {}
+    blank: set[int] = set()
+    report = DedupReport()
+    for doc_id, sha, text in documents:
+        hashes[doc_id] = sha
+        if not text.strip():
+            blank.add(doc_id)
+        sig = signature(text, cfg)
+        if sig is None:
+            report.too_short += 1
+        else:
+            sigs[doc_id] = sig
+    return _cluster(sorted(hashes), hashes, blank, SignatureSet(sigs, cfg), _Clusters(), (), {}, report)
 
 
 def assign_clusters(
@@ -226,14 +362,13 @@ def assign_clusters(
     config: DedupConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DedupReport:
-    """Fingerprint documents and assign their duplicate clusters (stored in ``document_fingerprints``).
+    """Fingerprint documents and assign their duplicate clusters (``document_fingerprints``).
 
     Processes ``document_ids`` (default: every document without a current fingerprint — new,
-    changed since, or computed with other parameters); ``rebuild`` recomputes every cluster.
-    New documents join the cluster of an exact copy (same ``content_sha256``) or of the most
-    similar near copy; a document similar to several clusters merges them. A changed document
-    first leaves its cluster, whose other members are re-clustered among themselves. Runs in
-    the caller's transaction (flushes, does not commit).
+    changed since, or computed with other parameters); ``rebuild`` re-clusters every document.
+    A document joins the cluster of an exact copy (same ``content_sha256``, non-empty text) or
+    of its most similar near copy; one similar to several clusters merges them. Runs in the
+    caller's transaction (flushes, does not commit).
     """
     cfg = config or load_config()
     report = DedupReport()
@@ -241,8 +376,6 @@ def assign_clusters(
         session.execute(delete(DocumentFingerprint))
     stored = {fp.document_id: fp for fp in session.scalars(select(DocumentFingerprint))}
     docs = dict(session.execute(select(Document.id, Document.content_sha256)).all())
-    for doc_id in [d for d in stored if d not in docs]:  # documents gone since
-        session.delete(stored.pop(doc_id))
     if document_ids is None:
         todo = sorted(d for d, sha in docs.items()
                       if d not in stored or stored[d].content_sha256 != sha or stored[d].params != cfg.params)
@@ -251,78 +384,56 @@ def assign_clusters(
     report.unchanged = len(docs) - len(todo)
     todo_set = set(todo)
 
+    texts = _texts(session, todo)
+    sigs: dict[int, np.ndarray] = {}
+    blank: set[int] = set()
+    for doc_id in todo:
+        text = texts.get(doc_id, "")
+        if not text.strip():
+            blank.add(doc_id)
+        sig = signature(text, cfg)
+        if sig is None:
+            report.too_short += 1
+        else:
+            sigs[doc_id] = sig
+    short = session.execute(select(Document.id, Document.text).where(func.length(Document.text) < cfg.min_chars))
+    blank |= {doc_id for doc_id, text in short if not text.strip()}
     clusters = _Clusters()
-    index = DuplicateIndex(cfg)
     by_hash: dict[str, int] = {}
-    sigs: dict[int, np.ndarray | None] = {}
+    kept: list[int] = []
     for doc_id, fp in sorted(stored.items()):
         if doc_id in todo_set:
             continue
+        kept.append(doc_id)
         clusters.put(doc_id, fp.cluster_id)
-        sig = _from_bytes(fp.minhash) if fp.minhash is not None and fp.params == cfg.params else None
-        sigs[doc_id] = sig
-        if sig is not None:
-            index.add(doc_id, sig)
-        by_hash.setdefault(fp.content_sha256, doc_id)
+        if fp.minhash is not None and fp.params == cfg.params:
+            sigs[doc_id] = _from_bytes(fp.minhash)
+        if doc_id not in blank:
+            by_hash.setdefault(fp.content_sha256, doc_id)
     clusters.changed.clear()
+    sigset = SignatureSet(sigs, cfg)
 
-    # Clusters that lose a re-processed member are re-formed among their remaining members.
-    left_behind = {stored[d].cluster_id for d in todo if d in stored}
-    for label in sorted(left_behind):
+    for label in sorted({stored[d].cluster_id for d in todo if d in stored}):  # clusters left by changed docs
         remaining = sorted(clusters.members.get(label, ()))
         if remaining:
-            report.clusters_reformed += _reform(clusters, remaining, sigs, stored, cfg)
+            report.clusters_reformed += _reform(clusters, remaining, sigset, stored, blank)
 
-    texts = _texts(session, todo)
-    similarity: dict[int, tuple[str, float | None]] = {}
-    for n, doc_id in enumerate(todo, start=1):
-        sha = docs[doc_id]
-        text = texts.get(doc_id, "")
-        sig = signature(text, cfg)
-        sigs[doc_id] = sig
-        if sig is None:
-            report.too_short += 1
-        twin = by_hash.get(sha) if text.strip() else None  # empty pages are not copies of each other
-        if twin is not None and twin != doc_id:
-            clusters.put(doc_id, clusters.label[twin])
-            similarity[doc_id] = ("exact", 1.0)
-            report.exact += 1
-        else:
-            hits = index.query(sig) if sig is not None else []
-            if hits:
-                labels = {clusters.label[h] for h, _ in hits}
-                if len(labels) > 1:
-                    report.clusters_merged += len(labels) - 1
-                clusters.put(doc_id, clusters.union(labels))
-                similarity[doc_id] = ("near", round(hits[0][1], 4))
-                report.near += 1
-            else:
-                clusters.put(doc_id, doc_id)
-                similarity[doc_id] = ("self", None)
-                report.alone += 1
-        clusters.relabel_if_smaller(doc_id)
-        if text.strip():
-            by_hash.setdefault(sha, doc_id)
-        if sig is not None:
-            index.add(doc_id, sig)
-        report.fingerprinted += 1
-        if progress and (n % 500 == 0 or n == len(todo)):
-            progress(n, len(todo))
-
+    hashes = {d: docs[d] for d in todo}
+    assigned = _cluster(todo, hashes, blank, sigset, clusters, kept, by_hash, report, progress)
     now = utcnow()
     for doc_id in todo:
-        match, sim = similarity[doc_id]
-        sig = sigs[doc_id]
+        a = assigned[doc_id]
         fp = stored.get(doc_id)
         if fp is None:
             fp = DocumentFingerprint(document_id=doc_id)
             session.add(fp)
+        sig = sigs.get(doc_id)
         fp.content_sha256 = docs[doc_id]
         fp.params = cfg.params
         fp.minhash = _to_bytes(sig) if sig is not None else None
         fp.cluster_id = clusters.label[doc_id]
-        fp.match = match
-        fp.similarity = sim
+        fp.match = a.match
+        fp.similarity = a.similarity
         fp.computed_at = now
     for doc_id in sorted(clusters.changed - todo_set):
         session.execute(update(DocumentFingerprint).where(DocumentFingerprint.document_id == doc_id)
@@ -331,8 +442,8 @@ def assign_clusters(
     return report
 
 
-def _reform(clusters: _Clusters, members: list[int], sigs: dict[int, np.ndarray | None],
-            stored: dict[int, DocumentFingerprint], cfg: DedupConfig) -> int:
+def _reform(clusters: _Clusters, members: list[int], sigset: SignatureSet,
+            stored: Mapping[int, DocumentFingerprint], blank: set[int]) -> int:
     """Re-cluster ``members`` among themselves (connected components); returns the clusters formed."""
     parent = {m: m for m in members}
 
@@ -342,11 +453,14 @@ def _reform(clusters: _Clusters, members: list[int], sigs: dict[int, np.ndarray 
             x = parent[x]
         return x
 
+    threshold = sigset.config.threshold
     for i, a in enumerate(members):
         for b in members[i + 1 :]:
-            same_hash = stored[a].content_sha256 == stored[b].content_sha256
-            sa, sb = sigs.get(a), sigs.get(b)
-            if same_hash or (sa is not None and sb is not None and jaccard(sa, sb) >= cfg.threshold):
+            linked = stored[a].content_sha256 == stored[b].content_sha256 and a not in blank
+            if not linked and a in sigset and b in sigset:
+                sim = sigset.similarity(a, b)
+                linked = sim is not None and sim >= threshold
+            if linked:
                 ra, rb = find(a), find(b)
                 if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)
@@ -373,4 +487,3 @@ def clusters_of(session: Session) -> dict[int, list[int]]:
     ):
         groups[label].append(doc_id)
     return {label: ids for label, ids in sorted(groups.items()) if len(ids) > 1}
-

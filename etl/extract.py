@@ -50,8 +50,10 @@ _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
 _TOKEN_ABBREV = re.compile(r"[（(](?:以下)?(?:简称|下称|简称为)[:：]?[“\"「『]?(?:⟨\d+⟩|[^）)]*?)[”\"」』]?[）)]")
 _NAME_CHARS = r"[\u4e00-\u9fa5A-Za-z0-9（）()·&]"
 _EN_ORG = re.compile(
-    r"(?:[A-Z][A-Za-z0-9&'\-\.]*\s){0,5}[A-Z][A-Za-z0-9&'\-\.]*,?\s"
-    r"(?:Co\.,?\s?Ltd\.?|Inc\.|Corporation|Corp\.|Limited|Ltd\.|Group|University|Institute|Laboratory)"
+    r"(?:[A-Z][A-Za-z0-9&'\-\.]*\s(?:(?:of|and|for|de)\s)?){0,7}[A-Z][A-Za-z0-9&'\-\.]*,?\s"
+    r"(?:Co\.,?\s?Ltd\.?|Pte\.\s?Ltd\.?|Inc\.|Corporation|Corp\.|Limited|Ltd\.|Group|University|Institute|Laboratory|"
+    r"Technology|Technologies|Airport|Bank|Hospital|Government|Bureau|Ministry|Commission|Association|Alliance|"
+    r"Academy|College|Authority|Council|Holdings)(?![A-Za-z])"
 )
 _SELF = re.compile(r"(?:本公司|该公司|(?<=[，,。；：:\s])公司)(?=与|和|同|将为|为|向|已与|拟与)")
 _SPLIT = re.compile(r"[，,。；;：:、\s“”\"《》]|与|及|携手|联手|以及|并与")
@@ -76,6 +78,8 @@ class Lexicon:
     mutual: list[re.Pattern[str]]
     pronoun_directed: list[re.Pattern[str]]
     subject_directed: list[tuple[re.Pattern[str], str]]
+    subject_mutual: list[re.Pattern[str]]
+    news_cues: list[str]
     non_party: list[re.Pattern[str]]
     negation: list[str]
     denial: list[str]
@@ -90,6 +94,8 @@ class Lexicon:
     leading_noise: list[str]
     reject: list[re.Pattern[str]]
     name_pattern: re.Pattern[str]
+    contextual: list[re.Pattern[str]]
+    stop: frozenset[str]
 
     @property
     def cooperation_phrases(self) -> list[str]:
@@ -110,6 +116,8 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         mutual=[re.compile(p) for p in rel["mutual"]],
         pronoun_directed=[re.compile(p) for p in rel.get("pronoun_directed", [])],
         subject_directed=[(re.compile(d["pattern"]), d["named"]) for d in rel.get("subject_directed", [])],
+        subject_mutual=[re.compile(p) for p in rel.get("subject_mutual", [])],
+        news_cues=list(rel.get("news_cues", [])),
         non_party=[re.compile(p) for p in rel["non_party"]],
         negation=list(rel["negation"]),
         denial=list(rel.get("denial", [])),
@@ -123,6 +131,8 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         foreign_markers=list(orgs.get("foreign_markers", [])),
         leading_noise=sorted(orgs.get("leading_noise", []), key=len, reverse=True),
         reject=[re.compile(p) for p in orgs.get("reject", [])],
+        contextual=[re.compile(p) for p in orgs.get("contextual", [])],
+        stop=frozenset(orgs.get("stop", [])),
         name_pattern=re.compile(
             f"{_NAME_CHARS}{{1,30}}(?:{'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))})"
         ),
@@ -199,6 +209,10 @@ _TELECOM_BRANCH = re.compile(r"^中国(电信|移动|联通)")
 _GOVERNMENT = re.compile(r"^([\u4e00-\u9fa5]{2,8}?)(省|市|自治区|区|县)人民政府$")
 
 
+_EN_PLACES = {"the", "china", "beijing", "shanghai", "shenzhen", "hangzhou", "guangzhou", "nanjing", "suzhou", "wuhan",
+              "chengdu", "hefei", "tianjin", "chongqing", "xi'an", "hong", "kong", "singapore", "taiwan", "taipei"}
+
+
 @lru_cache(maxsize=1)
 def _place_prefixes() -> tuple[str, ...]:
     """Province and city names and stems (longest first), to strip from names for short forms."""
@@ -236,9 +250,11 @@ def short_forms(name: str, kind: str | None = None) -> tuple[str, ...]:
                 forms.append(place.removesuffix("省").removesuffix("市") + telecom.group(1))
         return tuple(f for f in forms if len(f) >= 3)
     if name.isascii():
-        first = name.split()[0].strip(",") if " " in name else ""
-        if len(first) >= 3 and first[0].isupper() and first.lower() not in {"the", "china", "beijing", "shanghai", "shenzhen"}:
-            forms.append(first)
+        words = [w.strip(",") for w in name.split()]
+        while words and words[0].lower() in _EN_PLACES:
+            words = words[1:]
+        if len(words) >= 2 and len(words[0]) >= 3 and words[0][0].isupper():
+            forms.append(words[0])
         return tuple(forms)
     core = re.sub(r"[（(][^）)]*[）)]", "", name)
     for _ in range(3):
@@ -257,6 +273,10 @@ def short_forms(name: str, kind: str | None = None) -> tuple[str, ...]:
     if tail != core and len(tail) >= 2 and not (len(tail) == 2 and kind not in ("firm", None)):
         forms.append(tail)
     return tuple(dict.fromkeys(f for f in forms if len(f) >= 2 and f != name))
+
+
+def _key_name(key: object, name: str) -> str:
+    return key.canonical if isinstance(key, OrgRef) else name
 
 
 def _ascii_alnum(ch: str) -> bool:
@@ -343,8 +363,12 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
     pattern = lexicon.name_pattern
     found: list[Mention] = []
     for m in _EN_ORG.finditer(segment):
-        name = m.group(0).strip().rstrip(",")
-        begin = offset + m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        raw = m.group(0)
+        lead = len(raw) - len(raw.lstrip())
+        name = raw.strip().rstrip(",")
+        if name.startswith("The "):
+            name, lead = name[4:], lead + 4
+        begin = offset + m.start() + lead
         found.append(Mention(begin, begin + len(name), name, None, organisation_kind(name, lexicon)))
     taken = [(m.start - offset, m.end - offset) for m in found]
     pos = 0
@@ -427,6 +451,13 @@ def find_mentions(
             if (longer and longer[0][1] == 0 and len(longer[0][0]) > len(n) + 2
                     and not _NOT_A_NAME_PART.search(extension) and not lexicon.reject[0].search(extension)):
                 continue
+        if n.isascii():  # "BYD" in "BYD Company Limited": the name goes on
+            tail = re.match(r"(?:\s(?:Company|Co\.,?|Corporation|Corp\.?|Group|Limited|Ltd\.?|Inc\.?|Holdings))+",
+                            sentence[e:])
+            if tail:
+                e += len(tail.group(0).rstrip(","))
+                mentions.append(Mention(start + s, start + e, sentence[s:e], gazetteer.get(n), entity=_key_name(gazetteer.get(n), n)))
+                continue
         mentions.append(Mention(start + s, start + e, n, gazetteer.get(n)))
     for short, target in sorted(declared.items(), key=lambda kv: -len(kv[0])):  # longest first
         for m in re.finditer(re.escape(short), sentence):
@@ -441,7 +472,50 @@ def find_mentions(
     gaps.append((cursor, text[cursor:end]))
     for offset, segment in gaps:
         mentions.extend(discover(segment, offset, lexicon))
-    return sorted(mentions, key=lambda m: m.start)
+    mentions.sort(key=lambda m: m.start)
+    if lexicon.contextual and relation_kind(sentence, lexicon) is not None:
+        for _ in range(2):
+            found = _contextual(text, start, end, mentions, lexicon)
+            if not found:
+                break
+            mentions = sorted(mentions + found, key=lambda m: m.start)
+    return mentions
+
+
+def _contextual(text: str, start: int, end: int, mentions: list[Mention], lexicon: Lexicon) -> list[Mention]:
+    """Short names without a suffix, found by their place next to a known party in a cooperation
+    phrase ("⟨华为⟩与地平线签署", "小马智行将为⟨B⟩提供", "X and ⟨B⟩ signed")."""
+    tokens, index = [], []  # token string and, per character, its offset in the text (-1 inside tokens)
+    cursor = start
+    for i, m in enumerate(mentions):
+        for pos in range(cursor, m.start):
+            tokens.append(text[pos])
+            index.append(pos)
+        marker = f"⟨{i}⟩"
+        tokens.extend(marker)
+        index.extend([-1] * len(marker))
+        cursor = m.end
+    for pos in range(cursor, end):
+        tokens.append(text[pos])
+        index.append(pos)
+    token_text = "".join(tokens)
+    found: list[Mention] = []
+    taken = [(m.start, m.end) for m in mentions]
+    for pattern in lexicon.contextual:
+        for cm in pattern.finditer(token_text):
+            a, b = cm.start(1), cm.end(1)
+            if a < 0 or -1 in index[a:b]:
+                continue
+            name = cm.group(1).strip()
+            lo = index[a] + (len(cm.group(1)) - len(cm.group(1).lstrip()))
+            hi = lo + len(name)
+            if (name in lexicon.stop or len(name) < 2 or re.search(r"\d", name) or _NOT_A_NAME_PART.search(name)
+                    or any(not (hi <= x or lo >= y) for x, y in taken) or relation_kind(name, lexicon)
+                    or _labels(name, lexicon.tech) or _labels(name, lexicon.domains)):
+                continue
+            taken.append((lo, hi))
+            found.append(Mention(lo, hi, name, None, organisation_kind(name, lexicon) or "firm"))
+    return found
 
 
 # --------------------------------------------------------------------------- relations
@@ -518,20 +592,24 @@ def _tokenise(s: _Sentence) -> str:
         last = m.end
     parts.append(s.text[last - s.start :])
     tokens = _TOKEN_ABBREV.sub("", "".join(parts))
+    tokens = re.sub(r"\s?[（(]⟨\d+⟩[）)]", "", tokens)  # "鸿海（⟨鸿海⟩）", "辉达（⟨NVIDIA⟩）": the same name again
     if s.mentions:  # "公司与⟨B⟩" in a firm's own announcement: 公司 is the firm named first
         tokens = _SELF.sub("⟨0⟩", tokens)
+    named = [int(x) for x in dict.fromkeys(re.findall(r"⟨(\d+)⟩", tokens))]
+    if len(named) >= 2:  # "后者此前为前者供应": the two parties named before, in order
+        tokens = tokens.replace("前者", f"⟨{named[0]}⟩").replace("后者", f"⟨{named[1]}⟩")
     return tokens
 
 
 def _list_after(tokens: str, pos: int) -> list[int]:
     """Token indices listed right after ``pos`` ("、⟨3⟩、⟨4⟩和⟨5⟩")."""
-    m = re.match(r"(?:(?:、|，|,|和|及|与|以及)⟨\d+⟩)+", tokens[pos:])
+    m = re.match(r"(?:(?:、|，|和|及|与|以及|,? and (?:the )?|, (?:the )?)⟨\d+⟩)+", tokens[pos:])
     return [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))] if m else []
 
 
 def _list_before(tokens: str, pos: int) -> list[int]:
     """Token indices listed right before ``pos`` ("⟨1⟩、⟨2⟩" before "分别中标")."""
-    m = re.search(r"(?:⟨\d+⟩(?:、|，|,|和|及|与|以及))+$", tokens[:pos])
+    m = re.search(r"(?:⟨\d+⟩(?:、|，|和|及|与|以及|,? and (?:the )?|, (?:the )?))+$", tokens[:pos])
     return [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))] if m else []
 
 
@@ -569,10 +647,14 @@ def extract_sentence(
     if any(c.lower() in lowered for c in lexicon.terminated):
         status = "terminated"
     else:
-        for pattern in lexicon.historical:
+        news = any(_has(lowered, c) if c.isascii() else c in lowered for c in lexicon.news_cues)
+        for pattern in lexicon.historical if not news else ():
             hm = pattern.search(s.text)
             if hm:
-                status, year, day = "historical", int(hm.group(1)), None
+                value = hm.group(1)
+                base = published.year if published else (year or 0)
+                year = {"去年": base - 1, "前年": base - 2}.get(value) or int(value)
+                status, day = "historical", None
                 break
     tech = _labels(s.text, lexicon.tech) or doc_labels[0]
     domains = _labels(s.text, lexicon.domains) or doc_labels[1]
@@ -598,6 +680,8 @@ def extract_sentence(
     for pattern, p_group, r_group in lexicon.directed:
         for m in pattern.finditer(tokens):
             providers = [int(m.group(p_group))] + _list_before(tokens, m.start(p_group) - 1)
+            if p_group < r_group:  # "⟨P⟩、⟨P2⟩分别中标"
+                providers += [x for x in _list_after(tokens, m.end(p_group) + 1) if str(x) != m.group(r_group)]
             receivers = [int(m.group(r_group))] + _list_after(tokens, m.end(r_group) + 1)
             for p in providers:
                 for r in receivers:
@@ -610,6 +694,9 @@ def extract_sentence(
                     emit(x, subject_index, "directed", conf["weak"] + 0.2, kind)
                 else:
                     emit(subject_index, x, "directed", conf["weak"] + 0.2, kind)
+    for pattern in lexicon.subject_mutual:
+        for m in pattern.finditer(tokens):
+            emit(subject_index, int(m.group(1)), "mutual", conf["mutual"], kind)
     for pattern in lexicon.pronoun_directed:  # "由⟨P⟩为其提供": the receiver is the other party
         for m in pattern.finditer(tokens):
             provider = int(m.group(1))
@@ -620,7 +707,7 @@ def extract_sentence(
     if kind is None or len({m.identity for i, m in enumerate(s.mentions) if i not in non_party}) < 2:
         return relations, non_party
     # multi-party lists: ⟨a⟩、⟨b⟩和⟨c⟩ -> every pair
-    for m in re.finditer(r"⟨\d+⟩(?:(?:[、，,]|和|与|及|以及)⟨\d+⟩){2,}", tokens):
+    for m in re.finditer(r"⟨\d+⟩(?:(?:[、，]|和|与|及|以及|,? and (?:the )?|, (?:the )?)⟨\d+⟩){2,}", tokens):
         members = [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))]
         for i, j in combinations(members, 2):
             emit(i, j, "mutual", conf["multiparty"], kind)
@@ -649,6 +736,7 @@ def extract_document(
     hint: tuple[dt.date | None, int | None] = (published, published.year if published else None)
     subject: Mention | None = None
     for start, end in sentences(doc):
+        declared_before = len(declared)
         mentions = find_mentions(doc, start, end, gazetteer, lexicon, declared)
         mentions = [Mention(m.start, m.end, m.name, m.key, m.kind, norm.original_text(m.start, m.end), m.identity)
                     for m in mentions]
@@ -666,6 +754,10 @@ def extract_document(
                     m.key.kind if isinstance(m.key, OrgRef) else None)):
                 if short not in declared and short not in gazetteer:
                     declared[short] = m
+        if len(declared) > declared_before:  # names declared in this sentence serve it too
+            mentions = find_mentions(doc, start, end, gazetteer, lexicon, declared)
+            mentions = [Mention(m.start, m.end, m.name, m.key, m.kind, norm.original_text(m.start, m.end), m.identity)
+                        for m in mentions]
         s = _Sentence(start, end, doc[start:end], mentions)
         found, non_party = extract_sentence(s, lexicon, hint, labels, published, subject)
         if subject is None:

@@ -68,11 +68,33 @@ def normalise(text: str) -> Normalised:
     return Normalised(text, simplified, tuple(range(len(text))))
 
 
+_EN_BOUNDARY = re.compile(r"\.\s+(?=[A-Z\"“])")
+_EN_ABBREVIATIONS = {"co", "ltd", "inc", "corp", "no", "mr", "ms", "dr", "st", "vs", "jr", "sr", "pte", "sept", "oct",
+                     "nov", "dec", "jan", "feb", "aug", "u.s", "e.g", "i.e"}
+
+
+def _sentence_end(text: str, dot: int) -> bool:
+    """Whether the full stop at ``dot`` ends an English sentence (not "Co.", "Ltd.", an initial)."""
+    word = re.search(r"([A-Za-z.]+)$", text[max(0, dot - 8) : dot])
+    if word is None:
+        return True
+    w = word.group(1)
+    return len(w) > 1 and w.lower() not in _EN_ABBREVIATIONS
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of ``text`` (split after 。！？；!?; and at line breaks)."""
+    """Spans of the sentences of ``text`` (split after 。！？；!?;, at line breaks, and after an
+    English full stop followed by a capital — not after Co./Ltd./Inc. and initials)."""
     spans = []
+    pieces = []
     for m in _SENTENCE.finditer(text):
-        start, end = m.start(), m.end()
+        cursor = m.start()
+        for b in _EN_BOUNDARY.finditer(text, m.start(), m.end()):
+            if _sentence_end(text, b.start()):
+                pieces.append((cursor, b.start() + 1))
+                cursor = b.end()
+        pieces.append((cursor, m.end()))
+    for start, end in pieces:
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():

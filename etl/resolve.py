@@ -580,7 +580,7 @@ class Resolver:
         self._by_stock: dict[tuple[str, str], int] = {}
         self._index = NameIndex(self.config)
         self._edges: dict[str, list[_Edge]] = defaultdict(list)
-        self._redirect: dict[int, int] = {}
+        self._names_of: dict[int, set[str]] = defaultdict(set)
         self._keys: dict[str, NameKey] = {}
         rows = self.session.execute(select(
             Organisation.id, Organisation.name, Organisation.kind, Organisation.province_code,
@@ -609,9 +609,17 @@ class Resolver:
         self._add_name(info.id, info.name)
 
     def _add_name(self, org_id: int, name: str) -> None:
-        folded = fold_name(name)
+        self._add_folded(org_id, fold_name(name))
+
+    def _add_folded(self, org_id: int, folded: str) -> None:
         self._by_name[folded].add(org_id)
+        self._names_of[org_id].add(folded)
         self._index.add(self._key_folded(folded).normalised, org_id)
+
+    def _drop_folded(self, org_id: int, folded: str) -> None:
+        self._by_name[folded].discard(org_id)
+        self._names_of[org_id].discard(folded)
+        self._index.discard(self._key_folded(folded).normalised, org_id)
 
     def _remember_judgement(self, row: Judgement) -> None:
         at = row.decided_at
@@ -630,18 +638,18 @@ class Resolver:
             key = self._keys[folded] = _key_of_folded(folded, self.rules)
         return key
 
-    def _canon(self, org_id: int) -> int:
-        while org_id in self._redirect:
-            org_id = self._redirect[org_id]
-        return org_id
-
     def _live(self, ids: Iterable[int]) -> set[int]:
-        return {c for i in ids if (c := self._canon(i)) in self._orgs}
+        return {i for i in ids if i in self._orgs}
 
     def note_merge(self, keep_id: int, drop_id: int) -> None:
         """Tell the resolver that ``drop_id`` was merged into ``keep_id`` (by :func:`merge_organisations`)."""
-        self._redirect[drop_id] = keep_id
+        for folded in list(self._names_of.pop(drop_id, ())):
+            self._drop_folded(drop_id, folded)
+            self._add_folded(keep_id, folded)
         dropped = self._orgs.pop(drop_id, None)
+        for index in (self._by_uscc, self._by_stock):
+            for ident in [k for k, v in index.items() if v == drop_id]:
+                del index[ident]
         keep = self._orgs.get(keep_id)
         if dropped and keep:
             for attr in ("kind", "province", "city", "uscc"):
@@ -657,9 +665,7 @@ class Resolver:
 
     def note_split(self, name: str, old_id: int, new_org: Organisation) -> None:
         """Tell the resolver that ``name`` moved from ``old_id`` to the new organisation."""
-        folded = fold_name(name)
-        self._by_name[folded].discard(old_id)
-        self._index.discard(self._key_folded(folded).normalised, old_id)
+        self._drop_folded(old_id, fold_name(name))
         self._remember(self._info(new_org))
         self._add_name(new_org.id, name)
 
@@ -673,8 +679,8 @@ class Resolver:
                        org.stock_exchange, org.stock_code, bool(org.is_sample))
 
     def organisation(self, org_id: int) -> OrgInfo | None:
-        """What the resolver knows about an organisation (following merges)."""
-        return self._orgs.get(self._canon(org_id))
+        """What the resolver knows about an organisation."""
+        return self._orgs.get(org_id)
 
     def orgs_for_ref(self, ref: str) -> set[int]:
         """Organisations a portable reference denotes here (by identifier or by any alias)."""
@@ -1011,6 +1017,7 @@ def merge_organisations(
     if keep_id == drop_id:
         raise ResolveError("cannot merge an organisation into itself")
     session.flush()
+    session.expire_all()  # read the current rows, not collections loaded earlier
     keep, drop = session.get(Organisation, keep_id), session.get(Organisation, drop_id)
     if keep is None or drop is None:
         raise ResolveError(f"no organisation with id {drop_id if keep else keep_id}")
@@ -1272,13 +1279,16 @@ def split_alias(
     judgement (when the caller applies one that is already stored).
     """
     session.flush()
+    session.expire_all()  # read the current rows, not collections loaded earlier
     alias = session.get(Alias, alias_id)
     if alias is None:
         raise ResolveError(f"no alias with id {alias_id}")
-    org = alias.organisation
+    org = session.get(Organisation, alias.organisation_id)
+    assert org is not None
+    names = session.scalars(select(Alias).where(Alias.organisation_id == org.id).order_by(Alias.id)).all()
     folded = fold_name(alias.name)
-    moving = [a for a in org.aliases if fold_name(a.name) == folded]
-    remaining = [a for a in org.aliases if fold_name(a.name) != folded]
+    moving = [a for a in names if fold_name(a.name) == folded]
+    remaining = [a for a in names if fold_name(a.name) != folded]
     if not remaining:
         raise ResolveError(f"alias {alias_id} ({alias.name}) is the only name of organisation {org.id}; nothing to split")
     old_party = Party.of(org)
