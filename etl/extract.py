@@ -386,10 +386,12 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
     return found
 
 
+#: A "name" with one of these is a person or an office holder, not an organisation.
+_PERSON_TITLE = re.compile(r"书记|省长|市长|区长|县长|主任|厅长|局长|部长|董事长|总经理|总裁|负责人|代表|院长|校长|主席|CEO|记者|专家|教授")
 _NOT_A_NAME_PART = re.compile(r"设立|成立|共建|组建|签署|签订|举行|发布|宣布|提供|打造|建设|合作|联合|携手|共同|与|和|的|在|为|向|将")
 #: Inside a discovered candidate, a name starts after the last of these words.
 _NAME_START_CUT = re.compile(r"基于|依托|上线|中标|引入|采用|部署|采购|选用|收到|加入|使用|接入|搭载|助力|赋能|携手|签约|"
-                             r"宣布|与|在|的|向|由")
+                             r"宣布|与|在|的|向|由|为|将")
 
 
 def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> list[tuple[str, int]]:
@@ -508,8 +510,13 @@ def _contextual(text: str, start: int, end: int, mentions: list[Mention], lexico
                 continue
             name = cm.group(1).strip()
             lo = index[a] + (len(cm.group(1)) - len(cm.group(1).lstrip()))
+            prefix = re.match(r"(?:老股东|原股东|股东|投资方|战略投资方|合作伙伴|客户|其中|以及|此外)", name)
+            if prefix and len(name) - prefix.end() >= 2:
+                name, lo = name[prefix.end():], lo + prefix.end()
             hi = lo + len(name)
-            if (name in lexicon.stop or len(name) < 2 or re.search(r"\d", name) or _NOT_A_NAME_PART.search(name)
+            if re.match(r"[该此本这其]", name):
+                continue
+            if (name in lexicon.stop or len(name) < 2 or _PERSON_TITLE.search(name) or re.search(r"\d", name) or _NOT_A_NAME_PART.search(name)
                     or any(not (hi <= x or lo >= y) for x, y in taken) or relation_kind(name, lexicon)
                     or _labels(name, lexicon.tech) or _labels(name, lexicon.domains)):
                 continue
@@ -644,17 +651,22 @@ def extract_sentence(
     dates = [d for d in find_dates(s.text, published) if d.kind != "vague" or not year_hint[1]]
     day, year = next(((d.day, d.year) for d in dates if d.year), year_hint)
     status = "new"
+    also_historical: int | None = None
     if any(c.lower() in lowered for c in lexicon.terminated):
         status = "terminated"
     else:
         news = any(_has(lowered, c) if c.isascii() else c in lowered for c in lexicon.news_cues)
-        for pattern in lexicon.historical if not news else ():
+        full_dated = any(d.day is not None and d.kind == "full" for d in dates)
+        for pattern in lexicon.historical:
             hm = pattern.search(s.text)
             if hm:
                 value = hm.group(1)
                 base = published.year if published else (year or 0)
-                year = {"去年": base - 1, "前年": base - 2}.get(value) or int(value)
-                status, day = "historical", None
+                earlier = {"去年": base - 1, "前年": base - 2}.get(value) or int(value)
+                if news or (full_dated and earlier != year):
+                    also_historical = earlier  # a new cooperation that recalls an older one: both
+                else:
+                    status, year, day = "historical", earlier, None
                 break
     tech = _labels(s.text, lexicon.tech) or doc_labels[0]
     domains = _labels(s.text, lexicon.domains) or doc_labels[1]
@@ -680,8 +692,8 @@ def extract_sentence(
     for pattern, p_group, r_group in lexicon.directed:
         for m in pattern.finditer(tokens):
             providers = [int(m.group(p_group))] + _list_before(tokens, m.start(p_group) - 1)
-            if p_group < r_group:  # "⟨P⟩、⟨P2⟩分别中标"
-                providers += [x for x in _list_after(tokens, m.end(p_group) + 1) if str(x) != m.group(r_group)]
+            # "⟨P⟩、⟨P2⟩分别中标": a list after the provider (not running into the receiver)
+            providers += [x for x in _list_after(tokens, m.end(p_group) + 1) if str(x) != m.group(r_group)]
             receivers = [int(m.group(r_group))] + _list_after(tokens, m.end(r_group) + 1)
             for p in providers:
                 for r in receivers:
@@ -714,6 +726,10 @@ def extract_sentence(
     for pattern in lexicon.mutual:
         for m in pattern.finditer(tokens):
             emit(int(m.group(1)), int(m.group(2)), "mutual", conf["mutual"], kind)
+    if also_historical is not None:
+        for r in list(relations):
+            relations.append(Relation(r.provider, r.receiver, r.direction, "other", "historical", also_historical,
+                                      None, r.tech_categories, r.application_domains, r.sentence, r.confidence))
     return relations, non_party
 
 
@@ -768,11 +784,40 @@ def extract_document(
         relations.extend(found)
         all_mentions.extend(mentions)
         non_parties.update(mentions[i].name for i in non_party if i < len(mentions))
+    relations = _unify_short_names(relations, all_mentions)
     if any(c in doc for c in lexicon.denial):  # a clarification or denial: nothing new happened
         relations = [r for r in relations if r.status != "new"]
     relations = consolidate(relations)
     parties = {r.provider.name for r in relations} | {r.receiver.name for r in relations}
     return Extraction(relations, all_mentions, parties, non_parties - parties, labels[0], labels[1])
+
+
+def _unify_short_names(relations: list[Relation], mentions: list[Mention]) -> list[Relation]:
+    """A short discovered name ("智谱AI") that begins like another organisation of the document
+    ("北京智谱华章科技有限公司" -> 智谱华章) stands for that organisation."""
+    entities: dict[str, Mention] = {}
+    for m in mentions:
+        entities.setdefault(m.identity, m)
+    targets: dict[str, Mention] = {}
+    for ident, m in entities.items():
+        if m.key is None and len(ident) <= 6 and not ident.isascii():
+            for other_ident, other in entities.items():
+                if other_ident == ident or len(ident) < 2:
+                    continue
+                forms = (other_ident, *short_forms(other_ident, other.kind))
+                if any(f.startswith(ident[:2]) and f != ident for f in forms if len(f) >= 3):
+                    targets[ident] = other
+                    break
+    if not targets:
+        return relations
+
+    def swap(m: Mention) -> Mention:
+        t = targets.get(m.identity)
+        return m if t is None else Mention(m.start, m.end, m.name, t.key, t.kind, m.surface, t.identity)
+
+    for r in relations:
+        r.provider, r.receiver = swap(r.provider), swap(r.receiver)
+    return [r for r in relations if r.provider.identity != r.receiver.identity]
 
 
 def consolidate(relations: list[Relation]) -> list[Relation]:
