@@ -204,7 +204,7 @@ class Gazetteer:
 
 _LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团股份有限公司|集团有限公司|集团公司|集团|公司|"
                     r",?\s*(?:Co\.,?\s?Ltd\.?|Limited|Inc\.|Corp\.?|Corporation|Group))$")
-_GENERIC_TAIL = re.compile(r"(?:信息技术|数字技术|数字科技|网络科技|智能科技|科技|技术|信息|数据|网络|智能|软件|电子|通信|控股|自动化|数码)$")
+_GENERIC_TAIL = re.compile(r"(?:信息技术|数字技术|数字科技|网络科技|智能科技|科技|技术|信息|数据|网络|智能|软件|电子|通信|控股|自动化|数码|汽车)$")
 _TELECOM_BRANCH = re.compile(r"^中国(电信|移动|联通)")
 _GOVERNMENT = re.compile(r"^([\u4e00-\u9fa5]{2,8}?)(省|市|自治区|区|县)人民政府$")
 
@@ -450,7 +450,7 @@ def find_mentions(
         if len(n) <= 4 and not n.isascii():  # a short alias may begin a longer unknown name
             longer = _names_in_piece(_SPLIT.split(sentence[s:], maxsplit=1)[0], lexicon.name_pattern, lexicon)
             extension = longer[0][0][len(n):] if longer else ""
-            if (longer and longer[0][1] == 0 and len(longer[0][0]) > len(n) + 2
+            if (longer and longer[0][1] == 0 and len(longer[0][0]) >= len(n) + 2
                     and not _NOT_A_NAME_PART.search(extension) and not lexicon.reject[0].search(extension)):
                 continue
         if n.isascii():  # "BYD" in "BYD Company Limited": the name goes on
@@ -644,9 +644,11 @@ def extract_sentence(
     kind = relation_kind(s.text, lexicon)
     mentions = list(s.mentions)
     subject_index = None
-    if subject is not None and all(m.identity != subject.identity for m in mentions):
-        subject_index = len(mentions)
-        mentions.append(subject)
+    if subject is not None:
+        subject_index = next((i for i, m in enumerate(mentions) if m.identity == subject.identity), None)
+        if subject_index is None:
+            subject_index = len(mentions)
+            mentions.append(subject)
 
     dates = [d for d in find_dates(s.text, published) if d.kind != "vague" or not year_hint[1]]
     day, year = next(((d.day, d.year) for d in dates if d.year), year_hint)
@@ -700,7 +702,7 @@ def extract_sentence(
                     emit(p, r, "directed", conf["directed"], kind or "product_adoption")
     for pattern, role in lexicon.subject_directed:
         for m in pattern.finditer(tokens):
-            named = [int(m.group(1))] + _list_after(tokens, m.end(1) + 1)
+            named = [int(m.group(1))] + _list_after(tokens, m.end(1) + 1) + _list_before(tokens, m.start(1) - 1)
             for x in named:
                 if role == "provider":
                     emit(x, subject_index, "directed", conf["weak"] + 0.2, kind)
@@ -775,9 +777,8 @@ def extract_document(
             mentions = [Mention(m.start, m.end, m.name, m.key, m.kind, norm.original_text(m.start, m.end), m.identity)
                         for m in mentions]
         s = _Sentence(start, end, doc[start:end], mentions)
+        subject = subject or (mentions[0] if mentions else None)
         found, non_party = extract_sentence(s, lexicon, hint, labels, published, subject)
-        if subject is None:
-            subject = next((m for i, m in enumerate(mentions) if i not in non_party), None)
         dates = [d for d in find_dates(s.text, published) if d.day is not None and d.kind != "vague"]
         if dates and not any(r.status == "historical" for r in found):
             hint = (dates[0].day, dates[0].year)

@@ -47,7 +47,10 @@ def to_record(doc_id: Any, extraction: Extraction) -> dict[str, Any]:
     for m in extraction.mentions:
         ident = m.identity
         surface = m.surface or m.name
-        if len(surface) > len(longest.get(ident, "")):
+        current = longest.get(ident, "")
+        # the longest form, preferring the text's own script (輝達 over NVIDIA in a Chinese text)
+        if not current or (current.isascii() and not surface.isascii()) or (
+                len(surface) > len(current) and current.isascii() == surface.isascii()):
             longest[ident] = surface
         key = m.key if isinstance(m.key, OrgRef) else None
         kinds.setdefault(ident, (key.kind if key else None) or m.kind)

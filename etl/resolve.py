@@ -195,7 +195,7 @@ class NameKey:
 
 def _strip_suffixes(text: str, rules: NameRules) -> str:
     changed = True
-    while changed:
+    while changed and text not in rules.legal_suffixes:  # a bare legal form stays what it is
         changed = False
         for suffix in rules.english_suffixes:
             if text.endswith(suffix) and len(text) > len(suffix):
@@ -296,6 +296,7 @@ class ResolverConfig:
     province_conflict: float
     prefix_similarity: float
     prefix_min_length: int
+    cjk_unequal_cap: float
     ngram: int
     ngram_ascii: int
     max_posting: int
@@ -321,6 +322,7 @@ def load_config(path: Path = CONFIG_FILE) -> ResolverConfig:
             province_conflict=float(weights["province_conflict"]),
             prefix_similarity=float(raw["prefix_similarity"]),
             prefix_min_length=int(raw["prefix_min_length"]),
+            cjk_unequal_cap=float(raw["cjk_unequal_cap"]),
             ngram=int(blocking["ngram"]),
             ngram_ascii=int(blocking["ngram_ascii"]),
             max_posting=int(blocking["max_posting"]),
@@ -331,8 +333,8 @@ def load_config(path: Path = CONFIG_FILE) -> ResolverConfig:
         raise ResolveError(f"{path}: missing or malformed setting: {exc}") from exc
     if not 0 <= cfg.suggest < cfg.auto_merge <= 1:
         raise ResolveError(f"{path}: need 0 <= suggest < auto_merge <= 1")
-    if cfg.prefix_similarity >= cfg.auto_merge:
-        raise ResolveError(f"{path}: prefix_similarity must stay below auto_merge (a prefix never merges alone)")
+    if cfg.prefix_similarity >= cfg.auto_merge or cfg.cjk_unequal_cap >= cfg.auto_merge:
+        raise ResolveError(f"{path}: prefix_similarity and cjk_unequal_cap must stay below auto_merge")
     if min(cfg.ngram, cfg.ngram_ascii, cfg.max_posting, cfg.max_grams, cfg.max_candidates) < 1:
         raise ResolveError(f"{path}: blocking settings must be positive")
     return cfg
@@ -721,6 +723,7 @@ class Resolver:
             sim   = rapidfuzz.fuzz.ratio(key, candidate) / 100      # 1 - Indel distance / (|a| + |b|)
             sim   = max(sim, prefix_similarity)  if one is a prefix of the other (both >= prefix_min_length)
             score = clip(sim + kind term + place term, 0, 1)
+            score = min(score, cjk_unequal_cap)  if the two differ and are not both ASCII
 
         kind term: ``kind_agree`` when both kinds are known and equal, ``kind_conflict`` when
         both are known and differ, else 0. place term: ``province_conflict`` when both provinces
@@ -728,6 +731,9 @@ class Resolver:
         was stripped from its normalised name (深圳XX旅游 / 广州XX旅游 -> XX旅游); ``province_agree``
         when both provinces are known and equal; else 0. The mention's place is the hint, else
         the place its name starts with; the organisation's is its own, else its name's.
+        The cap: Chinese variants of one name normalise to the same string (legal form, region,
+        brackets, script, width), while one different character is usually another
+        organisation (智源 / 智谱), so unequal Chinese names are at most suggested.
         """
         cfg = self.config
         a = key.normalised
@@ -742,7 +748,10 @@ class Resolver:
                 sim += cfg.province_conflict
             else:
                 sim += cfg.province_agree
-        return min(1.0, max(0.0, sim))
+        score = min(1.0, max(0.0, sim))
+        if a != candidate and not (a.isascii() and candidate.isascii()):
+            score = min(score, cfg.cjk_unequal_cap)
+        return score
 
     def _settled_with(self, refs: list[str], org_id: int) -> str | None:
         """The most authoritative settled judgement between the mention refs and an organisation."""
