@@ -96,6 +96,7 @@ class Lexicon:
     name_pattern: re.Pattern[str]
     contextual: list[re.Pattern[str]]
     stop: frozenset[str]
+    suffix_starts: re.Pattern[str]
 
     @property
     def cooperation_phrases(self) -> list[str]:
@@ -133,6 +134,9 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         reject=[re.compile(p) for p in orgs.get("reject", [])],
         contextual=[re.compile(p) for p in orgs.get("contextual", [])],
         stop=frozenset(orgs.get("stop", [])),
+        suffix_starts=re.compile(
+            f"(?=({'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))}))"
+        ),
         name_pattern=re.compile(
             f"{_NAME_CHARS}{{1,30}}(?:{'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))})"
         ),
@@ -398,13 +402,7 @@ def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> l
     """Organisation names in one piece of text: each ends at an organisation suffix; a name
     extends to a later suffix only over a short, name-like stretch (中国移动通信集团浙江有限公司
     is one name; 广州某某有限公司设立联合实验室 is a name and a phrase)."""
-    suffixes = sorted(lexicon.suffixes, key=len, reverse=True)
-    ends = []
-    for i in range(len(piece)):
-        for suffix in suffixes:
-            if piece.startswith(suffix, i):
-                ends.append(i + len(suffix))
-                break
+    ends = [m.start() + len(m.group(1)) for m in lexicon.suffix_starts.finditer(piece)]
     names: list[tuple[str, int]] = []
     cursor = 0
     k = 0
@@ -462,8 +460,10 @@ def find_mentions(
                 continue
         mentions.append(Mention(start + s, start + e, n, gazetteer.get(n)))
     for short, target in sorted(declared.items(), key=lambda kv: -len(kv[0])):  # longest first
-        for m in re.finditer(re.escape(short), sentence):
-            a, b = start + m.start(), start + m.end()
+        at = sentence.find(short)
+        while at >= 0:
+            a, b = start + at, start + at + len(short)
+            at = sentence.find(short, at + len(short))
             if all(b <= x.start or a >= x.end for x in mentions):
                 mentions.append(Mention(a, b, short, target.key, target.kind, entity=target.identity))
     mentions.sort(key=lambda m: m.start)
@@ -541,18 +541,90 @@ def _has(lowered: str, word: str) -> bool:
     return w in lowered
 
 
+class PhraseMatcher:
+    """Which groups of phrases occur in a text, in one Aho-Corasick pass.
+
+    Matching is case-insensitive; ASCII phrases match whole words only ("AR" is not in
+    "smart"). Groups keep their order (the first matching group wins where order matters).
+    """
+
+    def __init__(self, groups: dict[str, list[str]] | list[tuple[str, list[str]]]) -> None:
+        items = groups.items() if isinstance(groups, dict) else groups
+        self.order = [label for label, _ in items]
+        self.automaton = ahocorasick.Automaton()
+        table: dict[str, list[tuple[str, bool]]] = {}
+        for label, phrases in (groups.items() if isinstance(groups, dict) else groups):
+            for phrase in phrases:
+                table.setdefault(phrase.lower(), []).append((label, phrase.isascii()))
+        for phrase, labels in table.items():
+            self.automaton.add_word(phrase, (phrase, labels))
+        if table:
+            self.automaton.make_automaton()
+        self.empty = not table
+
+    def labels(self, text: str) -> list[str]:
+        """Groups with at least one phrase in ``text``, in group order."""
+        if self.empty:
+            return []
+        lowered = text.lower()
+        found: set[str] = set()
+        for end, (phrase, labels) in self.automaton.iter(lowered):
+            start = end - len(phrase) + 1
+            for label, ascii_phrase in labels:
+                if label in found:
+                    continue
+                if ascii_phrase and ((start > 0 and _ascii_alnum_any(lowered[start - 1]))
+                                     or (end + 1 < len(lowered) and _ascii_alnum_any(lowered[end + 1]))):
+                    continue
+                found.add(label)
+        return [label for label in self.order if label in found]
+
+    def first(self, text: str) -> str | None:
+        """The first group (in order) with a phrase in ``text``."""
+        labels = self.labels(text)
+        return labels[0] if labels else None
+
+    def any(self, text: str) -> bool:
+        """Whether any phrase occurs in ``text``."""
+        return bool(self.labels(text))
+
+
+def _ascii_alnum_any(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+_MATCHERS: dict[int, tuple[object, PhraseMatcher]] = {}
+
+
+def matcher_for(lexicon_map: dict[str, list[str]] | list[tuple[str, list[str]]]) -> PhraseMatcher:
+    """The :class:`PhraseMatcher` of a lexicon table, built once per table object."""
+    cached = _MATCHERS.get(id(lexicon_map))
+    if cached is not None and cached[0] is lexicon_map:
+        return cached[1]
+    matcher = PhraseMatcher(lexicon_map)
+    _MATCHERS[id(lexicon_map)] = (lexicon_map, matcher)
+    return matcher
+
+
 def _labels(text: str, lexicon_map: dict[str, list[str]]) -> list[str]:
-    lowered = text.lower()
-    return [label for label, words in lexicon_map.items() if any(_has(lowered, w) for w in words)]
+    return matcher_for(lexicon_map).labels(text)
 
 
 def relation_kind(sentence: str, lexicon: Lexicon) -> str | None:
     """The first cooperation kind whose phrase occurs in the sentence (None: no cooperation phrase)."""
-    lowered = sentence.lower()
-    for kind, phrases in lexicon.kinds:
-        if any(_has(lowered, p) if p.isascii() and len(p) <= 4 else p.lower() in lowered for p in phrases):
-            return kind
-    return None
+    return matcher_for(lexicon.kinds).first(sentence)
+
+
+_CUE_GROUPS: dict[int, tuple[list[str], list[tuple[str, list[str]]]]] = {}
+
+
+def _cue(text: str, phrases: list[str]) -> bool:
+    """Whether one of the cue ``phrases`` occurs in ``text`` (ASCII cues as whole words)."""
+    entry = _CUE_GROUPS.get(id(phrases))
+    if entry is None or entry[0] is not phrases:
+        entry = (phrases, [("cue", phrases)])
+        _CUE_GROUPS[id(phrases)] = entry
+    return matcher_for(entry[1]).any(text)
 
 
 def _core(name: str) -> str:
@@ -571,14 +643,19 @@ def same_group(a: Mention, b: Mention) -> bool:
     return False
 
 
+@lru_cache(maxsize=4)
+def _group_patterns(cues: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    alt = "|".join(re.escape(c) for c in cues)
+    return (re.compile(rf"⟨(\d+)⟩(?:的)?(?:{alt})(?:的)?⟨(\d+)⟩"),
+            re.compile(rf"⟨(\d+)⟩(?:是|为|系)⟨(\d+)⟩(?:的)?(?:{alt})"))
+
+
 def _same_group_pairs(tokens: str, lexicon: Lexicon) -> set[frozenset[int]]:
     """Token pairs the sentence itself calls parent and subsidiary ("⟨A⟩旗下⟨B⟩", "⟨B⟩是⟨A⟩的子公司")."""
-    cues = "|".join(re.escape(c) for c in lexicon.same_group_cues)
     pairs = set()
-    for m in re.finditer(rf"⟨(\d+)⟩(?:的)?(?:{cues})(?:的)?⟨(\d+)⟩", tokens):
-        pairs.add(frozenset((int(m.group(1)), int(m.group(2)))))
-    for m in re.finditer(rf"⟨(\d+)⟩(?:是|为|系)⟨(\d+)⟩(?:的)?(?:{cues})", tokens):
-        pairs.add(frozenset((int(m.group(1)), int(m.group(2)))))
+    for pattern in _group_patterns(tuple(lexicon.same_group_cues)):
+        for m in pattern.finditer(tokens):
+            pairs.add(frozenset((int(m.group(1)), int(m.group(2)))))
     return pairs
 
 
@@ -638,8 +715,7 @@ def extract_sentence(
     for pattern in lexicon.non_party:
         for m in pattern.finditer(tokens):
             non_party.update(int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0)))
-    lowered = s.text.lower()
-    if any(_has(lowered, c) if c.isascii() else c in lowered for c in lexicon.negation):
+    if _cue(s.text, lexicon.negation):
         return [], non_party
     kind = relation_kind(s.text, lexicon)
     mentions = list(s.mentions)
@@ -654,10 +730,10 @@ def extract_sentence(
     day, year = next(((d.day, d.year) for d in dates if d.year), year_hint)
     status = "new"
     also_historical: int | None = None
-    if any(c.lower() in lowered for c in lexicon.terminated):
+    if _cue(s.text, lexicon.terminated):
         status = "terminated"
     else:
-        news = any(_has(lowered, c) if c.isascii() else c in lowered for c in lexicon.news_cues)
+        news = _cue(s.text, lexicon.news_cues)
         full_dated = any(d.day is not None and d.kind == "full" for d in dates)
         for pattern in lexicon.historical:
             hm = pattern.search(s.text)
