@@ -196,3 +196,23 @@ def test_faults_are_recorded(rendered, documents) -> None:
             assert not (rendered.root / d["url"].lstrip("/")).exists()
         if d["malformed"]:
             assert re.search(r"<span>广告</body>", (rendered.root / d["url"].lstrip("/")).read_text(errors="replace"))
+
+
+def test_step_adds_a_year_and_keeps_old_documents(tmp_path: Path) -> None:
+    from demosite.render import step_world
+
+    first = render_site(build_world(seed=7, preset="tiny"), tmp_path / "w")
+    before = {p: (p.read_bytes(), p.stat().st_mtime) for p in first.root.rglob("*.html")}
+    docs_before = {json.loads(line)["url"] for line in (first.truth_dir / "documents.jsonl").read_text().splitlines()}
+    manifest, year = step_world(tmp_path / "w")
+    assert year == 2024 and json.loads((tmp_path / "w" / "world.json").read_text())["through_year"] == 2024
+    after = [json.loads(line) for line in (manifest.truth_dir / "documents.jsonl").read_text().splitlines()]
+    new = [d for d in after if d["url"] not in docs_before]
+    assert new and all(d["published"] >= "2024-01-01" for d in new if d["kind"] != "company_news")
+    assert manifest.events > first.events
+    # every old article page is byte-identical with its old time (a conditional re-crawl skips it)
+    articles = [p for p in before if "/news/" in p.as_posix() and "page-" not in p.name and p.name != "index.html"
+                and "/drafts/" not in p.as_posix()]
+    assert articles
+    for path in articles:
+        assert (path.read_bytes(), path.stat().st_mtime) == before[path], path
