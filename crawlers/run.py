@@ -140,6 +140,11 @@ def run_crawl(
     engine = get_engine(url)
     jobdir = job_dir(cfg.name) if resumable else None
     resuming = bool(jobdir and (jobdir / "seen.tsv").exists())
+    if resuming and jobdir is not None:
+        # Scrapy's on-disk request queue is only consistent after a clean shutdown; after a kill
+        # it may lose or hide requests. The journal knows every request that is not finished
+        # (crawlers/journal.py), so the queue is dropped and those requests are scheduled again.
+        shutil.rmtree(jobdir / "requests.queue", ignore_errors=True)
     with session_scope(engine) as session:
         for stale in session.scalars(select(PipelineRun).where(
             PipelineRun.flow == "crawl", PipelineRun.state == "running"

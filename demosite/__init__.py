@@ -22,9 +22,10 @@ The package is split so the world model and the rendering evolve separately:
 
 Everything is deterministic: the same seed and preset give byte-identical files (no
 timestamps, sorted iteration, randomness only from ``random.Random`` seeded explicitly).
-All names generated for the sample firms and the generated partner firms are fictitious; the
-well-known partners (universities, telecom operators ...) are real names used as plausible
-counterparts, and the events involving them are invented.
+The names of ordinary sample firms and of generated partner firms are fictitious. The hubs of the
+report's Tables 2 and 3 (华为, 腾讯, 清华大学 ...) and the other well-known partners (universities,
+telecom operators, foreign suppliers ...) carry their real names so that the rebuilt tables look
+like the report's; their identifiers are generated and every event involving them is invented.
 """
 
 # Modules are imported where used (demosite.world, demosite.render, demosite.server): importing

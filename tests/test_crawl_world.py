@@ -126,5 +126,6 @@ def test_kill_and_resume_gives_the_same_documents(env_db, world_dir, tmp_path):
             stored = list(s.scalars(select(Document.canonical_url)))
             states = [r.state for r in s.scalars(select(PipelineRun).order_by(PipelineRun.id))]
         engine.dispose()
-        assert len(stored) == len(set(stored)) and set(stored) == expected
+        assert len(stored) == len(set(stored))
+        assert set(stored) == expected, (sorted(set(stored) - expected), sorted(expected - set(stored)))
         assert states == ["interrupted", "completed"]
