@@ -48,6 +48,7 @@ class Context:
     earlier: dict[str, list[Event]] = field(default_factory=dict)
     groups: dict[str, list[Event]] = field(default_factory=dict)
     partners: dict[str, Any] = field(default_factory=dict)
+    well_known: list[str] = field(default_factory=list)
 
     @classmethod
     def build(cls, world: World) -> Context:
@@ -88,7 +89,9 @@ class Context:
             group = _get(e, "group_id")
             if group:
                 groups[group].append(e)
-        return cls(world, Phraser(names, cities), earlier, dict(groups), partners)
+        # well-known partners (a set that does not change when the world grows by a year)
+        well_known = sorted(n for n, p in partners.items() if _get(p, "real", False)) or sorted(partners)
+        return cls(world, Phraser(names, cities), earlier, dict(groups), partners, well_known)
 
     def fault(self, url: str) -> str | None:
         """The injected fault of a document page, drawn per URL (see :data:`FAULT_RATES`)."""

@@ -119,8 +119,7 @@ def _article(ctx: Context, firm: Firm, item: Item, url: str) -> DocTruth:
         n = item.news
         lead, truth.title = _company_news(rng, n, short)
         paragraphs.append(lead)
-        # well-known organisations only: the set does not change when the world grows by a year
-        partners = sorted(p for p, x in ctx.partners.items() if getattr(x, "real", False)) or sorted(ctx.partners)
+        partners = ctx.well_known
         if partners and rng.random() < 0.35:  # names another organisation, reports no cooperation
             other = partners[rng.randrange(len(partners))]
             paragraphs.append(ph.negative(rng, firm.name, other, n.date, n.tech, "智慧城市", w))
