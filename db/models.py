@@ -468,3 +468,89 @@ STATUS_TABLES = {
     "snapshots": NetworkSnapshot,
     "runs": PipelineRun,
 }
+
+
+# --------------------------------------------------------------------------- resolution, dedup, review
+# Entity-resolution judgements, document fingerprints and analyst reviews (etl/resolve.py,
+# etl/dedup.py, etl/review.py; revision 0003).
+
+#: A judgement on a pair of organisation references, as in nomenklatura: ``pending`` is a merge
+#: suggestion waiting in the review queue, the three others are settled decisions.
+JUDGEMENTS = ("positive", "negative", "unsure", "pending")
+#: An analyst's decision on a low-confidence cooperation event.
+REVIEW_STATES = ("accepted", "rejected")
+#: How a document is linked in its duplicate cluster: to no other document, to one with the same
+#: text hash, or to a near copy (MinHash similarity).
+DUPLICATE_MATCHES = ("self", "exact", "near")
+
+
+class Judgement(Base):
+    """A decision whether two organisation references denote the same organisation.
+
+    References are portable, so the decisions can be exported and re-applied to another
+    database: ``uscc:<统一社会信用代码>``, ``stock:<exchange>:<code>`` or ``name:<name>`` (a name
+    is used only when the organisation has no identifier). A pair has one row, with
+    ``left_ref < right_ref``; ``left_id``/``right_id`` are the organisations the references
+    denoted in this database (re-pointed by merges). ``automatic`` decisions were taken by the
+    resolver (``decided_by`` names it), the others by the analyst in ``decided_by``.
+    """
+
+    __tablename__ = "judgements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    left_ref: Mapped[str] = mapped_column(String(300))
+    right_ref: Mapped[str] = mapped_column(String(300))
+    left_name: Mapped[str] = mapped_column(String(255))
+    right_name: Mapped[str] = mapped_column(String(255))
+    left_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+    right_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+    judgement: Mapped[str] = mapped_column(String(8), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("left_ref", "right_ref"),
+        CheckConstraint(_in("judgement", JUDGEMENTS), name="judgement"),
+    )
+
+
+class EventReview(Base):
+    """An analyst's decision on a cooperation event, keyed by ``event_key``.
+
+    Keyed by the event's deduplication key rather than its id, so the decision survives a
+    re-extraction that deletes and re-creates the event: an accepted event is not queued again
+    and a rejected one stays excluded from the analysis.
+    """
+
+    __tablename__ = "event_reviews"
+    event_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8), index=True)
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (CheckConstraint(_in("state", REVIEW_STATES), name="state"),)
+
+
+class DocumentFingerprint(Base):
+    """A document's MinHash signature and its duplicate cluster (see :mod:`etl.dedup`).
+
+    ``cluster_id`` is the smallest document id of the cluster (documents with the same text
+    hash, or connected by a near-duplicate similarity above the threshold); ``match`` and
+    ``similarity`` say how this document is linked. The signature is stored (``params`` names
+    how it was computed) so the index is rebuilt without re-reading texts; ``content_sha256``
+    says which content it was computed from.
+    """
+
+    __tablename__ = "document_fingerprints"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    params: Mapped[str] = mapped_column(String(64))
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    cluster_id: Mapped[int] = mapped_column(Integer, index=True)
+    match: Mapped[str] = mapped_column(String(8), default="self")
+    similarity: Mapped[float | None] = mapped_column(Float)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (CheckConstraint(_in("match", DUPLICATE_MATCHES), name="match"),)

@@ -25,9 +25,9 @@ Definitions (parameters in ``etl/data/dedup.yml``)
     non-boilerplate shingles. Fewer than ``min_informative`` such components: not comparable.
     (Plain Jaccard would join announcements of one template that report different
     cooperations; see the calibration note in the data file.)
-    Candidates come from LSH banding (Indyk & Motwani 1998; datasketch ``MinHashLSH``) over the
-    signatures with common components replaced by per-document values, at ``lsh_threshold``,
-    and are confirmed by the similarity.
+    Candidate pairs come from locality-sensitive hashing (Indyk & Motwani 1998) with
+    one-component bands over the informative components (:class:`SignatureSet`), which finds
+    every pair above the threshold, and are confirmed by the similarity.
 
 Incremental: :func:`assign_clusters` fingerprints new and changed documents only and compares
 them with the index of the stored signatures (rebuilt from ``document_fingerprints``, no text
@@ -42,7 +42,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -50,8 +50,8 @@ from typing import Any
 
 import numpy as np
 import yaml
-from datasketch import LeanMinHash, MinHash, MinHashLSH
-from sqlalchemy import delete, func, select, update
+from datasketch import MinHash
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Document, DocumentFingerprint, utcnow
@@ -70,7 +70,6 @@ class DedupConfig:
     num_perm: int
     seed: int
     threshold: float
-    lsh_threshold: float
     min_informative: int
     common_min_df: int
     common_share: float
@@ -89,14 +88,14 @@ def load_config(path: Path = CONFIG_FILE) -> DedupConfig:
     try:
         cfg = DedupConfig(
             version=int(raw["version"]), shingle=int(raw["shingle"]), num_perm=int(raw["num_perm"]),
-            seed=int(raw["seed"]), threshold=float(raw["threshold"]), lsh_threshold=float(raw["lsh_threshold"]),
+            seed=int(raw["seed"]), threshold=float(raw["threshold"]),
             min_informative=int(raw["min_informative"]), common_min_df=int(raw["common_min_df"]),
             common_share=float(raw["common_share"]), min_chars=int(raw["min_chars"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: missing or malformed setting: {exc}") from exc
-    if not (0 < cfg.lsh_threshold <= cfg.threshold <= 1) or cfg.shingle < 1 or cfg.num_perm < 16:
-        raise ValueError(f"{path}: need 0 < lsh_threshold <= threshold <= 1, shingle >= 1, num_perm >= 16")
+    if not 0 < cfg.threshold <= 1 or cfg.shingle < 1 or cfg.num_perm < 16:
+        raise ValueError(f"{path}: need 0 < threshold <= 1, shingle >= 1, num_perm >= 16")
     if not 0 < cfg.min_informative <= cfg.num_perm or cfg.common_min_df < 2:
         raise ValueError(f"{path}: need 0 < min_informative <= num_perm and common_min_df >= 2")
     return cfg
@@ -152,83 +151,104 @@ def _from_bytes(raw: bytes) -> np.ndarray:
 
 
 class SignatureSet:
-    """The signatures of a corpus with their common (boilerplate) components marked."""
+    """The signatures of a corpus, their common (boilerplate) components, and the candidate index.
+
+    Candidate pairs come from LSH with one-component bands over the *informative* components
+    only: two documents are candidates when they share at least
+    ``ceil(threshold * min_informative)`` informative (component, value) pairs. A pair below
+    that cannot reach the threshold (similarity = agreeing / informative components, with at
+    least ``min_informative`` informative ones), so the candidate step loses no pair; and since
+    an informative value is held by fewer than ``common_df`` documents, every bucket is small.
+    (datasketch's ``MinHashLSH`` bands whole signatures: boilerplate components would make a
+    template family one huge bucket, and one-row bands cost one Python dict per component.)
+    The index is sorted numpy columns, about 8 bytes per informative component.
+    """
 
     def __init__(self, signatures: Mapping[int, np.ndarray], config: DedupConfig) -> None:
         self.config = config
-        self.ids = sorted(signatures)
-        self._row = {doc_id: i for i, doc_id in enumerate(self.ids)}
+        self.ids = np.array(sorted(signatures), dtype=np.int64)
+        self._row = {int(doc_id): i for i, doc_id in enumerate(self.ids)}
         n = len(self.ids)
-        self.matrix = (np.stack([signatures[d] for d in self.ids]) if n
+        self.matrix = (np.stack([signatures[int(d)] for d in self.ids]) if n
                        else np.zeros((0, config.num_perm), dtype=np.uint32))
         self.common_df = max(config.common_min_df, math.ceil(config.common_share * n))
         self.common = np.zeros(self.matrix.shape, dtype=bool)
         for col in range(self.matrix.shape[1]):
             _, inverse, counts = np.unique(self.matrix[:, col], return_inverse=True, return_counts=True)
             self.common[:, col] = counts[inverse] >= self.common_df
+        self.min_shared = max(1, math.ceil(config.threshold * config.min_informative - 1e-9))
+        self._columns: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._row
 
-    def similarity(self, a: int, b: int) -> float | None:
-        """Similarity of two documents (module docstring); ``None`` when not comparable."""
-        ra, rb = self._row[a], self._row[b]
+    def _similarity_rows(self, ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+        """Similarities of row pairs; NaN where fewer than ``min_informative`` components are informative."""
         equal = self.matrix[ra] == self.matrix[rb]
         common_a, common_b = self.common[ra], self.common[rb]
-        informative = np.where(equal, ~common_a, ~(common_a & common_b))
-        n = int(np.count_nonzero(informative))
-        if n < self.config.min_informative:
-            return None
-        return int(np.count_nonzero(equal & ~common_a)) / n
+        informative = np.where(equal, ~common_a, ~(common_a & common_b)).sum(axis=1)
+        agree = (equal & ~common_a).sum(axis=1)
+        sim = agree / np.maximum(informative, 1)
+        return np.where(informative >= self.config.min_informative, sim, np.nan)
 
-    def masked(self, doc_id: int) -> np.ndarray:
-        """The signature with common components replaced by values private to the document."""
-        row = self._row[doc_id]
-        sig = self.matrix[row].copy()
-        mask = self.common[row]
-        if mask.any():
-            private = (np.uint64(doc_id) * np.uint64(2654435761) + np.arange(len(sig), dtype=np.uint64)) | np.uint64(1 << 32)
-            sig[mask] = (private % np.uint64(4294967291)).astype(np.uint32)[mask]
-        return sig
+    def similarity(self, a: int, b: int) -> float | None:
+        """Similarity of two documents (module docstring); ``None`` when they are not comparable."""
+        sim = self._similarity_rows(np.array([self._row[a]]), np.array([self._row[b]]))[0]
+        return None if np.isnan(sim) else float(sim)
 
+    def _index(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        if self._columns is None:
+            self._columns = []
+            for col in range(self.matrix.shape[1]):
+                rows = np.nonzero(~self.common[:, col])[0]
+                values = self.matrix[rows, col]
+                order = np.argsort(values, kind="stable")
+                self._columns.append((values[order], rows[order]))
+        return self._columns
 
-class DuplicateIndex:
-    """LSH over the masked signatures of a :class:`SignatureSet`; :meth:`query` verifies candidates."""
-
-    def __init__(self, sigset: SignatureSet) -> None:
-        self.sigset = sigset
-        cfg = sigset.config
-        self._lsh = MinHashLSH(threshold=cfg.lsh_threshold, num_perm=cfg.num_perm)
-        self._seed = cfg.seed
-        self._members: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self._members)
-
-    def _lean(self, doc_id: int) -> LeanMinHash:
-        return LeanMinHash(seed=self._seed, hashvalues=self.sigset.masked(doc_id), scheme=SCHEME)
-
-    def add(self, doc_id: int) -> None:
-        """Index a document of the signature set."""
-        if doc_id not in self._members:
-            self._lsh.insert(doc_id, self._lean(doc_id))
-            self._members.add(doc_id)
-
-    def query(self, doc_id: int) -> list[tuple[int, float]]:
-        """Indexed documents with similarity >= threshold to ``doc_id``, most similar first."""
-        found = []
-        for other in self._lsh.query(self._lean(doc_id)):
-            if other == doc_id:
+    def near_pairs(self, doc_ids: Iterable[int], chunk: int = 2000) -> list[tuple[int, int, float]]:
+        """(document, other, similarity) for every pair with similarity >= threshold, ``document`` in ``doc_ids``."""
+        rows = np.array(sorted(self._row[d] for d in doc_ids if d in self._row), dtype=np.int64)
+        n = len(self.ids)
+        out: list[tuple[int, int, float]] = []
+        for start in range(0, len(rows), chunk):
+            q = rows[start : start + chunk]
+            keys = []
+            for col, (values, members) in enumerate(self._index()):
+                sel = q[~self.common[q, col]]
+                if not len(sel) or not len(values):
+                    continue
+                wanted = self.matrix[sel, col]
+                lo = np.searchsorted(values, wanted, side="left")
+                hi = np.searchsorted(values, wanted, side="right")
+                counts = hi - lo
+                total = int(counts.sum())
+                if total == 0:
+                    continue
+                offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+                others = members[np.repeat(lo, counts) + offsets]
+                owners = np.repeat(sel, counts)
+                keep = others != owners
+                keys.append(owners[keep] * n + others[keep])
+            if not keys:
                 continue
-            sim = self.sigset.similarity(doc_id, other)
-            if sim is not None and sim >= self.sigset.config.threshold:
-                found.append((other, sim))
-        return sorted(found, key=lambda x: (-x[1], x[0]))
+            pairs, shared = np.unique(np.concatenate(keys), return_counts=True)
+            pairs = pairs[shared >= self.min_shared]
+            if not len(pairs):
+                continue
+            ra, rb = pairs // n, pairs % n
+            sims = self._similarity_rows(ra, rb)
+            hit = np.nonzero(sims >= self.config.threshold)[0]
+            out.extend((int(self.ids[ra[i]]), int(self.ids[rb[i]]), float(sims[i])) for i in hit)
+        return out
 
 
 @dataclass
 class DedupReport:
-    """Counts of one clustering run."""
+    """Counts of one clustering run (``exact``/``near``/``alone``: how the processed documents are linked)."""
 
     fingerprinted: int = 0
     unchanged: int = 0
@@ -236,7 +256,6 @@ class DedupReport:
     near: int = 0
     alone: int = 0
     too_short: int = 0
-    clusters_merged: int = 0
     clusters_reformed: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -244,90 +263,78 @@ class DedupReport:
         return dict(self.__dict__)
 
 
-class _Clusters:
-    """Cluster labels (smallest member id) with their members."""
-
-    def __init__(self) -> None:
-        self.label: dict[int, int] = {}
-        self.members: dict[int, set[int]] = defaultdict(set)
-        self.changed: set[int] = set()
-
-    def put(self, doc_id: int, label: int) -> None:
-        old = self.label.get(doc_id)
-        if old is not None:
-            self.members[old].discard(doc_id)
-        self.label[doc_id] = label
-        self.members[label].add(doc_id)
-        self.changed.add(doc_id)
-
-    def union(self, labels: set[int]) -> int:
-        target = min(labels)
-        for label in labels - {target}:
-            for member in list(self.members.pop(label, ())):
-                self.put(member, target)
-        return target
-
-    def relabel_if_smaller(self, doc_id: int) -> None:
-        label = self.label[doc_id]
-        if doc_id < label:
-            for member in list(self.members.pop(label, ())):
-                self.put(member, doc_id)
-
-
 @dataclass(frozen=True)
 class Assignment:
-    """A document's cluster: its id, how the document joined (self/exact/near) and the similarity."""
+    """A document's cluster and link: ``exact`` (a copy with the same text hash exists), ``near``
+    (a near copy exists; ``similarity`` to the closest one) or ``self`` (no copy)."""
 
     cluster_id: int
     match: str
     similarity: float | None
 
 
-def _cluster(
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:  # the smaller id is the root: the cluster id is its smallest document
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _link(
     todo: list[int],
     hashes: Mapping[int, str],
     blank: set[int],
     sigset: SignatureSet,
-    clusters: _Clusters,
-    indexed: Iterable[int],
-    by_hash: dict[str, int],
+    groups: Iterable[list[int]],
     report: DedupReport,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[int, Assignment]:
-    """Assign ``todo`` documents (in id order) to clusters against the already clustered ones."""
-    index = DuplicateIndex(sigset)
-    for doc_id in indexed:
-        if doc_id in sigset:
-            index.add(doc_id)
-    out: dict[int, Assignment] = {}
-    for n, doc_id in enumerate(todo, start=1):
-        sha = hashes[doc_id]
-        twin = by_hash.get(sha) if doc_id not in blank else None  # empty pages are not copies of each other
-        if twin is not None and twin != doc_id:
-            clusters.put(doc_id, clusters.label[twin])
-            out[doc_id] = Assignment(0, "exact", 1.0)
+) -> tuple[_UnionFind, dict[int, Assignment]]:
+    """Union existing ``groups`` with the exact and near links of the ``todo`` documents."""
+    uf = _UnionFind()
+    for members in groups:
+        for m in members[1:]:
+            uf.union(members[0], m)
+    for doc_id in hashes:
+        uf.find(doc_id)
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for doc_id, sha in hashes.items():
+        if doc_id not in blank:  # empty pages are not copies of each other
+            by_hash[sha].append(doc_id)
+    links: dict[int, Assignment] = {}
+    todo_set = set(todo)
+    for same in by_hash.values():
+        if len(same) > 1 and todo_set.intersection(same):
+            for doc_id in same:
+                uf.union(same[0], doc_id)
+                links[doc_id] = Assignment(0, "exact", 1.0)
+    for a, b, sim in sigset.near_pairs(todo):
+        uf.union(a, b)
+        for doc_id in (a, b):
+            current = links.get(doc_id)
+            if current is None or (current.match == "near" and (current.similarity or 0) < sim):
+                links[doc_id] = Assignment(0, "near", round(sim, 4))
+    for doc_id in todo:
+        match = links[doc_id].match if doc_id in links else "self"
+        if match == "exact":
             report.exact += 1
+        elif match == "near":
+            report.near += 1
         else:
-            hits = index.query(doc_id) if doc_id in sigset else []
-            if hits:
-                labels = {clusters.label[h] for h, _ in hits}
-                report.clusters_merged += len(labels) - 1
-                clusters.put(doc_id, clusters.union(labels))
-                out[doc_id] = Assignment(0, "near", round(hits[0][1], 4))
-                report.near += 1
-            else:
-                clusters.put(doc_id, doc_id)
-                out[doc_id] = Assignment(0, "self", None)
-                report.alone += 1
-        clusters.relabel_if_smaller(doc_id)
-        if doc_id not in blank:
-            by_hash.setdefault(sha, doc_id)
-        if doc_id in sigset:
-            index.add(doc_id)
-        report.fingerprinted += 1
-        if progress and (n % 500 == 0 or n == len(todo)):
-            progress(n, len(todo))
-    return {d: Assignment(clusters.label[d], a.match, a.similarity) for d, a in out.items()}
+            report.alone += 1
+    report.fingerprinted += len(todo)
+    return uf, links
 
 
 def cluster_texts(
@@ -347,11 +354,11 @@ def cluster_texts(
         if not text.strip():
             blank.add(doc_id)
         sig = signature(text, cfg)
-        if sig is None:
-            report.too_short += 1
-        else:
+        if sig is not None:
             sigs[doc_id] = sig
-    return _cluster(sorted(hashes), hashes, blank, SignatureSet(sigs, cfg), _Clusters(), (), {}, report)
+    uf, links = _link(sorted(hashes), hashes, blank, SignatureSet(sigs, cfg), (), report)
+    none = Assignment(0, "self", None)
+    return {d: Assignment(uf.find(d), links.get(d, none).match, links.get(d, none).similarity) for d in sorted(hashes)}
 
 
 def assign_clusters(
@@ -360,21 +367,24 @@ def assign_clusters(
     *,
     rebuild: bool = False,
     config: DedupConfig | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> DedupReport:
     """Fingerprint documents and assign their duplicate clusters (``document_fingerprints``).
 
     Processes ``document_ids`` (default: every document without a current fingerprint — new,
     changed since, or computed with other parameters); ``rebuild`` re-clusters every document.
-    A document joins the cluster of an exact copy (same ``content_sha256``, non-empty text) or
-    of its most similar near copy; one similar to several clusters merges them. Runs in the
-    caller's transaction (flushes, does not commit).
+    A processed document is linked to every stored or processed document with the same
+    (non-empty) text hash or a similarity >= threshold; clusters joined by a link merge. Stored
+    clusters are kept, except those a changed document leaves: their other members are
+    re-clustered among themselves. Runs in the caller's transaction (flushes, no commit).
     """
     cfg = config or load_config()
     report = DedupReport()
     if rebuild:
         session.execute(delete(DocumentFingerprint))
-    stored = {fp.document_id: fp for fp in session.scalars(select(DocumentFingerprint))}
+    fp_ = DocumentFingerprint
+    stored = {row.document_id: row for row in session.execute(select(
+        fp_.document_id, fp_.content_sha256, fp_.params, fp_.minhash, fp_.cluster_id, fp_.match, fp_.similarity))}
     docs = dict(session.execute(select(Document.id, Document.content_sha256)).all())
     if document_ids is None:
         todo = sorted(d for d, sha in docs.items()
@@ -383,12 +393,12 @@ def assign_clusters(
         todo = sorted(set(document_ids) & set(docs))
     report.unchanged = len(docs) - len(todo)
     todo_set = set(todo)
+    if progress:
+        progress(f"fingerprinting {len(todo):,} documents")
 
-    texts = _texts(session, todo)
     sigs: dict[int, np.ndarray] = {}
     blank: set[int] = set()
-    for doc_id in todo:
-        text = texts.get(doc_id, "")
+    for doc_id, text in _texts(session, todo):
         if not text.strip():
             blank.add(doc_id)
         sig = signature(text, cfg)
@@ -398,85 +408,77 @@ def assign_clusters(
             sigs[doc_id] = sig
     short = session.execute(select(Document.id, Document.text).where(func.length(Document.text) < cfg.min_chars))
     blank |= {doc_id for doc_id, text in short if not text.strip()}
-    clusters = _Clusters()
-    by_hash: dict[str, int] = {}
-    kept: list[int] = []
-    for doc_id, fp in sorted(stored.items()):
-        if doc_id in todo_set:
-            continue
-        kept.append(doc_id)
-        clusters.put(doc_id, fp.cluster_id)
+    kept = {d: fp for d, fp in stored.items() if d not in todo_set and d in docs}
+    for doc_id, fp in kept.items():
         if fp.minhash is not None and fp.params == cfg.params:
             sigs[doc_id] = _from_bytes(fp.minhash)
-        if doc_id not in blank:
-            by_hash.setdefault(fp.content_sha256, doc_id)
-    clusters.changed.clear()
     sigset = SignatureSet(sigs, cfg)
 
-    for label in sorted({stored[d].cluster_id for d in todo if d in stored}):  # clusters left by changed docs
-        remaining = sorted(clusters.members.get(label, ()))
-        if remaining:
-            report.clusters_reformed += _reform(clusters, remaining, sigset, stored, blank)
+    members: dict[int, list[int]] = defaultdict(list)
+    for doc_id, fp in sorted(kept.items()):
+        members[fp.cluster_id].append(doc_id)
+    left = {stored[d].cluster_id for d in todo if d in stored}
+    groups = [m for label, m in members.items() if label not in left]
+    for label in sorted(left & set(members)):  # clusters a changed document leaves: re-formed
+        groups.extend(_reform(members[label], sigset, kept, blank))
+        report.clusters_reformed += 1
+    if progress:
+        progress(f"linking against {len(sigset):,} signatures")
+    hashes = {d: docs[d] for d in (*kept, *todo)}
+    uf, links = _link(todo, hashes, blank, sigset, groups, report)
 
-    hashes = {d: docs[d] for d in todo}
-    assigned = _cluster(todo, hashes, blank, sigset, clusters, kept, by_hash, report, progress)
     now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for doc_id in todo:
-        a = assigned[doc_id]
-        fp = stored.get(doc_id)
-        if fp is None:
-            fp = DocumentFingerprint(document_id=doc_id)
-            session.add(fp)
+        link = links.get(doc_id, Assignment(0, "self", None))
         sig = sigs.get(doc_id)
-        fp.content_sha256 = docs[doc_id]
-        fp.params = cfg.params
-        fp.minhash = _to_bytes(sig) if sig is not None else None
-        fp.cluster_id = clusters.label[doc_id]
-        fp.match = a.match
-        fp.similarity = a.similarity
-        fp.computed_at = now
-    for doc_id in sorted(clusters.changed - todo_set):
-        session.execute(update(DocumentFingerprint).where(DocumentFingerprint.document_id == doc_id)
-                        .values(cluster_id=clusters.label[doc_id]))
+        (updates if doc_id in stored else inserts).append({
+            "document_id": doc_id, "content_sha256": docs[doc_id], "params": cfg.params,
+            "minhash": _to_bytes(sig) if sig is not None else None, "cluster_id": uf.find(doc_id),
+            "match": link.match, "similarity": link.similarity, "computed_at": now,
+        })
+    for doc_id, row in kept.items():
+        change: dict[str, Any] = {}
+        label = uf.find(doc_id)
+        if label != row.cluster_id:
+            change["cluster_id"] = label
+        link = links.get(doc_id)
+        if link is not None and (row.match, row.similarity) != (link.match, link.similarity) and row.match != "exact":
+            change.update(match=link.match, similarity=link.similarity)
+        if change:
+            updates.append({"document_id": doc_id, "cluster_id": label, **change})
     session.flush()
+    if inserts:
+        session.execute(insert(DocumentFingerprint), inserts)
+    if updates:  # ORM bulk UPDATE by primary key (executemany)
+        session.execute(update(DocumentFingerprint), updates)
     return report
 
 
-def _reform(clusters: _Clusters, members: list[int], sigset: SignatureSet,
-            stored: Mapping[int, DocumentFingerprint], blank: set[int]) -> int:
-    """Re-cluster ``members`` among themselves (connected components); returns the clusters formed."""
-    parent = {m: m for m in members}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    threshold = sigset.config.threshold
+def _reform(members: list[int], sigset: SignatureSet, stored: Mapping[int, Any],
+            blank: set[int]) -> list[list[int]]:
+    """Connected components of ``members`` by their own exact and near links."""
+    uf = _UnionFind()
     for i, a in enumerate(members):
+        uf.find(a)
         for b in members[i + 1 :]:
             linked = stored[a].content_sha256 == stored[b].content_sha256 and a not in blank
             if not linked and a in sigset and b in sigset:
                 sim = sigset.similarity(a, b)
-                linked = sim is not None and sim >= threshold
+                linked = sim is not None and sim >= sigset.config.threshold
             if linked:
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-    roots = {m: find(m) for m in members}
-    for m, root in roots.items():
-        if clusters.label.get(m) != root:
-            clusters.put(m, root)
-    return len(set(roots.values()))
+                uf.union(a, b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for m in members:
+        groups[uf.find(m)].append(m)
+    return list(groups.values())
 
 
-def _texts(session: Session, ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
+def _texts(session: Session, ids: list[int]) -> Iterator[tuple[int, str]]:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        out.update(session.execute(select(Document.id, Document.text).where(Document.id.in_(chunk))).all())
-    return out
+        yield from session.execute(select(Document.id, Document.text).where(Document.id.in_(chunk))).all()
 
 
 def clusters_of(session: Session) -> dict[int, list[int]]:

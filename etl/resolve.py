@@ -6,11 +6,13 @@ Identity
     short, former, English, stock short). A *normalised* name (:func:`normalise_name`) is only
     a key for finding candidates: it never decides identity on its own.
 
-Resolving a name (:class:`Resolver`), in this order:
+Resolving a name (:class:`Resolver`; :meth:`~Resolver.resolve`, or :meth:`~Resolver.match` then
+:meth:`~Resolver.adopt` when the caller creates organisations itself), in this order:
     1. identifiers given with the mention and known -> that organisation;
     2. exact alias hit (after :func:`fold_name`: NFKC, traditional -> simplified, case, spaces);
     3. a stored *positive* judgement between the name and an organisation -> that organisation;
-    4. candidates by blocking (character n-grams of the normalised name, see :class:`NameIndex`)
+    4. candidates by blocking (character n-grams of the normalised name, and of the name with its
+       region prefix kept, see :class:`NameIndex`)
        scored by :meth:`Resolver.score` (rapidfuzz similarity plus kind and province agreement;
        weights and thresholds in ``etl/data/resolve.yml``), leaving out candidates with a stored
        negative or unsure judgement and candidates with a different identifier:
@@ -38,7 +40,8 @@ Corrections
     judgements; events that become duplicates are merged keeping every mention) and
     :func:`split_alias` (moves an alias to a new organisation and stores a negative judgement).
 
-Reference: F. Lindner et al., *nomenklatura* (OpenSanctions), the resolver / judgement model.
+Reference: *nomenklatura*, OpenSanctions' entity-resolution library: its resolver (blocking,
+scoring, automatic merges above a threshold, suggestions below) and judgement store.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -190,25 +193,32 @@ class NameKey:
     normalised: str
     province: str | None = None
     city: str | None = None
-    stripped: bool = False  # the region prefix was removed from ``normalised``
+    unstripped: str = ""  # the normalised name with its region prefix kept
+
+    @property
+    def stripped(self) -> bool:
+        """Whether a region prefix was removed from ``normalised``."""
+        return bool(self.unstripped) and self.unstripped != self.normalised
 
 
 def _strip_suffixes(text: str, rules: NameRules) -> str:
-    changed = True
-    while changed and text not in rules.legal_suffixes:  # a bare legal form stays what it is
-        changed = False
-        for suffix in rules.english_suffixes:
-            if text.endswith(suffix) and len(text) > len(suffix):
-                head = text[: -len(suffix)]
-                if not (head[-1].isascii() and head[-1].isalnum()):
-                    text, changed = head.rstrip(_TRIM), True
+    while text not in rules.legal_suffixes:  # a bare legal form stays what it is
+        stripped = None
+        if text.endswith(rules.english_suffixes):
+            for suffix in rules.english_suffixes:
+                if text.endswith(suffix) and len(text) > len(suffix):
+                    head = text[: -len(suffix)]
+                    if not (head[-1].isascii() and head[-1].isalnum()):  # a word boundary before it
+                        stripped = head.rstrip(_TRIM)
+                        break
+        if stripped is None and text.endswith(rules.legal_suffixes):
+            for suffix in rules.legal_suffixes:
+                if text.endswith(suffix) and len(text) > len(suffix):
+                    stripped = text[: -len(suffix)].rstrip(_TRIM)
                     break
-        if changed:
-            continue
-        for suffix in rules.legal_suffixes:
-            if text.endswith(suffix) and len(text) > len(suffix):
-                text, changed = text[: -len(suffix)].rstrip(_TRIM), True
-                break
+        if not stripped or stripped == text:
+            break
+        text = stripped
     return text
 
 
@@ -218,13 +228,19 @@ def _strip_regions(text: str, rules: NameRules) -> tuple[str, str | None, str | 
     stripped = False
     keep = text.endswith(rules.keep_region_for)
     for _ in range(2):  # 广东省 + 深圳市
-        match = next((p for p in rules.prefix_index.get(text[:1], ()) if text.startswith(p)), None)
+        match = None
+        for prefix in rules.prefix_index.get(text[:1], ()):
+            if text.startswith(prefix):
+                match = prefix
+                break
         if match is None:
             break
         rest = text[len(match):].lstrip(_TRIM)
         if len(_NON_WORD.sub("", rest)) < rules.min_core_length:
             break
         p_code, c_code = rules.region_prefixes[match]
+        if province is not None and p_code != province:  # 成都 + 海南宝...: a brand, not a second level
+            break
         province = province or p_code
         city = city or c_code
         if keep:
@@ -241,7 +257,7 @@ def _key_of_folded(folded: str, rules: NameRules) -> NameKey:
     normalised = _NON_WORD.sub("", core)
     if not normalised:  # the name is only a legal form or a place: keep it whole
         return NameKey(_NON_WORD.sub("", folded) or folded)
-    return NameKey(normalised, province, city, stripped)
+    return NameKey(normalised, province, city, _NON_WORD.sub("", text) if stripped else normalised)
 
 
 def name_key(name: str, rules: NameRules | None = None) -> NameKey:
@@ -378,6 +394,11 @@ class Party:
         return cls(org_ref(org), org.name, org.id)
 
 
+def decision_time() -> dt.datetime:
+    """Now, to the second: decisions are exported with seconds, so a round trip is exact."""
+    return utcnow().replace(microsecond=0)
+
+
 def record_judgement(
     session: Session,
     a: Party,
@@ -417,7 +438,7 @@ def record_judgement(
     row.judgement = judgement
     row.automatic = automatic
     row.decided_by = by
-    row.decided_at = None if judgement == PENDING else (at or utcnow())
+    row.decided_at = None if judgement == PENDING else (at or decision_time())
     if score is not None:
         row.score = round(float(score), 4)
     row.note = note
@@ -480,6 +501,10 @@ class NameIndex:
 
     def candidates(self, key: str) -> list[tuple[str, set[int]]]:
         """Indexed names sharing n-grams with ``key`` (most shared first), with their organisations."""
+        return [(self._keys[s], self._orgs[s]) for s in self.candidate_slots(key) if self._orgs[s]]
+
+    def candidate_slots(self, key: str) -> list[int]:
+        """Like :meth:`candidates`, as internal slots (see :meth:`key_at`, :meth:`orgs_at`)."""
         cfg = self.config
         postings = [p for g in self.grams(key) if (p := self._postings.get(g))]
         postings.sort(key=len)
@@ -496,7 +521,15 @@ class NameIndex:
             chosen = sorted(counts, key=counts.__getitem__, reverse=True)
         if exact is not None:
             chosen.insert(0, exact)
-        return [(self._keys[s], self._orgs[s]) for s in chosen if self._orgs[s]]
+        return chosen
+
+    def key_at(self, slot: int) -> str:
+        """The normalised name in a slot."""
+        return self._keys[slot]
+
+    def orgs_at(self, slot: int) -> set[int]:
+        """The organisations indexed under a slot's name."""
+        return self._orgs[slot]
 
 
 # --------------------------------------------------------------------------- resolver
@@ -557,10 +590,15 @@ class Scored:
 class Resolver:
     """Resolves mention names to organisation ids, creating organisations and storing judgements.
 
-    Loads every organisation, alias and judgement once (about 1 s per 100,000 aliases) and keeps
-    its indexes in step with what it writes; a resolver does not see organisations created by
-    another session afterwards (call :meth:`reload`). Writes go through ``session`` (flushed,
-    never committed). ``stats`` counts the outcomes of :meth:`resolve_detail`.
+    Two ways to use it: :meth:`resolve` (creates an organisation for a new name itself), or
+    :meth:`match` + :meth:`adopt` (the caller creates new organisations its own way, e.g. with
+    an industry from its rules, and hands them back). :meth:`lookup` only reads.
+
+    Loads every organisation, alias and judgement once (4-6 s for 35,000 organisations and
+    105,000 aliases: benchmarks/bench_resolve.py) and keeps its indexes in step with what it
+    writes; it does not see organisations created behind its back (:meth:`adopt` them, or
+    :meth:`reload`). Writes go through ``session`` (flushed, never committed). ``stats``
+    counts outcomes; :attr:`merges` the names attached by similarity or judgement.
     """
 
     def __init__(
@@ -584,6 +622,7 @@ class Resolver:
         self._edges: dict[str, list[_Edge]] = defaultdict(list)
         self._names_of: dict[int, set[str]] = defaultdict(set)
         self._keys: dict[str, NameKey] = {}
+        self._awaiting: dict[str, tuple[list[Scored], str | None, str | None, str | None, list[str]]] = {}
         rows = self.session.execute(select(
             Organisation.id, Organisation.name, Organisation.kind, Organisation.province_code,
             Organisation.city_code, Organisation.uscc, Organisation.stock_exchange, Organisation.stock_code,
@@ -616,12 +655,17 @@ class Resolver:
     def _add_folded(self, org_id: int, folded: str) -> None:
         self._by_name[folded].add(org_id)
         self._names_of[org_id].add(folded)
-        self._index.add(self._key_folded(folded).normalised, org_id)
+        key = self._key_folded(folded)
+        self._index.add(key.normalised, org_id)
+        if key.stripped:  # 成都海南宝科技: the brand may start with a place name
+            self._index.add(key.unstripped, org_id)
 
     def _drop_folded(self, org_id: int, folded: str) -> None:
         self._by_name[folded].discard(org_id)
         self._names_of[org_id].discard(folded)
-        self._index.discard(self._key_folded(folded).normalised, org_id)
+        key = self._key_folded(folded)
+        self._index.discard(key.normalised, org_id)
+        self._index.discard(key.unstripped, org_id)
 
     def _remember_judgement(self, row: Judgement) -> None:
         at = row.decided_at
@@ -700,12 +744,13 @@ class Resolver:
 
     # ------------------------------------------------------------------ scoring
 
-    def _place(self, province: str | None, key: NameKey) -> tuple[str | None, str | None]:
+    def _place(self, province: str | None, key: NameKey) -> tuple[str | None, str | None, bool]:
+        """The mention's (province, city, whether given as a hint rather than read from the name)."""
         if province:
             code = self._province_code(province)
             if code:
-                return code, key.city if key.province == code else None
-        return key.province, key.city
+                return code, key.city if key.province == code else None, True
+        return key.province, key.city, False
 
     def _province_code(self, value: str) -> str | None:
         if value.isdigit() and len(value) == 2:
@@ -714,7 +759,8 @@ class Resolver:
         return hit[0] if hit else None
 
     def score(
-        self, key: NameKey, kind: str | None, province: str | None, city: str | None, candidate: str, org: OrgInfo
+        self, key: NameKey, kind: str | None, province: str | None, city: str | None, candidate: str, org: OrgInfo,
+        *, hinted: bool = False,
     ) -> float:
         """Score of a mention (normalised ``key``, kind, place) against a candidate name of ``org``.
 
@@ -734,9 +780,22 @@ class Resolver:
         The cap: Chinese variants of one name normalise to the same string (legal form, region,
         brackets, script, width), while one different character is usually another
         organisation (智源 / 智谱), so unequal Chinese names are at most suggested.
+
+        When a region prefix was stripped from the mention, the score is the larger of the
+        above and the same computed on the name with its prefix kept (``key.unstripped``) and
+        only a ``hinted`` place: a brand may begin with a place name (海南宝科技).
         """
+        best = self._score(key.normalised, key.stripped, kind, province, city, candidate, org)
+        if key.stripped:
+            place = (province, city) if hinted else (None, None)
+            best = max(best, self._score(key.unstripped, False, kind, *place, candidate, org))
+        return best
+
+    def _score(
+        self, a: str, stripped: bool, kind: str | None, province: str | None, city: str | None, candidate: str,
+        org: OrgInfo,
+    ) -> float:
         cfg = self.config
-        a = key.normalised
         sim = fuzz.ratio(a, candidate) / 100.0
         short, long_ = (a, candidate) if len(a) <= len(candidate) else (candidate, a)
         if len(short) >= cfg.prefix_min_length and short != long_ and long_.startswith(short):
@@ -744,7 +803,7 @@ class Resolver:
         if kind and org.kind:
             sim += cfg.kind_agree if kind == org.kind else cfg.kind_conflict
         if province and org.province:
-            if province != org.province or (key.stripped and city and org.city and city != org.city):
+            if province != org.province or (stripped and city and org.city and city != org.city):
                 sim += cfg.province_conflict
             else:
                 sim += cfg.province_agree
@@ -778,20 +837,36 @@ class Resolver:
 
     def candidates(
         self, key: NameKey, kind: str | None, province: str | None, city: str | None,
-        refs: list[str], ids: list[str],
+        refs: list[str], ids: list[str], *, hinted: bool = False,
     ) -> list[Scored]:
         """Blocked and scored candidate organisations, best first, without settled pairs."""
         best: dict[int, Scored] = {}
-        for candidate, org_ids in self._index.candidates(key.normalised):
-            for org_id in self._live(org_ids):
-                if org_id in best and best[org_id].score >= 1.0:
-                    continue
-                org = self._orgs[org_id]
-                if self._identifier_conflict(org, ids):
-                    continue
-                s = self.score(key, kind, province, city, candidate, org)
-                if s >= self.config.suggest and (org_id not in best or s > best[org_id].score):
-                    best[org_id] = Scored(org_id, s, org.name)
+        forms = [(key.normalised, key.stripped, province, city)]
+        if key.stripped:  # also as written, in case the brand begins with a place name (海南宝科技)
+            forms.append((key.unstripped, False, *((province, city) if hinted else (None, None))))
+        cfg = self.config
+        # a candidate can reach ``suggest`` only by name similarity >= this (bonuses are added later)
+        floor = 100 * (cfg.suggest - max(cfg.kind_agree, 0) - max(cfg.province_agree, 0))
+        for text, stripped, prov, town in forms:
+            if best and max(c.score for c in best.values()) >= cfg.auto_merge:
+                break
+            slots = self._index.candidate_slots(text)
+            keys = [self._index.key_at(slot) for slot in slots]
+            close = {i for _, _, i in process.extract(text, keys, scorer=fuzz.ratio, score_cutoff=floor, limit=None)}
+            if len(text) >= cfg.prefix_min_length:
+                close.update(i for i, k in enumerate(keys) if k.startswith(text) or
+                             (len(k) >= cfg.prefix_min_length and text.startswith(k)))
+            for i in sorted(close):
+                candidate = keys[i]
+                for org_id in self._live(self._index.orgs_at(slots[i])):
+                    if org_id in best and best[org_id].score >= 1.0:
+                        continue
+                    org = self._orgs[org_id]
+                    if self._identifier_conflict(org, ids):
+                        continue
+                    s = self._score(text, stripped, kind, prov, town, candidate, org)
+                    if s >= self.config.suggest and (org_id not in best or s > best[org_id].score):
+                        best[org_id] = Scored(org_id, s, org.name)
         ranked = sorted(best.values(), key=lambda c: (-c.score, c.org_id))
         return [c for c in ranked if self._settled_with(refs, c.org_id) is None]
 
@@ -833,8 +908,69 @@ class Resolver:
     ) -> Resolution:
         """Resolve a mention name (see the module docstring for the order of the steps).
 
-        With ``create=False`` nothing is written: no alias, no organisation, no judgement.
+        A new name gets a new organisation (kind, the place its name or the hint gives, the
+        identifiers), and the pending suggestions are stored. With ``create=False`` nothing is
+        written: no alias, no organisation, no judgement (outcome ``unresolved`` when new).
         """
+        res = self._match(name, kind, province, uscc, stock_code, exchange, write=create)
+        if res.org_id is not None or not create:
+            return self._done(res)
+        display = _SPACES.sub(" ", name).strip()
+        folded = fold_name(display)
+        _, kind_, prov, city, ids = self._awaiting[folded]
+        new = self._create(display, kind_, prov, city, ids)
+        self.adopt(new.id, display)
+        return self._done(Resolution(new.id, res.outcome, res.score, res.candidates))
+
+    def match(
+        self, name: str, *, kind: str | None = None, province: str | None = None, uscc: str | None = None,
+        stock_code: str | None = None, exchange: str | None = None,
+    ) -> Resolution:
+        """Resolve to an existing organisation, or report that the name needs a new one.
+
+        Like :meth:`resolve_detail`, except that it never creates an organisation: for a new
+        name ``org_id`` is ``None`` and ``outcome`` is ``new`` or ``suggested`` (``candidates``
+        are the suggested organisations). The caller then creates the organisation its own way
+        and hands it to :meth:`adopt`, which indexes it and stores the suggestions. A hit
+        (identifier, alias, judgement, auto-merge) is written as :meth:`resolve` writes it.
+        """
+        return self._done(self._match(name, kind, province, uscc, stock_code, exchange, write=True))
+
+    def adopt(self, org_id: int, name: str) -> None:
+        """Take in an organisation created by the caller for ``name`` (after :meth:`match`).
+
+        Indexes the organisation and its names, and stores the pending suggestions found by the
+        last :meth:`match` of that name. Idempotent; also fine for organisations created
+        without a preceding match (seeds, registry rows added while the resolver lives).
+        """
+        self.session.flush()
+        if org_id not in self._orgs:
+            org = self.session.get(Organisation, org_id)
+            if org is None:
+                raise ResolveError(f"no organisation with id {org_id}")
+            self._remember(self._info(org))
+            for alias in self.session.scalars(select(Alias.name).where(Alias.organisation_id == org_id)):
+                self._add_name(org_id, alias)
+        folded = fold_name(_SPACES.sub(" ", name).strip())
+        if org_id not in self._by_name.get(folded, ()):
+            self._add_folded(org_id, folded)
+        waiting = self._awaiting.pop(folded, None)
+        if waiting is None:
+            return
+        new = self._orgs[org_id]
+        for s in waiting[0]:
+            if s.org_id != org_id and s.org_id in self._orgs:
+                self._record(Party.of(new), Party.of(self._orgs[s.org_id]), PENDING, automatic=True, score=s.score)
+
+    @property
+    def merges(self) -> int:
+        """Names this resolver attached to an existing organisation by similarity or a positive judgement."""
+        return self.stats["auto_merge"] + self.stats["judgement"]
+
+    def _match(
+        self, name: str, kind: str | None, province: str | None, uscc: str | None, stock_code: str | None,
+        exchange: str | None, *, write: bool,
+    ) -> Resolution:
         display = _SPACES.sub(" ", name).strip()
         if not display:
             raise ResolveError("cannot resolve an empty name")
@@ -842,46 +978,42 @@ class Resolver:
         kind = kind if kind in ORG_KINDS and kind != "other" else None
         ids = self._identifiers(uscc, exchange, stock_code)
         key = self._key_folded(folded)
-        prov, city = self._place(province, key)
+        prov, city, hinted = self._place(province, key)
         refs = ["name:" + folded, *ids]
 
         for ref in ids:  # 1. identifiers
             hit = self.orgs_for_ref(ref)
             if hit:
                 org_id = min(hit)
-                if create:
+                if write:
                     self._attach(org_id, display, folded, ids)
-                return self._done(Resolution(org_id, "identifier"))
+                return Resolution(org_id, "identifier")
         hits = [o for o in self._live(self._by_name.get(folded, ())) if not self._identifier_conflict(self._orgs[o], ids)]
         if hits:  # 2. exact alias
             org_id = self._pick(hits, kind, prov, city)
-            if create:
+            if write:
                 self._attach(org_id, display, folded, ids)
-            return self._done(Resolution(org_id, "alias"))
+            return Resolution(org_id, "alias")
         forced = self._forced(refs)  # 3. positive judgement
         if forced is not None and not self._identifier_conflict(self._orgs[forced], ids):
-            if create:
+            if write:
                 self._attach(forced, display, folded, ids)
-            return self._done(Resolution(forced, "judgement"))
-        ranked = self.candidates(key, kind, prov, city, refs, ids)  # 4. fuzzy
+            return Resolution(forced, "judgement")
+        ranked = self.candidates(key, kind, prov, city, refs, ids, hinted=hinted)  # 4. fuzzy
         if ranked and ranked[0].score >= self.config.auto_merge:
             top = ranked[0]
-            if create:
+            if write:
                 self._attach(top.org_id, display, folded, ids)
                 org = self._orgs[top.org_id]
                 self._record(Party(refs[0], display, top.org_id), Party.of(org), POSITIVE, automatic=True,
                              score=top.score)
-            return self._done(Resolution(top.org_id, "auto_merge", top.score, (top.org_id,)))
-        if not create:
-            return self._done(Resolution(None, "unresolved", ranked[0].score if ranked else None))
-        new = self._create(display, kind, prov, city, ids)
+            return Resolution(top.org_id, "auto_merge", top.score, (top.org_id,))
+        if not write:
+            return Resolution(None, "unresolved", ranked[0].score if ranked else None)
         suggestions = ranked[: self.config.max_suggestions]
-        for s in suggestions:
-            self._record(Party.of(new), Party.of(self._orgs[s.org_id]), PENDING, automatic=True, score=s.score)
-        return self._done(Resolution(
-            new.id, "suggested" if suggestions else "new", suggestions[0].score if suggestions else None,
-            tuple(s.org_id for s in suggestions),
-        ))
+        self._awaiting[folded] = (suggestions, kind, prov, city, ids)
+        return Resolution(None, "suggested" if suggestions else "new", suggestions[0].score if suggestions else None,
+                          tuple(s.org_id for s in suggestions))
 
     def _done(self, res: Resolution) -> Resolution:
         self.stats[res.outcome] += 1
@@ -935,7 +1067,7 @@ class Resolver:
                     changes.update(stock_exchange=exchange, stock_code=code)
                     self._by_stock[(exchange, code)] = org_id
         if changes:
-            self.session.execute(update(Organisation).where(Organisation.id == org_id).values(**changes))
+            _exec(self.session, update(Organisation).where(Organisation.id == org_id).values(**changes))
 
     def _create(self, display: str, kind: str | None, province: str | None, city: str | None,
                 ids: list[str]) -> OrgInfo:
@@ -959,6 +1091,12 @@ class Resolver:
         row = record_judgement(self.session, a, b, judgement, by=self.config.resolver_name, automatic=automatic,
                                score=score)
         self._remember_judgement(row)
+
+
+def _exec(session: Session, statement: Any) -> None:
+    """Run a bulk UPDATE/DELETE without evaluating it against every object in the session
+    (the callers expire what they change); ``synchronize_session`` would scan the identity map."""
+    session.execute(statement, execution_options={"synchronize_session": False})
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -1041,9 +1179,9 @@ def merge_organisations(
     names = {a.name for a in keep.aliases}
     for alias in list(drop.aliases):
         if (alias.name, alias.kind) in have:
-            session.execute(delete(Alias).where(Alias.id == alias.id))
+            _exec(session, delete(Alias).where(Alias.id == alias.id))
         else:
-            session.execute(update(Alias).where(Alias.id == alias.id).values(organisation_id=keep_id))
+            _exec(session, update(Alias).where(Alias.id == alias.id).values(organisation_id=keep_id))
             have.add((alias.name, alias.kind))
             names.add(alias.name)
             report.aliases_moved += 1
@@ -1067,9 +1205,9 @@ def merge_organisations(
     if drop.is_sample and not keep.is_sample:
         fill["is_sample"] = True
     if clear:
-        session.execute(update(Organisation).where(Organisation.id == drop_id).values(**clear))
+        _exec(session, update(Organisation).where(Organisation.id == drop_id).values(**clear))
     if fill:
-        session.execute(update(Organisation).where(Organisation.id == keep_id).values(**fill))
+        _exec(session, update(Organisation).where(Organisation.id == keep_id).values(**fill))
 
     _merge_attributes(session, keep_id, drop_id)
     _merge_financials(session, keep_id, drop_id)
@@ -1077,14 +1215,14 @@ def merge_organisations(
 
     # judgements
     for column in (Judgement.left_id, Judgement.right_id):
-        session.execute(update(Judgement).where(column == drop_id).values({column.key: keep_id}))
+        _exec(session, update(Judgement).where(column == drop_id).values({column.key: keep_id}))
     session.execute(
         update(Judgement)
         .where(Judgement.judgement == PENDING, Judgement.left_id == keep_id, Judgement.right_id == keep_id)
-        .values(judgement=POSITIVE, automatic=False, decided_by=by, decided_at=utcnow(), note=note)
+        .values(judgement=POSITIVE, automatic=False, decided_by=by, decided_at=decision_time(), note=note)
     )
     _repoint_other_references(session, keep_id, drop_id)
-    session.execute(delete(Organisation).where(Organisation.id == drop_id))
+    _exec(session, delete(Organisation).where(Organisation.id == drop_id))
     session.expire_all()
     if record and keep_party.ref != drop_party.ref:
         record_judgement(session, Party(keep_party.ref, keep_party.name, keep_id),
@@ -1098,16 +1236,16 @@ def _merge_attributes(session: Session, keep_id: int, drop_id: int) -> None:
     if theirs is None:
         return
     if mine is None:
-        session.execute(update(FirmAttributes).where(FirmAttributes.organisation_id == drop_id)
+        _exec(session, update(FirmAttributes).where(FirmAttributes.organisation_id == drop_id)
                         .values(organisation_id=keep_id))
         return
     values = {c: getattr(theirs, c) for c in ("founded_on", "employees", "tech_layer", "patents")
               if getattr(mine, c) is None and getattr(theirs, c) is not None}
     if theirs.listed and not mine.listed:
         values["listed"] = True
-    session.execute(delete(FirmAttributes).where(FirmAttributes.organisation_id == drop_id))
+    _exec(session, delete(FirmAttributes).where(FirmAttributes.organisation_id == drop_id))
     if values:
-        session.execute(update(FirmAttributes).where(FirmAttributes.organisation_id == keep_id).values(**values))
+        _exec(session, update(FirmAttributes).where(FirmAttributes.organisation_id == keep_id).values(**values))
 
 
 def _merge_financials(session: Session, keep_id: int, drop_id: int) -> None:
@@ -1116,13 +1254,13 @@ def _merge_financials(session: Session, keep_id: int, drop_id: int) -> None:
     for theirs in session.scalars(select(FirmFinancials).where(FirmFinancials.organisation_id == drop_id)).all():
         own = mine.get(theirs.fiscal_year)
         if own is None:
-            session.execute(update(FirmFinancials).where(FirmFinancials.id == theirs.id).values(organisation_id=keep_id))
+            _exec(session, update(FirmFinancials).where(FirmFinancials.id == theirs.id).values(organisation_id=keep_id))
             continue
         values = {c: getattr(theirs, c) for c in ("revenue_cny", "rd_expense_cny", "document_id")
                   if getattr(own, c) is None and getattr(theirs, c) is not None}
-        session.execute(delete(FirmFinancials).where(FirmFinancials.id == theirs.id))
+        _exec(session, delete(FirmFinancials).where(FirmFinancials.id == theirs.id))
         if values:
-            session.execute(update(FirmFinancials).where(FirmFinancials.id == own.id).values(**values))
+            _exec(session, update(FirmFinancials).where(FirmFinancials.id == own.id).values(**values))
 
 
 def _event_key(provider_id: int, receiver_id: int, direction: str, year: int) -> str:
@@ -1135,10 +1273,10 @@ def _event_key(provider_id: int, receiver_id: int, direction: str, year: int) ->
 def _delete_events(session: Session, ids: list[int]) -> None:
     if not ids:
         return
-    session.execute(delete(Mention).where(Mention.event_id.in_(ids)))
-    session.execute(delete(EventTechCategory).where(EventTechCategory.event_id.in_(ids)))
-    session.execute(delete(EventApplicationDomain).where(EventApplicationDomain.event_id.in_(ids)))
-    session.execute(delete(CooperationEvent).where(CooperationEvent.id.in_(ids)))
+    _exec(session, delete(Mention).where(Mention.event_id.in_(ids)))
+    _exec(session, delete(EventTechCategory).where(EventTechCategory.event_id.in_(ids)))
+    _exec(session, delete(EventApplicationDomain).where(EventApplicationDomain.event_id.in_(ids)))
+    _exec(session, delete(CooperationEvent).where(CooperationEvent.id.in_(ids)))
 
 
 def _merge_events(session: Session, keep_id: int, drop_id: int, report: MergeReport) -> None:
@@ -1177,7 +1315,7 @@ def _merge_events(session: Session, keep_id: int, drop_id: int, report: MergeRep
             report.events_merged += 1
     for event_id, values in new_values.items():
         if event_id in survivors:
-            session.execute(update(E).where(E.id == event_id).values(**values))
+            _exec(session, update(E).where(E.id == event_id).values(**values))
             report.events_repointed += 1
     _move_reviews(session, key_moves)
 
@@ -1193,15 +1331,15 @@ def _fold_event(session: Session, survivor: int, other: int) -> int:
     ).all():
         own = mine.get(doc)
         if own is None:
-            session.execute(update(M).where(M.id == mid).values(event_id=survivor))
+            _exec(session, update(M).where(M.id == mid).values(event_id=survivor))
             moved += 1
             continue
         if conf > own[1]:
             values: dict[str, Any] = {"confidence": conf}
             if sentence:
                 values["sentence"] = sentence
-            session.execute(update(M).where(M.id == own[0]).values(**values))
-        session.execute(delete(M).where(M.id == mid))
+            _exec(session, update(M).where(M.id == own[0]).values(**values))
+        _exec(session, delete(M).where(M.id == mid))
     for model, column in ((EventTechCategory, "category_code"), (EventApplicationDomain, "domain_code")):
         col = getattr(model, column)
         have = set(session.scalars(select(col).where(model.event_id == survivor)))
@@ -1220,7 +1358,7 @@ def _fold_event(session: Session, survivor: int, other: int) -> int:
         changes["reported_by_id"] = b.reported_by_id
     _delete_events(session, [other])
     if changes:
-        session.execute(update(E).where(E.id == survivor).values(**changes))
+        _exec(session, update(E).where(E.id == survivor).values(**changes))
     return moved
 
 
@@ -1237,11 +1375,11 @@ def _move_reviews(session: Session, key_moves: dict[str, str]) -> None:
             continue
         target = reviews.get(new)
         if target is not None and _aware(target.decided_at) >= _aware(review.decided_at):
-            session.execute(delete(EventReview).where(EventReview.event_key == old))
+            _exec(session, delete(EventReview).where(EventReview.event_key == old))
             continue
         if target is not None:
-            session.execute(delete(EventReview).where(EventReview.event_key == new))
-        session.execute(update(EventReview).where(EventReview.event_key == old).values(event_key=new))
+            _exec(session, delete(EventReview).where(EventReview.event_key == new))
+        _exec(session, update(EventReview).where(EventReview.event_key == old).values(event_key=new))
         reviews[new] = review
     session.expire_all()
 
@@ -1256,7 +1394,7 @@ def _repoint_other_references(session: Session, keep_id: int, drop_id: int) -> N
             continue
         for fk in table.foreign_keys:
             if fk.column.table.name == "organisations":
-                session.execute(update(table).where(fk.parent == drop_id).values({fk.parent.name: keep_id}))
+                _exec(session, update(table).where(fk.parent == drop_id).values({fk.parent.name: keep_id}))
 
 
 @dataclass
@@ -1307,11 +1445,11 @@ def split_alias(
                        province_code=key.province, city_code=key.city)
     session.add(new)
     session.flush()
-    session.execute(update(Alias).where(Alias.id.in_([a.id for a in moving])).values(organisation_id=new.id))
+    _exec(session, update(Alias).where(Alias.id.in_([a.id for a in moving])).values(organisation_id=new.id))
     if fold_name(org.name) == folded:
         order = {"full": 0, "short": 1, "stock_short": 2, "english": 3, "former": 4}
         best = min(remaining, key=lambda a: (order.get(a.kind, 9), a.id))
-        session.execute(update(Organisation).where(Organisation.id == org.id).values(name=best.name))
+        _exec(session, update(Organisation).where(Organisation.id == org.id).values(name=best.name))
         if old_party.ref.startswith("name:"):
             old_party = Party(name_ref(best.name), best.name, org.id)
     event_ids = select(CooperationEvent.id).where(
@@ -1319,7 +1457,7 @@ def split_alias(
     doc_ids = set(session.scalars(select(Mention.document_id).where(
         and_(Mention.event_id.in_(event_ids), Mention.sentence.contains(alias.name)))))
     if doc_ids:
-        session.execute(update(Document).where(Document.id.in_(doc_ids)).values(extracted_sha256=None))
+        _exec(session, update(Document).where(Document.id.in_(doc_ids)).values(extracted_sha256=None))
     session.expire_all()
     if record:
         record_judgement(session, Party(name_ref(alias.name), alias.name, new.id), old_party, NEGATIVE,
@@ -1435,9 +1573,10 @@ def import_decisions(session: Session, path: Path | str, *, apply: bool = True) 
                               (item["right"], item.get("right_name") or item["right"])))
         row = session.scalars(select(Judgement).where(Judgement.left_ref == left[0],
                                                       Judgement.right_ref == right[0])).first()
-        incoming = (not item.get("automatic", False), item["at"] or dt.datetime.min.replace(tzinfo=dt.UTC))
+        never = dt.datetime.min.replace(tzinfo=dt.UTC)
+        incoming = (not item.get("automatic", False), (item["at"] or never).replace(microsecond=0))
         if row is not None:
-            current = (not row.automatic, _aware(row.decided_at) or dt.datetime.min.replace(tzinfo=dt.UTC))
+            current = (not row.automatic, (_aware(row.decided_at) or never).replace(microsecond=0))
             same = (row.judgement == item["judgement"] and bool(row.automatic) == bool(item.get("automatic"))
                     and row.decided_by == item.get("by") and current[1] == incoming[1])
             if same:

@@ -44,7 +44,15 @@ from db.models import (
     TechCategory,
     utcnow,
 )
-from etl.resolve import NEGATIVE, PENDING, POSITIVE, ResolveError, choose_survivor, merge_organisations
+from etl.resolve import (
+    NEGATIVE,
+    PENDING,
+    POSITIVE,
+    ResolveError,
+    choose_survivor,
+    decision_time,
+    merge_organisations,
+)
 
 CONFIG_FILE = Path(__file__).resolve().parent / "data" / "review.yml"
 EVENT, MERGE = "event", "merge"
@@ -303,7 +311,7 @@ def decide(session: Session, item_id: str, accept: bool, *, by: str, note: str |
     judgement.judgement = POSITIVE if accept else NEGATIVE
     judgement.automatic = False
     judgement.decided_by = by
-    judgement.decided_at = utcnow()
+    judgement.decided_at = decision_time()
     judgement.note = note
     session.flush()
     result.update(judgement=judgement.judgement, summary=f"{judgement.left_name} ≈ {judgement.right_name}")
