@@ -151,10 +151,18 @@ class Gazetteer:
     ambiguous and not matched.
     """
 
+    #: Names added after the main automaton was built are searched in a small second automaton;
+    #: the main one is rebuilt only when that many have accumulated (building is the cost).
+    REBUILD_AFTER = 2000
+
     def __init__(self, names: dict[str, object] | None = None) -> None:
         self._names: dict[str, object] = {}
         self._ambiguous: set[str] = set()
         self._automaton: ahocorasick.Automaton | None = None
+        self._built: set[str] = set()  # names in the main automaton
+        self._recent: ahocorasick.Automaton | None = None
+        self._recent_names: set[str] = set()
+        self._stale = False  # the main automaton holds a name that is ambiguous or re-keyed now
         for name, key in (names or {}).items():
             self.add(name, key)
 
@@ -165,8 +173,11 @@ class Gazetteer:
             return
         if name in self._names and self._names[name] != key:
             self._ambiguous.add(name)
+            self._stale = self._stale or name in self._built
         self._names.setdefault(name, key)
-        self._automaton = None
+        if name not in self._built:
+            self._recent_names.add(name)
+            self._recent = None
 
     def replace(self, name: str, key: object) -> None:
         """Map ``name`` to ``key``, replacing a previous (e.g. provisional) key."""
@@ -184,24 +195,51 @@ class Gazetteer:
         """The key of an unambiguous name."""
         return self._names.get(name) if name not in self._ambiguous else None
 
+    @staticmethod
+    def _build(names: set[str] | list[str]) -> ahocorasick.Automaton | None:
+        if not names:
+            return None
+        automaton = ahocorasick.Automaton()
+        for name in names:
+            automaton.add_word(name, name)
+        automaton.make_automaton()
+        return automaton
+
+    def _matches(self, automaton: ahocorasick.Automaton | None, text: str) -> list[tuple[int, int, str]]:
+        if automaton is None:
+            return []
+        found = []
+        for end, name in automaton.iter_long(text):
+            if name in self._ambiguous or name not in self._names:
+                continue
+            found.append((end - len(name) + 1, end + 1, name))
+        return found
+
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, name) matches, leftmost-longest."""
         if len(self) == 0:
             return []
-        if self._automaton is None:
-            automaton = ahocorasick.Automaton()
-            for name in self._names:
-                if name not in self._ambiguous:
-                    automaton.add_word(name, name)
-            automaton.make_automaton()
-            self._automaton = automaton
+        if self._automaton is None or self._stale or len(self._recent_names) > self.REBUILD_AFTER:
+            self._built = {n for n in self._names if n not in self._ambiguous}
+            self._automaton = self._build(self._built)
+            self._recent_names, self._recent, self._stale = set(), None, False
+        if self._recent is None and self._recent_names:
+            self._recent = self._build(sorted(self._recent_names))
+        candidates = self._matches(self._automaton, text)
+        if self._recent_names:
+            candidates += self._matches(self._recent, text)
+            candidates.sort(key=lambda c: (c[0], -(c[1] - c[0])))
         found = []
-        for end, name in self._automaton.iter_long(text):
-            start = end - len(name) + 1
+        last_end = -1
+        for start, stop, name in candidates:
+            if start < last_end:
+                continue
+            end = stop - 1
             # an English name must not start or end inside a word ("AMD" in "AMDs", "TI" in "TIME")
             if name.isascii() and ((start > 0 and _ascii_alnum(text[start - 1])) or
                                    (end + 1 < len(text) and _ascii_alnum(text[end + 1]))):
                 continue
+            last_end = stop
             found.append((start, end + 1, name))
         return found
 

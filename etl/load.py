@@ -47,8 +47,17 @@ from db.models import (
     TechCategory,
     utcnow,
 )
-from etl.extract import EXTRACTOR_VERSION, Gazetteer, OrgRef, Relation, extract_document, load_lexicon
+from etl.extract import (
+    EXTRACTOR_VERSION,
+    Extraction,
+    Gazetteer,
+    OrgRef,
+    Relation,
+    extract_document,
+    load_lexicon,
+)
 from etl.gazetteer import industry_of, place_of, seed_organisations
+from etl.normalize import normalise
 
 
 @dataclass
@@ -101,6 +110,23 @@ class _Organisations:
         self.cities = {(name, prov): code for code, name, prov in session.execute(
             select(City.code, City.name, City.province_code))}
         self.resolver = _optional_resolver(session)
+        self.tech_codes = {name: code for code, name in session.execute(select(TechCategory.code, TechCategory.name))}
+        self.domain_codes = {name: code for code, name in session.execute(
+            select(ApplicationDomain.code, ApplicationDomain.name))}
+        self.mentioned: dict[tuple[int, int], Mention] = {}
+        self.load_events()
+
+    def load_events(self) -> None:
+        """Index the events and their labels once per run (no query per relation)."""
+        session = self.session
+        self.events = dict(session.execute(select(CooperationEvent.event_key, CooperationEvent.id)).all())
+        self.tech_of: dict[int, set[str]] = {}
+        for event_id, code in session.execute(select(EventTechCategory.event_id, EventTechCategory.category_code)):
+            self.tech_of.setdefault(event_id, set()).add(code)
+        self.domain_of: dict[int, set[str]] = {}
+        for event_id, code in session.execute(
+                select(EventApplicationDomain.event_id, EventApplicationDomain.domain_code)):
+            self.domain_of.setdefault(event_id, set()).add(code)
 
     def resolve(self, key: object, name: str, kind: str | None) -> int:
         """Organisation id for a mention, creating the organisation when it is new."""
@@ -112,13 +138,15 @@ class _Organisations:
             org_id = self._create(seed.name, seed.kind, "seed", seed.province, seed.city, seed.division, names)
         else:
             if self.resolver is not None:
-                found = self.resolver.resolve(name, kind_hint=kind)
-                if found is not None:
+                found = self.resolver.match(name, kind=kind).org_id
+                if found is not None:  # an alias, an identifier, a judgement or an automatic merge
                     self.gazetteer.replace(name, OrgRef(name, kind, None, found))
                     return found
             province, city = place_of(name)
             _section, division = industry_of(name, kind or "other")
             org_id = self._create(name, kind or "other", "extracted", province, city, division, [("full", name)])
+        if self.resolver is not None:
+            self.resolver.adopt(org_id, name)  # indexes it and stores merge suggestions for review
         return org_id
 
     def _create(self, name: str, kind: str, origin: str, province: str | None, city: str | None,
@@ -142,8 +170,6 @@ class _Organisations:
             self.session.add(org)
             self.session.flush()
             org_id = org.id
-            if self.resolver is not None:
-                self.resolver.register(org_id, name)
         ref = OrgRef(name, kind, province, org_id)
         for _, alias in names:
             self.gazetteer.replace(alias, ref)
@@ -164,8 +190,6 @@ def _optional_resolver(session: Session) -> Any:
     try:
         from etl.resolve import Resolver
     except ImportError:
-        return None
-    if not (hasattr(Resolver, "resolve") and hasattr(Resolver, "register")):
         return None
     return Resolver(session)
 
@@ -194,12 +218,6 @@ def pending_documents(session: Session, limit: int | None = None, reprocess: boo
     return list(session.scalars(stmt))
 
 
-def _codes(session: Session, model: type[TechCategory] | type[ApplicationDomain], names: list[str]) -> set[str]:
-    if not names:
-        return set()
-    return set(session.scalars(select(model.code).where(model.name.in_(names))))
-
-
 def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations, report: EtlReport) -> None:
     year = rel.year
     if year is None:
@@ -226,10 +244,11 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
             if existing.status != "terminated" or existing.terminated_on != ended:
                 existing.status, existing.terminated_on = "terminated", ended
                 report.events_terminated += 1
-            _mention(session, existing, doc, rel, report)
+            _mention(session, existing, doc, rel, report, orgs)
             return
     key = event_key(p, r, rel.direction, year)
-    event = session.scalars(select(CooperationEvent).where(CooperationEvent.event_key == key)).first()
+    known = orgs.events.get(key)
+    event = session.get(CooperationEvent, known) if known is not None else None
     if event is None:
         event = CooperationEvent(
             event_key=key, provider_id=p, receiver_id=r, reported_by_id=reporter, kind=rel.kind,
@@ -239,6 +258,7 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
         )
         session.add(event)
         session.flush()
+        orgs.events[key] = event.id
         report.events_new += 1
     else:
         changed = False
@@ -247,30 +267,31 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
         if event.event_date is None and rel.event_date is not None:
             event.event_date, changed = rel.event_date, True
         report.events_updated += int(changed)
-    _labels(session, event, rel)
-    _mention(session, event, doc, rel, report)
+    _labels(session, event, rel, orgs)
+    _mention(session, event, doc, rel, report, orgs)
 
 
-def _labels(session: Session, event: CooperationEvent, rel: Relation) -> None:
-    tech = set(session.scalars(select(EventTechCategory.category_code).where(EventTechCategory.event_id == event.id)))
-    for code in _codes(session, TechCategory, rel.tech_categories) - tech:
+def _labels(session: Session, event: CooperationEvent, rel: Relation, orgs: _Organisations) -> None:
+    tech = orgs.tech_of.setdefault(event.id, set())
+    for code in {orgs.tech_codes[n] for n in rel.tech_categories if n in orgs.tech_codes} - tech:
         session.add(EventTechCategory(event_id=event.id, category_code=code))
-    domains = set(session.scalars(
-        select(EventApplicationDomain.domain_code).where(EventApplicationDomain.event_id == event.id)))
-    for code in _codes(session, ApplicationDomain, rel.application_domains) - domains:
+        tech.add(code)
+    domains = orgs.domain_of.setdefault(event.id, set())
+    for code in {orgs.domain_codes[n] for n in rel.application_domains if n in orgs.domain_codes} - domains:
         session.add(EventApplicationDomain(event_id=event.id, domain_code=code))
+        domains.add(code)
 
 
-def _mention(session: Session, event: CooperationEvent, doc: Document, rel: Relation, report: EtlReport) -> None:
-    exists = session.scalars(
-        select(Mention).where(Mention.event_id == event.id, Mention.document_id == doc.id)
-    ).first()
+def _mention(session: Session, event: CooperationEvent, doc: Document, rel: Relation, report: EtlReport,
+             orgs: _Organisations) -> None:
+    exists = orgs.mentioned.get((event.id, doc.id))
     if exists is None:
-        session.add(Mention(
+        mention = Mention(
             event_id=event.id, document_id=doc.id, extractor_version=EXTRACTOR_VERSION,
             confidence=rel.confidence, sentence=rel.sentence[:2000],
-        ))
-        session.flush()
+        )
+        session.add(mention)
+        orgs.mentioned[(event.id, doc.id)] = mention
         report.mentions_new += 1
     elif rel.confidence > exists.confidence:
         exists.confidence = rel.confidence
@@ -304,11 +325,94 @@ def run_etl(
 
     ``progress(done, total)`` is called after each batch (CLI progress, Prefect artifacts).
     """
+    ids = pending_documents(session, limit, reprocess)
+    return run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, progress=progress)
+
+
+@dataclass
+class Precomputed:
+    """The extraction of one document made ahead of loading (:func:`extract_documents`).
+
+    ``content_sha256`` is the text it was made from: :func:`run_etl_ids` uses it only while the
+    document still has that text. ``error`` is the exception extraction raised (the document is
+    then quarantined with it, exactly as if extraction had failed during loading).
+    """
+
+    document_id: int
+    content_sha256: str | None
+    extraction: Extraction | None = None
+    error: Exception | None = None
+
+
+def gazetteer_snapshot(session: Session) -> Gazetteer:
+    """The gazetteer :func:`run_etl` starts from: every organisation, alias and seed name in the database now."""
+    return _Organisations(session).gazetteer
+
+
+def extract_documents(
+    session: Session,
+    ids: list[int],
+    gazetteer: Gazetteer | None = None,
+    lexicon: Any = None,
+) -> list[Precomputed]:
+    """Extract (without loading anything) the documents ``ids`` against one gazetteer snapshot.
+
+    Read-only, so batches can be extracted in parallel (threads, processes, a Dask cluster) and
+    then loaded in document order by :func:`run_etl_ids`; with the same snapshot every runner
+    gives the same result. Unlike :func:`run_etl`, names that earlier documents of the same
+    run add to the database are not in the snapshot (the extractor discovers them again by
+    their suffixes).
+    """
+    gazetteer = gazetteer if gazetteer is not None else gazetteer_snapshot(session)
+    lexicon = lexicon or load_lexicon()
+    out: list[Precomputed] = []
+    for doc_id in ids:
+        doc = session.get(Document, doc_id)
+        if doc is None:
+            continue
+        try:
+            if not doc.text.strip():
+                raise ValueError("document has no text")
+            extraction = extract_document(doc.text, doc.published_on, gazetteer, lexicon, doc.title)
+            out.append(Precomputed(doc_id, doc.content_sha256, extraction))
+        except Exception as exc:  # carried to the load step, which quarantines the document
+            out.append(Precomputed(doc_id, doc.content_sha256, error=exc))
+    return out
+
+
+def _same_names(text: str, before: Gazetteer, now: Gazetteer) -> bool:
+    """Whether both gazetteers match the same names, for the same organisations, in ``text`` (normalised)."""
+    norm = normalise(text).text
+    return all(before.get(name) == now.get(name) for g in (before, now) for _s, _e, name in g.find(norm))
+
+
+def run_etl_ids(
+    session: Session,
+    ids: list[int],
+    *,
+    batch_size: int = 200,
+    run_id: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    extractions: list[Precomputed] | None = None,
+    snapshot: Gazetteer | None = None,
+) -> EtlReport:
+    """Process the documents ``ids`` in this order (see :func:`run_etl`); commit after each batch.
+
+    ``extractions`` (from :func:`extract_documents` against the gazetteer ``snapshot``) are
+    used instead of extracting again, for documents whose text has not changed since and in
+    whose normalised text the snapshot and the gazetteer of this run (which grows with every
+    organisation the run adds) match the same names with the same organisations; any other
+    document is extracted here with the current gazetteer, exactly as :func:`run_etl` would.
+    So a batch extracted ahead, in parallel, loads to the same database state as the serial
+    run. Without ``snapshot`` the extractions are used as they are.
+    """
     report = EtlReport()
     lexicon = load_lexicon()
     orgs = _Organisations(session)
+    if snapshot is None:
+        snapshot = orgs.gazetteer  # nothing to compare with: trust the extractions
     orgs_before = session.scalar(select(func.count()).select_from(Organisation)) or 0
-    ids = pending_documents(session, limit, reprocess)
+    ready = {p.document_id: p for p in extractions or []}
     for start in range(0, len(ids), batch_size):
         for doc_id in ids[start : start + batch_size]:
             doc = session.get(Document, doc_id)
@@ -317,10 +421,23 @@ def run_etl(
             report.documents += 1
             savepoint = session.begin_nested()
             try:
-                report.events_removed += _forget_previous(session, doc.id)
-                if not doc.text.strip():
-                    raise ValueError("document has no text")
-                extraction = extract_document(doc.text, doc.published_on, orgs.gazetteer, lexicon, doc.title)
+                if doc.extracted_sha256 is not None:  # a document never extracted has no mentions yet
+                    removed = _forget_previous(session, doc.id)
+                    if removed:
+                        orgs.load_events()
+                    report.events_removed += removed
+                    orgs.mentioned = {k: v for k, v in orgs.mentioned.items() if k[1] != doc.id}
+                pre = ready.get(doc.id)
+                if (pre is not None and pre.content_sha256 == doc.content_sha256
+                        and (snapshot is orgs.gazetteer or _same_names(doc.text, snapshot, orgs.gazetteer))):
+                    if pre.error is not None:
+                        raise pre.error
+                    assert pre.extraction is not None
+                    extraction = pre.extraction
+                else:
+                    if not doc.text.strip():
+                        raise ValueError("document has no text")
+                    extraction = extract_document(doc.text, doc.published_on, orgs.gazetteer, lexicon, doc.title)
                 report.relations += len(extraction.relations)
                 for rel in extraction.relations:
                     _store(session, doc, rel, orgs, report)
