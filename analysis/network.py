@@ -32,10 +32,10 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from db.models import CooperationEvent, Organisation
+from db.models import CooperationEvent, EventReview, Organisation
 
 MUTUAL_RULES = ("reporter", "both")
 
@@ -68,6 +68,14 @@ class NetworkCounts:
         return self.edges / self.nodes if self.nodes else 0.0
 
 
+def not_rejected() -> ColumnElement[bool]:
+    """Events an analyst rejected in the review queue (``event_reviews.state = 'rejected'``) are
+    not part of any network; the decision is keyed by the event key, so it survives re-extraction."""
+    return CooperationEvent.event_key.not_in(
+        select(EventReview.event_key).where(EventReview.state == "rejected")
+    )
+
+
 def load_events(session: Session) -> list[EventRow]:
     """All cooperation events as :class:`EventRow` (one query)."""
     rows = session.execute(
@@ -78,7 +86,7 @@ def load_events(session: Session) -> list[EventRow]:
             CooperationEvent.direction,
             CooperationEvent.status,
             CooperationEvent.terminated_on,
-        )
+        ).where(not_rejected())
     )
     return [
         EventRow(p, r, y, d, s, t.year if t is not None else None) for p, r, y, d, s, t in rows
@@ -231,7 +239,7 @@ def load_event_table(session: Session) -> EventTable:
             CooperationEvent.status,
             CooperationEvent.terminated_on,
             CooperationEvent.kind,
-        ).order_by(CooperationEvent.id)
+        ).where(not_rejected()).order_by(CooperationEvent.id)
     ).all()
     if not rows:
         return EventTable.from_columns([], [], [], [], [], [], [], [])

@@ -73,6 +73,7 @@ class EtlReport:
     mentions_new: int = 0
     organisations_new: int = 0
     merges: int = 0
+    duplicate_documents: int = 0
     quarantined: int = 0
     error_messages: list[str] = field(default_factory=list)
 
@@ -460,4 +461,10 @@ def run_etl_ids(
     report.organisations_new = (session.scalar(select(func.count()).select_from(Organisation)) or 0) - orgs_before
     if orgs.resolver is not None:
         report.merges = getattr(orgs.resolver, "merges", 0)
+    if ids:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
+        from etl.dedup import assign_clusters
+
+        dedup = assign_clusters(session, ids)
+        report.duplicate_documents = dedup.exact + dedup.near
+        session.commit()
     return report
