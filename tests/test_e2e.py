@@ -1,5 +1,6 @@
-"""End to end: the Prefect demo flow (real Prefect test harness, real Scrapy processes, the demo
-world served on 127.0.0.1) on SQLite and PostgreSQL, checked against the world's ground truth."""
+"""End to end: the Prefect demo flow — what `make demo` runs: the demo world, its registry and the
+annual refresh over it (real Prefect test harness, real Scrapy processes, the demo world served on
+127.0.0.1) — on SQLite and PostgreSQL, checked against the world's ground truth."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def truth_nodes(world: Path) -> dict[int, tuple[int, int]]:
     return out
 
 
+def runs(db_url: str, flow: str) -> list[PipelineRun]:
+    engine = make_engine(db_url)
+    with session_factory(engine)() as s:
+        found = list(s.scalars(select(PipelineRun).where(PipelineRun.flow == flow).order_by(PipelineRun.id)))
+    engine.dispose()
+    return found
+
+
 def test_demo_flow_end_to_end(env_db, prefect_harness, tmp_path):
     from flows.demo import demo_flow
 
@@ -52,9 +61,14 @@ def test_demo_flow_end_to_end(env_db, prefect_harness, tmp_path):
     firms = list(csv.DictReader((world / "firms.csv").open(encoding="utf-8")))
 
     assert result["registry"]["created"] == len(firms)
-    assert sum(c["documents_new"] for c in result["crawl"].values()) == len(crawlable)
-    assert result["etl"]["quarantined"] == 0 and result["etl"]["events_new"] > 0
-    rows = {r["year"]: r for r in result["report"]["rows"]}
+    assert result["refresh"]["ran"] == ["crawl", "etl", "gate", "analyze", "publish"]
+    crawl_runs = runs(env_db, "crawl")
+    assert sum(r.counts["documents_new"] for r in crawl_runs) == len(crawlable)
+    etl = runs(env_db, "etl")[-1].counts
+    assert etl["quarantined"] == 0 and etl["events_new"] > 0
+    rows = {r["year"]: r for r in csv.DictReader((tmp_path / "out" / "2024" / "table1.csv")
+                                                 .read_text(encoding="utf-8-sig").splitlines())}
+    rows = {int(y): {k: float(v) if v else None for k, v in r.items()} for y, r in rows.items()}
     assert sorted(rows) == list(range(2014, 2024))
     expected = truth_nodes(world)
     for year, (samples, nodes) in expected.items():
@@ -77,15 +91,15 @@ def test_demo_flow_end_to_end(env_db, prefect_harness, tmp_path):
         assert s.scalar(select(func.count()).select_from(Organisation).where(Organisation.is_sample)) == len(firms)
         assert s.scalar(select(func.count()).select_from(NetworkSnapshot)) == 10
         flows = [r.flow for r in s.scalars(select(PipelineRun))]
-        assert flows.count("crawl") == len(result["crawl"]) and flows.count("etl") == 1
+        assert flows.count("crawl") == len(crawl_runs) == len(list((world / "sources").glob("*.yml")))
+        assert flows.count("etl") == 1
     engine.dispose()
+    assert result["refresh"]["report"] == str(out / "report.html") and (out / "report.html").exists()
 
-    # idempotent: a second run of the whole chain adds nothing
+    # running the demo again resumes the published edition: nothing is redone
     again = demo_flow(preset="tiny", seed=7)
-    assert sum(c["documents_new"] + c["documents_changed"] for c in again["crawl"].values()) == 0
-    assert sum(c["documents_not_modified"] for c in again["crawl"].values()) == len(crawlable)
-    assert again["etl"]["documents"] == 0
-    assert again["report"]["snapshots_new"] == 0
+    assert again["refresh"]["ran"] == []
+    assert len(runs(env_db, "crawl")) == len(crawl_runs) and len(runs(env_db, "etl")) == 1
 
     status = CliRunner().invoke(app, ["status", "--json"])
     counts = json.loads(status.output)["counts"]

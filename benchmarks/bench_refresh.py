@@ -1,0 +1,253 @@
+"""End-to-end time of the annual refresh, and how much of it is Prefect's.
+
+    .venv/bin/python benchmarks/bench_refresh.py                      # the small world (~15 min on 2 cores)
+    .venv/bin/python benchmarks/bench_refresh.py --presets tiny       # a quick look (~2 min)
+    .venv/bin/python benchmarks/bench_refresh.py --dask-workers 2     # + the ETL flow on threads vs Dask
+    .venv/bin/python benchmarks/bench_refresh.py --presets small,report --no-baseline   # report: hours
+
+For each world preset (seed 7, rendered and served on 127.0.0.1, SQLite, Prefect's ephemeral
+API as ``make demo`` runs it):
+
+- **Ours**: :func:`flows.refresh.annual_refresh` for the edition after the world's last year (the
+  ephemeral API is started first and its start-up printed apart) —
+  crawl (one Scrapy process per source, serialised by the per-domain limit: the demo web is one
+  host), ETL (extraction mapped over batches, loading in order), gate, analysis with charts,
+  publish. Printed: the wall time, each stage's time as its own records say (``pipeline_runs``:
+  crawl processes, the ETL pass, the gate, the analysis, the publish step; overlapping
+  intervals counted once) and the rest — Prefect's overhead (API calls, task and flow run
+  bookkeeping, artifacts, waits for concurrency slots) — as seconds and as a share of the whole.
+- **Baseline** (same run, fresh database): the same stages as plain function calls without
+  Prefect — :func:`crawlers.run.run_crawl` per source one after the other,
+  :func:`etl.load.run_etl`, :func:`flows.gate.evaluate`, :func:`analysis.report.build_report`.
+  Printed: its time per stage and the ratio Prefect / plain.
+- With ``--dask-workers N``: the ETL flow alone on the database as the baseline's crawl left it,
+  on the default thread runner and on a local Dask cluster of N processes, against the
+  baseline's plain :func:`etl.load.run_etl` (the scale-out of issue 7).
+
+Nothing is contacted but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _env(base: Path, name: str) -> None:
+    """Point the configuration at a fresh database, home and output under ``base/name``."""
+    from db.session import _cached_engine
+
+    _cached_engine.cache_clear()
+    os.environ["DATABASE_URL"] = f"sqlite:///{base / name / 'aimap.db'}"
+    os.environ["AIMAP_HOME"] = str(base / name / "home")
+    os.environ["AIMAP_OUT"] = str(base / name / "out")
+    (base / name).mkdir(parents=True, exist_ok=True)
+
+
+def _prepare(manifest: Any) -> None:
+    from db.bootstrap import prepare_database
+    from db.session import session_scope
+    from etl.registry import import_registry
+
+    prepare_database()
+    with session_scope() as session:
+        import_registry(session, manifest.registry_csv)
+
+
+def _union(spans: list[tuple[dt.datetime, dt.datetime]]) -> float:
+    """Seconds covered by the intervals (overlaps counted once)."""
+    total, end = 0.0, None
+    for a, b in sorted(spans):
+        if end is None or a > end:
+            total += (b - a).total_seconds()
+            end = b
+        elif b > end:
+            total += (b - end).total_seconds()
+            end = b
+    return total
+
+
+def _stage_spans() -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+    from sqlalchemy import select
+
+    from db.models import PipelineRun
+    from db.session import session_scope
+
+    out: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {"crawl": [], "etl": [], "gate": [], "analyze": [],
+                                                              "publish": []}
+    with session_scope() as session:
+        for run in session.scalars(select(PipelineRun)):
+            if run.finished_at is None:
+                continue
+            key = run.flow if run.flow in ("crawl", "etl", "analyze") else (
+                run.parameters.get("step") if run.flow == "refresh-step" else None)
+            if key in ("gate", "publish"):
+                out[key].append((run.started_at, run.finished_at))
+            elif key in ("crawl", "etl", "analyze"):
+                out[key].append((run.started_at, run.finished_at))
+    return out
+
+
+def start_api() -> float:
+    """Start Prefect's ephemeral API (as the first flow run would); return the seconds it took."""
+    from prefect.client.orchestration import get_client
+
+    started = time.perf_counter()
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+    return time.perf_counter() - started
+
+
+def run_prefect(manifest: Any, edition: int) -> dict[str, Any]:
+    from flows.refresh import annual_refresh
+
+    started = time.perf_counter()
+    from demosite.server import serve
+
+    with serve(manifest.root) as server:
+        result = annual_refresh(edition, sources_dir=str(manifest.sources_dir), base_url=server.base_url)
+    wall = time.perf_counter() - started
+    spans = _stage_spans()
+    stages = {k: _union(v) for k, v in spans.items()}
+    covered = _union([s for v in spans.values() for s in v])
+    return {"wall": wall, "stages": stages, "stage_total": covered, "ran": result["ran"]}
+
+
+def _snapshot_database(target: Path) -> None:
+    """Copy the configured SQLite database (WAL checkpointed first) to ``target``."""
+    import shutil
+    import sqlite3
+
+    from db.session import _cached_engine
+
+    _cached_engine.cache_clear()
+    source = Path(os.environ["DATABASE_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(source) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(source, target)
+
+
+def run_etl_runners(base: Path, workers: int) -> dict[str, float]:
+    """The ETL flow on the crawled database (copied after the baseline's crawl): threads, then local Dask."""
+    import shutil
+
+    from flows.etl import run_etl_flow
+
+    times = {}
+    for runner in ("threads", "dask"):
+        _env(base, f"etl-{runner}")
+        shutil.copy(base / "crawled.db", base / f"etl-{runner}" / "aimap.db")
+        if runner == "dask":
+            os.environ["AIMAP_DASK_ADDRESS"], os.environ["AIMAP_DASK_WORKERS"] = "local", str(workers)
+        started = time.perf_counter()
+        run_etl_flow()
+        times[runner] = time.perf_counter() - started
+        os.environ.pop("AIMAP_DASK_ADDRESS", None)
+    return times
+
+
+def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
+    from aimap.config import out_dir
+    from analysis.report import build_report
+    from crawlers.run import run_crawl
+    from crawlers.sources import list_sources
+    from db.session import session_scope
+    from demosite.server import serve
+    from etl.load import run_etl
+    from flows.gate import evaluate
+    from flows.steps import Ledger
+
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    with serve(manifest.root) as server:
+        t = time.perf_counter()
+        for source in list_sources(manifest.sources_dir):
+            run_crawl(source.name, sources_dir=manifest.sources_dir, base_url=server.base_url)
+        stages["crawl"] = time.perf_counter() - t
+    _snapshot_database(Path(os.environ["AIMAP_HOME"]).parents[1] / "crawled.db")
+    t = time.perf_counter()
+    with session_scope() as session:
+        report = run_etl(session)
+    stages["etl"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with session_scope() as session:
+        evaluate(session, edition, Ledger(edition))
+    stages["gate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with session_scope() as session:
+        build_report(session, out_dir(), edition=edition)
+    stages["analyze"] = time.perf_counter() - t
+    return {"wall": time.perf_counter() - started, "stages": stages, "documents": report.documents}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--presets", default="small", help="comma-separated world presets (tiny, small, medium, report)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the run without Prefect")
+    parser.add_argument("--dask-workers", type=int, default=0,
+                        help="also time the ETL flow alone on threads and on a local Dask cluster of this many "
+                             "processes, against the baseline's plain run_etl (needs the baseline)")
+    parser.add_argument("--keep", type=Path, help="work here and keep the files (default: a temporary directory)")
+    args = parser.parse_args()
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    with tempfile.TemporaryDirectory(prefix="aimap-bench-refresh-") as tmp:
+        base = args.keep or Path(tmp)
+        os.environ.setdefault("PREFECT_HOME", str(base / "prefect"))
+        from demosite.render import render_site
+        from demosite.world import build_world
+
+        print(f"Prefect's ephemeral API started in {start_api():.1f} s (once per process; not counted below: "
+              "a served or deployed install keeps its server running)", flush=True)
+
+        for preset in args.presets.split(","):
+            t = time.perf_counter()
+            manifest = render_site(build_world(seed=args.seed, preset=preset), base / preset / "world")
+            through = json.loads((manifest.out_dir / "world.json").read_text())["through_year"]
+            edition = int(through) + 1
+            truth = json.loads((manifest.truth_dir / "world.json").read_text())["counts"]
+            print(f"\n{preset}: {manifest.firms:,} firms, {manifest.events:,} events, "
+                  f"{truth['crawlable_documents']:,} crawlable documents, edition {edition} "
+                  f"(world built and rendered in {time.perf_counter() - t:.1f} s, not counted)", flush=True)
+
+            _env(base / preset, "prefect")
+            _prepare(manifest)
+            ours = run_prefect(manifest, edition)
+            overhead = ours["wall"] - ours["stage_total"]
+            print(f"  annual_refresh (Prefect, ephemeral API, SQLite): {ours['wall']:8.1f} s  (steps {', '.join(ours['ran'])})")
+            print("    stages by their own records: " + ", ".join(f"{k} {v:.1f} s" for k, v in ours["stages"].items())
+                  + f"; together {ours['stage_total']:.1f} s")
+            print(f"    Prefect overhead (wall - stages): {overhead:.1f} s = {100 * overhead / ours['wall']:.1f}% "
+                  "of the end-to-end time", flush=True)
+            if args.no_baseline:
+                continue
+            _env(base / preset, "plain")
+            _prepare(manifest)
+            plain = run_plain(manifest, edition)
+            print(f"  baseline, the same stages as plain calls:         {plain['wall']:8.1f} s  ("
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in plain["stages"].items()) + ")")
+            print(f"  ratio Prefect / plain: {ours['wall'] / plain['wall']:.2f}x; per stage: " + ", ".join(
+                f"{k} {ours['stages'][k] / v:.2f}x" for k, v in plain["stages"].items() if v > 0), flush=True)
+            if args.dask_workers:
+                etl = run_etl_runners(base / preset, args.dask_workers)
+                plain_etl = plain["stages"]["etl"]
+                print(f"  ETL flow alone on the crawled database: threads {etl['threads']:.1f} s "
+                      f"({etl['threads'] / plain_etl:.2f}x plain run_etl {plain_etl:.1f} s), local Dask with "
+                      f"{args.dask_workers} processes {etl['dask']:.1f} s ({etl['dask'] / plain_etl:.2f}x; "
+                      f"speed-up over threads {etl['threads'] / etl['dask']:.2f}x)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The crawl flow: one task per source, each a Scrapy process (:func:`crawlers.run.run_crawl`).
+
+Concurrency, politeness and failure handling are Prefect's, the crawling is the crawler stage's:
+
+- every source is one task run; tasks are submitted together and run concurrently up to the
+  global concurrency limit ``aimap-crawl`` (``AIMAP_CRAWL_CONCURRENCY``, default 4) — a *global*
+  limit, so it holds over every flow and every worker of the installation;
+- each task also takes a slot of ``crawl-domain-<domain>`` for every domain the source may
+  contact (``allowed_domains``), limit ``AIMAP_CRAWL_DOMAIN_LIMIT`` (default 1): two crawls never
+  hit one site together, whichever worker runs them. The limits are created on the fly (upsert)
+  when a flow starts, so a new source needs no set-up;
+- a failed crawl (the process failed, or the source delivered fewer documents than its declared
+  ``expected_min_documents``: a source that suddenly yields far less fails loudly) is retried
+  with exponential backoff and jitter; an invalid source file is not retried;
+- one source failing does not stop the others: the flow waits for every task, returns every
+  source's summary and ends ``Failed`` naming the failed sources;
+- sources sharing a domain are queued one after the other inside the flow (:func:`domain_groups`)
+  when the per-domain limit is 1, so the flow's own tasks do not wait on each other's slots.
+
+Within an annual refresh (``edition`` given) each source is a step of the refresh ledger
+(:mod:`flows.steps`): a source whose crawl completed for the edition is not crawled again
+when the refresh is resumed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import allow_failure, flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
+from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+from sqlalchemy import select
+
+from aimap.config import home_dir
+from crawlers.run import CrawlError, run_crawl
+from crawlers.sources import SourceConfig, SourceError, list_sources, load_source
+from db.models import PipelineRun
+from db.session import session_scope
+from flows import config
+from flows.notify import notify_failure
+from flows.steps import Ledger
+
+CRAWL_LIMIT = "aimap-crawl"
+#: Counts that make up what a source delivered in a run (new, changed, unchanged or not modified pages).
+DELIVERED = ("documents_new", "documents_changed", "documents_unchanged", "documents_not_modified")
+
+
+class SourceBelowMinimum(RuntimeError):
+    """A crawl finished but the source delivered fewer documents than its declared minimum."""
+
+
+class CrawlFailures(RuntimeError):
+    """Some sources of a crawl flow failed (their names and errors are in the message)."""
+
+
+def domain_limit_names(cfg: SourceConfig) -> list[str]:
+    """The global concurrency limits a crawl of ``cfg`` holds: one per allowed domain."""
+    return [f"crawl-domain-{d.lower().strip('.')}" for d in sorted(set(cfg.allowed_domains))]
+
+
+def domain_groups(sources: list[SourceConfig]) -> dict[str, int]:
+    """Sources that share a domain, directly or through others, get the same group number.
+
+    With one crawl per domain at a time, a flow queues the sources of a group one after the
+    other itself (the global per-domain limits still guard against other flows and workers), so
+    its tasks do not poll the API for slots that its own tasks hold.
+    """
+    parent = list(range(len(sources)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, cfg in enumerate(sources):
+        for domain in domain_limit_names(cfg):
+            if domain in owner:
+                parent[root(i)] = root(owner[domain])
+            else:
+                owner[domain] = i
+    return {cfg.name: root(i) for i, cfg in enumerate(sources)}
+
+
+def ensure_limits(limits: dict[str, int]) -> None:
+    """Create (or update) global concurrency limits by name — on the fly, before tasks use them."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        for name, limit in limits.items():
+            client.upsert_global_concurrency_limit_by_name(name, limit)
+
+
+def delivered(counts: dict[str, Any]) -> int:
+    """Documents a crawl delivered: pages stored new, changed, unchanged or confirmed not modified."""
+    return sum(int(counts.get(k, 0) or 0) for k in DELIVERED)
+
+
+def _previous_requests(source: str) -> int:
+    """Requests of the source's last completed crawl (the progress estimate of the next one)."""
+    with session_scope() as session:
+        runs = session.scalars(select(PipelineRun).where(PipelineRun.flow == "crawl", PipelineRun.state == "completed")
+                               .order_by(PipelineRun.id.desc()).limit(200))
+        for run in runs:
+            if run.parameters.get("source") == source:
+                return int((run.counts or {}).get("requests", 0) or 0)
+    return 0
+
+
+def _retry_unless_invalid(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a failed crawl unless the source file itself is invalid (a retry cannot fix that)."""
+    try:
+        state.result()
+    except SourceError:
+        return False
+    except Exception:  # noqa: BLE001 - any other failure may be transient
+        return True
+    return True
+
+
+@task(name="crawl-source", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=10),
+      retry_jitter_factor=0.5, retry_condition_fn=_retry_unless_invalid, cache_policy=NO_CACHE,
+      task_run_name="crawl-{source}")
+def crawl_source(source: str, sources_dir: str | None = None, base_url: str | None = None,
+                 since: dt.date | None = None, check_minimum: bool = True) -> dict[str, Any]:
+    """Crawl one source in its own Scrapy process, holding the crawl and per-domain slots; return its summary."""
+    logger = get_run_logger()
+    cfg = load_source(source, sources_dir)
+    estimate = max(_previous_requests(cfg.name), cfg.expected_min_documents, 1)
+    progress_id = create_progress_artifact(0.0, description=f"crawl {cfg.name}: requests done (of about {estimate})")
+    last = [0.0, time.monotonic()]
+
+    def progress(done: int) -> None:
+        share = min(99.0, 100.0 * done / estimate)
+        if share - last[0] >= 5 or time.monotonic() - last[1] >= 30:
+            if share > last[0]:
+                update_progress_artifact(progress_id, share)
+            last[0], last[1] = max(share, last[0]), time.monotonic()
+            logger.info("crawl %s: %d requests done", cfg.name, done)
+
+    log_file = home_dir() / "logs" / f"crawl-{cfg.name}.log"
+    limits = [CRAWL_LIMIT, *domain_limit_names(cfg)]
+    logger.info("crawl %s: waiting for slots %s", cfg.name, ", ".join(limits))
+    with concurrency(limits, occupy=1):
+        logger.info("crawl %s: started (log %s)", cfg.name, log_file)
+        try:
+            result = run_crawl(cfg.name, sources_dir=sources_dir, base_url=base_url, since=since,
+                               log_file=log_file, progress=progress)
+        except CrawlError as exc:
+            logger.error("crawl %s failed: %s", cfg.name, exc)
+            raise
+    update_progress_artifact(progress_id, 100.0)
+    got = delivered(result.counts)
+    summary = {"source": cfg.name, "run_id": result.run_id, "delivered": got,
+               "expected_min_documents": cfg.expected_min_documents, "finish_reason": result.finish_reason,
+               **result.counts, "by_status": result.status_counts}
+    logger.info("crawl %s: delivered %d (new %d, changed %d, not modified %d), errors %d, by status %s", cfg.name,
+                got, result.counts["documents_new"], result.counts["documents_changed"],
+                result.counts["documents_not_modified"], result.counts["errors"], result.status_counts)
+    if check_minimum and got < cfg.expected_min_documents:
+        raise SourceBelowMinimum(f"source {cfg.name} delivered {got} documents, fewer than its expected minimum "
+                                 f"{cfg.expected_min_documents} (crawl run {result.run_id}, log {log_file})")
+    return summary
+
+
+def _table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = ("source", "state", "delivered", "documents_new", "documents_changed", "documents_not_modified",
+            "errors", "requests", "run_id", "error")
+    return [{k: r.get(k, "") for k in keys} for r in rows]
+
+
+@flow(name="aimap-crawl", log_prints=True, on_failure=[notify_failure],
+      task_runner=ThreadPoolTaskRunner(max_workers=16))
+def crawl_flow(
+    sources: list[str] | None = None,
+    sources_dir: str | None = None,
+    base_url: str | None = None,
+    since: dt.date | None = None,
+    edition: int | None = None,
+    retries: int = 2,
+    retry_delay_seconds: float = 10.0,
+) -> dict[str, dict[str, Any]]:
+    """Crawl ``sources`` (default: every source in ``sources_dir``, default crawlers/sources) concurrently.
+
+    ``edition`` files every source as a step of that edition's refresh ledger. Retries use
+    exponential backoff from ``retry_delay_seconds`` with 50% jitter. Returns each source's
+    summary (``state`` completed or failed); raises :class:`CrawlFailures` after every source
+    ran if any failed.
+    """
+    logger = get_run_logger()
+    available = {s.name: s for s in list_sources(sources_dir)}
+    names = sources if sources is not None else sorted(available)
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        raise SourceError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(available))}")
+    limits = {CRAWL_LIMIT: config.crawl_concurrency()}
+    for name in names:
+        limits.update({d: config.crawl_domain_limit() for d in domain_limit_names(available[name])})
+    ensure_limits(limits)
+    ledger = Ledger(edition) if edition is not None else None
+    runner = crawl_source.with_options(retries=retries, retry_delay_seconds=exponential_backoff(retry_delay_seconds))
+    futures, records = {}, {}
+    previous: dict[str, Any] = {}  # per group of sources sharing a domain, the last task submitted
+    group = domain_groups([available[n] for n in names])
+    for name in names:
+        if ledger is not None:
+            records[name] = ledger.start(f"crawl:{name}", source=name, base_url=base_url,
+                                         expected_min_documents=available[name].expected_min_documents)
+        before = previous.get(group[name])
+        futures[name] = runner.submit(name, str(sources_dir) if sources_dir else None, base_url, since,
+                                      check_minimum=since is None,
+                                      wait_for=[allow_failure(before)] if before is not None else None)
+        if config.crawl_domain_limit() == 1:
+            previous[group[name]] = futures[name]
+    wait(list(futures.values()))
+    results: dict[str, dict[str, Any]] = {}
+    for name, future in futures.items():
+        state = future.state
+        if state.is_completed():
+            results[name] = {"state": "completed", **future.result()}
+        else:
+            try:
+                future.result()
+                error = state.message or "failed"
+            except Exception as exc:  # noqa: BLE001 - reported per source
+                error = f"{type(exc).__name__}: {exc}"
+            results[name] = {"source": name, "state": "failed", "error": error,
+                             "expected_min_documents": available[name].expected_min_documents}
+        if ledger is not None:
+            ok = results[name]["state"] == "completed"
+            ledger.finish(records[name], counts={k: v for k, v in results[name].items() if k != "error"},
+                          state="completed" if ok else "failed", message=None if ok else results[name]["error"])
+    create_table_artifact(key=f"crawl-{edition}" if edition else "crawl", table=_table(list(results.values())),
+                          description="documents crawled per source: delivered, new, changed, not modified, "
+                                      "errors; failed sources with their error")
+    failed = {n: r["error"] for n, r in results.items() if r["state"] == "failed"}
+    total = sum(r.get("documents_new", 0) for r in results.values())
+    logger.info("crawl: %d sources, %d failed, %d new documents", len(results), len(failed), total)
+    if failed:
+        raise CrawlFailures("; ".join(f"{n}: {e.splitlines()[0] if e else 'failed'}" for n, e in failed.items()))
+    return results
+
+
+def source_names(sources_dir: str | Path | None = None) -> list[str]:
+    """Names of every declared source in ``sources_dir`` (default crawlers/sources)."""
+    return [s.name for s in list_sources(sources_dir)]

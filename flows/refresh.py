@@ -1,0 +1,323 @@
+"""The annual refresh and the weekly update: the stage flows chained for operators.
+
+``annual_refresh(edition_year, cutoff_date)`` rebuilds an edition of the report after its data
+cut-off: subflows **crawl -> etl -> gate -> analyze -> publish**. Every step (and every source of
+the crawl) is recorded per edition in ``pipeline_runs`` (:mod:`flows.steps`), so running the
+refresh of the same edition again after a failure resumes it: steps that completed are skipped
+— unless a step before them ran again in this run (new documents, a re-evaluated gate), since
+their input changed — and the failed step is retried. ``fresh=True`` forgets the earlier steps.
+A failing source does not stop the crawl of the others nor the ETL; the data-quality gate then
+fails on it and stops the refresh before the analysis (see :mod:`flows.gate` for overrides).
+
+*Publish* writes ``MANIFEST.json`` into the edition's bundle (every file with its size and
+SHA-256, the cut-off, the step records, the gate's verdict and any override with its reason),
+points ``<out>/LATEST`` at the newest published edition and records which sample firms have
+relations (the next edition's gate compares with it).
+
+``weekly_update`` is the incremental crawl + ETL the scheduler runs every week.
+
+Every run leaves a keyed markdown summary (``annual-refresh-<edition>``, ``weekly-update``) with
+documents crawled/new/changed/failed per source, events added/updated/terminated, quarantine
+counts, the review-queue size and the gate's results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from aimap.config import out_dir, safe_url
+from crawlers.sources import list_sources
+from db.session import session_scope
+from flows.analyze import analyze_flow
+from flows.crawl import CrawlFailures, crawl_flow
+from flows.etl import run_etl_flow
+from flows.gate import GATE_STEP, firms_with_relations, gate_flow, result_table
+from flows.notify import notify_failure
+from flows.steps import PUBLISH_STEP, Ledger, Step, finish_run, start_run
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+MANIFEST = "MANIFEST.json"
+STEPS = ("crawl", "etl", GATE_STEP, "analyze", PUBLISH_STEP)
+ETL_COUNTS = ("documents", "relations", "events_new", "events_updated", "events_terminated", "events_removed",
+              "mentions_new", "organisations_new", "merges", "quarantined")
+
+
+class RefreshError(RuntimeError):
+    """The refresh cannot run with these parameters (e.g. the cut-off has not passed)."""
+
+
+def edition_and_cutoff(edition_year: int | None, cutoff_date: dt.date | None,
+                       today: dt.date | None = None) -> tuple[int, dt.date]:
+    """The edition (default: this year in Asia/Shanghai) and its cut-off (default: 31 December before it)."""
+    today = today or dt.datetime.now(TIMEZONE).date()
+    edition = int(edition_year) if edition_year else today.year
+    cutoff = cutoff_date or dt.date(edition - 1, 12, 31)
+    if cutoff >= today:
+        raise RefreshError(f"the data cut-off {cutoff} of edition {edition} has not passed yet (today is {today} "
+                           "in Asia/Shanghai); run the refresh after it")
+    if cutoff.year >= edition:
+        raise RefreshError(f"cut-off {cutoff} must lie before edition year {edition} (the edition reports up to "
+                           f"{edition - 1})")
+    return edition, cutoff
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@flow(name="aimap-publish", log_prints=True, on_failure=[notify_failure])
+def publish_flow(edition: int, cutoff_date: dt.date, directory: str) -> dict[str, Any]:
+    """Publish the bundle in ``directory``: manifest, ``LATEST`` pointer, firms with relations recorded."""
+    logger = get_run_logger()
+    ledger = Ledger(edition)
+    record = ledger.start(PUBLISH_STEP, directory=directory)
+    bundle = Path(directory)
+    try:
+        if not (bundle / "report.md").exists() and not (bundle / "table1.csv").exists():
+            raise RefreshError(f"{bundle} holds no report bundle")
+        files = sorted(p for p in bundle.rglob("*") if p.is_file() and p.name != MANIFEST)
+        steps = {s.step: {"id": s.id, "state": s.state, "finished_at": s.finished_at.isoformat()
+                          if s.finished_at else None} for s in ledger.steps()}
+        gate = ledger.completed(GATE_STEP)
+        with session_scope() as session:
+            firms = firms_with_relations(session, edition - 1)
+        manifest = {
+            "edition": edition, "cutoff_date": cutoff_date.isoformat(),
+            "published_at": dt.datetime.now(TIMEZONE).isoformat(timespec="seconds"),
+            "database": safe_url(), "steps": steps,
+            "gate": {"passed": gate.counts.get("passed"), "overridden": gate.counts.get("overridden"),
+                     "failed": gate.counts.get("failed"), "overrides": gate.counts.get("overrides")} if gate else None,
+            "files": [{"path": p.relative_to(bundle).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+                      for p in files],
+        }
+        (bundle / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        latest = bundle.parent / "LATEST"
+        current = int(latest.read_text().strip()) if latest.exists() and latest.read_text().strip().isdigit() else 0
+        if edition >= current:
+            latest.write_text(f"{edition}\n", encoding="utf-8")
+    except BaseException as exc:
+        ledger.finish(record, state="failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+    counts = {"files": len(files), "directory": str(bundle), "sample_firms_with_relations": firms}
+    ledger.finish(record, counts=counts)
+    logger.info("published edition %d: %d files in %s (%d sample firms with relations)", edition, len(files),
+                bundle, len(firms))
+    return {"edition": edition, "directory": str(bundle), "files": len(files), "manifest": str(bundle / MANIFEST)}
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _review_queue() -> dict[str, int]:
+    try:
+        from etl.review import list_items
+
+        with session_scope() as session:
+            items = list_items(session)
+    except Exception:  # noqa: BLE001 - the summary must not fail on an optional part
+        return {}
+    return {"merges": sum(1 for i in items if i.kind == "merge"), "events": sum(1 for i in items if i.kind == "event")}
+
+
+def crawl_rows(steps: list[Step]) -> list[dict[str, Any]]:
+    """Per source, its latest crawl step of the edition (documents delivered/new/changed/failed)."""
+    latest: dict[str, Step] = {}
+    for s in steps:
+        if s.step.startswith("crawl:"):
+            latest[s.step.split(":", 1)[1]] = s
+    rows = []
+    for source, s in sorted(latest.items()):
+        c = s.counts
+        rows.append({"source": source, "state": s.state, "delivered": c.get("delivered", 0),
+                     "new": c.get("documents_new", 0), "changed": c.get("documents_changed", 0),
+                     "not_modified": c.get("documents_not_modified", 0), "failed_requests": c.get("errors", 0),
+                     "error": (s.message or "").splitlines()[0] if s.state != "completed" and s.message else ""})
+    return rows
+
+
+def etl_totals(steps: list[Step]) -> dict[str, int]:
+    """Counts of every completed ETL pass of the edition, added up."""
+    total = dict.fromkeys(ETL_COUNTS, 0)
+    for s in steps:
+        if s.step == "etl" and s.state == "completed":
+            for k in ETL_COUNTS:
+                total[k] += int(s.counts.get(k, 0) or 0)
+    return total
+
+
+def _when(moment: dt.datetime) -> str:
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def refresh_summary(edition: int, cutoff: dt.date, state: str, ran: list[str], ledger: Ledger,
+                    report: str | None) -> str:
+    """The operator's markdown summary of an annual refresh (from the ledger: counts survive resumes)."""
+    steps = ledger.steps()
+    lines = [f"# Annual refresh, edition {edition}: {state}", "",
+             f"- data cut-off: {cutoff}; database: `{safe_url()}`",
+             f"- steps run now: {', '.join(ran) or 'none (everything had completed)'}",
+             f"- report: `{report}`" if report else "- report: not built yet", "", "## Steps", "",
+             "| step | state | finished |", "|---|---|---|"]
+    for name in STEPS:
+        found = [s for s in steps if s.step == name or s.step.startswith(f"{name}:")]
+        if name == "crawl" and found:
+            failed = [r["source"] for r in crawl_rows(steps) if r["state"] != "completed"]
+            ends = [s.finished_at for s in found if s.finished_at]
+            lines.append(f"| crawl | {'failed: ' + ', '.join(failed) if failed else 'completed'} | "
+                         f"{_when(max(ends)) if ends else ''} |")
+            continue
+        last = found[-1] if found else None
+        lines.append(f"| {name} | {last.state if last else 'not run'} | "
+                     f"{_when(last.finished_at) if last and last.finished_at else ''} |")
+    rows = crawl_rows(steps)
+    if rows:
+        lines += ["", "## Crawl, per source", "", "| source | state | delivered | new | changed | not modified | "
+                  "failed requests | error |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['source']} | {r['state']} | {r['delivered']} | {r['new']} | {r['changed']} | "
+                  f"{r['not_modified']} | {r['failed_requests']} | {r['error']} |" for r in rows]
+    etl = etl_totals(steps)
+    lines += ["", "## ETL (all passes of the edition)", "",
+              f"- documents processed {etl['documents']}, relations {etl['relations']}",
+              f"- events added {etl['events_new']}, updated {etl['events_updated']}, terminated "
+              f"{etl['events_terminated']}, removed {etl['events_removed']}; mentions added {etl['mentions_new']}",
+              f"- organisations added {etl['organisations_new']}, merged {etl['merges']}",
+              f"- quarantined documents {etl['quarantined']}"]
+    queue = _review_queue()
+    if queue:
+        lines.append(f"- review queue: {queue['merges']} merge suggestions, {queue['events']} low-confidence events "
+                     "(`aimap review list`)")
+    gate = ledger.latest(GATE_STEP)
+    if gate is not None and gate.counts.get("checks"):
+        from flows.gate import CheckResult, GateResult
+
+        result = GateResult(edition, int(gate.counts.get("version", 0)),
+                            [CheckResult(**c) for c in gate.counts["checks"]], gate.counts.get("overrides") or [])
+        verdict = "passed" if gate.counts.get("passed") and not gate.counts.get("overridden") else (
+            "overridden" if gate.counts.get("overridden") else "FAILED")
+        lines += ["", f"## Data-quality gate: {verdict}", "", "| check | result | value | limit | detail |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {r['check']} | {r['result']} | {r['value']} | {r['limit']} | {r['detail']} |"
+                  for r in result_table(result)]
+        for o in gate.counts.get("overrides") or []:
+            lines.append(f"- override by **{o['by']}**: {o['reason']} (checks {', '.join(o['checks'])})")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- the flows
+
+
+@flow(name="aimap-annual-refresh", log_prints=True, on_failure=[notify_failure])
+def annual_refresh(
+    edition_year: int | None = None,
+    cutoff_date: dt.date | None = None,
+    sources: list[str] | None = None,
+    sources_dir: str | None = None,
+    base_url: str | None = None,
+    fresh: bool = False,
+    charts: bool = True,
+    retries: int = 2,
+    retry_delay_seconds: float = 10.0,
+) -> dict[str, Any]:
+    """Crawl -> ETL -> gate -> analyze -> publish for ``edition_year``, resuming after a failure.
+
+    ``edition_year`` defaults to the current year in Asia/Shanghai (the scheduled January run
+    builds that year's edition) and ``cutoff_date`` to 31 December of the year before. Sources
+    default to every file in ``sources_dir`` (default crawlers/sources); ``base_url`` fills
+    ``{base_url}`` in their URLs. Returns the steps run now, the bundle directory and report.
+    """
+    logger = get_run_logger()
+    edition, cutoff = edition_and_cutoff(edition_year, cutoff_date)
+    ledger = Ledger(edition)
+    ledger.begin(fresh=fresh, cutoff=cutoff.isoformat())
+    refresh_id = start_run("annual-refresh", {"edition": edition, "cutoff": cutoff.isoformat(), "fresh": fresh,
+                                              "sources_dir": sources_dir, "base_url": base_url})
+    ran: list[str] = []
+    state, report = "failed", None
+    try:
+        names = sources or [s.name for s in list_sources(sources_dir)]
+        todo = [n for n in names if ledger.completed(f"crawl:{n}") is None]
+        if todo:
+            logger.info("crawl: %d of %d sources to crawl (%s)", len(todo), len(names), ", ".join(todo))
+            crawled = crawl_flow(todo, sources_dir, base_url, edition=edition, retries=retries,
+                                 retry_delay_seconds=retry_delay_seconds, return_state=True)
+            ran.append("crawl")
+            if crawled.is_failed():
+                logger.warning("crawl: %s — the ETL goes on; the gate decides", crawled.message)
+        else:
+            logger.info("crawl: every source completed for edition %d already, skipped", edition)
+        for step, run in (("etl", lambda: run_etl_flow(edition=edition)),
+                          (GATE_STEP, lambda: gate_flow(edition)),
+                          ("analyze", lambda: analyze_flow(edition, charts=charts, refresh=True))):
+            done = ledger.completed(step)
+            if done is not None and not ran:
+                logger.info("%s: completed for edition %d already (record %d), skipped", step, edition, done.id)
+                continue
+            run()
+            ran.append(step)
+        analysis = ledger.completed("analyze")
+        assert analysis is not None
+        directory = str(analysis.counts.get("directory") or out_dir() / str(edition))
+        if ledger.completed(PUBLISH_STEP) is None or ran:
+            publish_flow(edition, cutoff, directory)
+            ran.append(PUBLISH_STEP)
+        else:
+            logger.info("publish: edition %d published already, skipped", edition)
+        report = str(Path(directory) / "report.html")
+        state = "completed"
+        return {"edition": edition, "cutoff_date": cutoff.isoformat(), "ran": ran, "directory": directory,
+                "report": report}
+    except BaseException as exc:
+        finish_run(refresh_id, counts={"ran": ran}, state="failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if state == "completed":
+            finish_run(refresh_id, counts={"ran": ran})
+        failed_at = next((s for s in STEPS[1:] if s not in ran), None)
+        title = state if state == "completed" else f"failed at {failed_at or 'start'}"
+        create_markdown_artifact(key=f"annual-refresh-{edition}",
+                                 markdown=refresh_summary(edition, cutoff, title, ran, ledger, report),
+                                 description=f"annual refresh of edition {edition}: crawl, ETL, gate, report")
+
+
+@flow(name="aimap-weekly-update", log_prints=True, on_failure=[notify_failure])
+def weekly_update(
+    sources: list[str] | None = None,
+    sources_dir: str | None = None,
+    base_url: str | None = None,
+    since_days: int | None = None,
+) -> dict[str, Any]:
+    """The incremental crawl of every source then the ETL of what is new (the weekly schedule).
+
+    Re-crawls send conditional requests, so unchanged pages are not fetched again;
+    ``since_days`` further limits feeds and announcement searches to that many recent days.
+    Ends ``Failed`` when a source failed, after the ETL ran on what the others delivered.
+    """
+    since = dt.datetime.now(TIMEZONE).date() - dt.timedelta(days=since_days) if since_days else None
+    crawled = crawl_flow(sources, sources_dir, base_url, since=since, return_state=True)
+    results = crawled.result(raise_on_failure=False) if crawled.is_completed() else {}
+    etl = run_etl_flow()
+    lines = ["# Weekly update", "", f"- crawl: {crawled.name}" + (f" — {crawled.message}" if crawled.is_failed() else ""),
+             "", "| source | delivered | new | changed | not modified | failed requests |", "|---|---|---|---|---|---|"]
+    lines += [f"| {n} | {r.get('delivered', 0)} | {r.get('documents_new', 0)} | {r.get('documents_changed', 0)} | "
+              f"{r.get('documents_not_modified', 0)} | {r.get('errors', 0)} |" for n, r in (results or {}).items()]
+    lines += ["", f"- ETL: {', '.join(f'{k} {etl.get(k, 0)}' for k in ETL_COUNTS)}"]
+    queue = _review_queue()
+    if queue:
+        lines.append(f"- review queue: {queue['merges']} merge suggestions, {queue['events']} low-confidence events")
+    create_markdown_artifact(key="weekly-update", markdown="\n".join(lines) + "\n",
+                             description="weekly incremental crawl + ETL")
+    if crawled.is_failed():
+        raise CrawlFailures(crawled.message or "a source failed")
+    return {"crawl": results, "etl": {k: etl.get(k, 0) for k in ETL_COUNTS}}
