@@ -1,6 +1,6 @@
 """Benchmark: Gephi-compatible network statistics (analysis.metrics) against python-igraph.
 
-Run from the repository root (one command, ~10-15 minutes on 2 cores, most of it igraph):
+Run from the repository root (one command; at 10x igraph alone needs well over an hour on 2 cores):
 
     .venv/bin/python benchmarks/bench_netstats.py            # 1x and 10x report-shaped graphs
     .venv/bin/python benchmarks/bench_netstats.py --scales 1 # the 35k-node graph only (~1 min)
