@@ -40,10 +40,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import City, PipelineError, Province
-from etl.registry import ColumnSpec, RegistryImportError, RowError
-from etl.registry import _cell_text as cell_text
-from etl.registry import _header_key as header_key
-from etl.registry import _read_table as read_table
+from etl.registry import (
+    ColumnSpec,
+    RegistryImportError,
+    RowError,
+    cell_text,
+    header_key,
+    map_header,
+    read_table,
+)
 
 #: ``PipelineError.stage`` / ``kind`` of rejected import rows.
 ERROR_STAGE = "index"
@@ -286,27 +291,6 @@ class _Parser:
         return code, p.city_name[code]
 
 
-def _map_header(header: list[Any]) -> tuple[dict[str, int], list[str], list[RowError]]:
-    columns: dict[str, int] = {}
-    unknown: list[str] = []
-    errors: list[RowError] = []
-    for i, cell in enumerate(header):
-        text = cell_text(cell)
-        if not text:
-            continue
-        name = _HEADER_KEYS.get(header_key(text))
-        if name is None:
-            unknown.append(text)
-        elif name in columns:
-            errors.append(RowError(1, name, text, f"column appears twice (also column {columns[name] + 1})"))
-        else:
-            columns[name] = i
-    for spec in COLUMNS:
-        if spec.required and spec.name not in columns:
-            errors.append(RowError(1, spec.name, "", f"required column missing ({spec.name} or {spec.chinese})"))
-    return columns, unknown, errors
-
-
 def _write_rejects(target: Path, header: list[str], bad: Sequence[tuple[int, list[Any], list[RowError]]]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     width = max([len(header), *(len(cells) for _, cells, _ in bad)])
@@ -355,7 +339,7 @@ def read_imports(session: Session, directory: Path, indicators: Mapping[str, Imp
             fatal += [(name, e) for e in exc.errors]
             continue
         result.warnings += [f"{name}: {w}" for w in table.warnings]
-        columns, unknown, header_errors = _map_header(table.header)
+        columns, unknown, header_errors = map_header(table.header, _HEADER_KEYS, COLUMNS)
         if unknown:
             result.warnings.append(f"{name}: unknown column(s) ignored: {', '.join(unknown)}")
         if header_errors:

@@ -180,7 +180,7 @@ _SPEC = {c.name: c for c in COLUMNS}
 _FINANCIAL = ("revenue_cny", "rd_expense_cny")
 
 
-def _header_key(text: str) -> str:
+def header_key(text: str) -> str:
     """Case-, width- and whitespace-insensitive key of a header cell (``*`` markers dropped)."""
     folded = unicodedata.normalize("NFKC", text).strip().lower().replace("*", "")
     return re.sub(r"[\s_\-]+", "", folded)
@@ -189,7 +189,7 @@ def _header_key(text: str) -> str:
 _HEADER_KEYS: dict[str, str] = {}
 for _col in COLUMNS:
     for _spelling in (_col.name, _col.chinese, *_col.synonyms):
-        _HEADER_KEYS[_header_key(_spelling)] = _col.name
+        _HEADER_KEYS[header_key(_spelling)] = _col.name
 
 
 # --------------------------------------------------------------------------- report types
@@ -309,14 +309,14 @@ def _read_xlsx(path: Path) -> _Table:
     finally:
         workbook.close()
     table = _Table(
-        [_cell_text(v) for v in rows[0]] if rows else [], [(i, r) for i, r in enumerate(rows[1:], start=2)]
+        [cell_text(v) for v in rows[0]] if rows else [], [(i, r) for i, r in enumerate(rows[1:], start=2)]
     )
     if len(workbook.sheetnames) > 1:
         table.warnings.append(f"read the first sheet {title!r} only ({len(workbook.sheetnames)} sheets)")
     return table
 
 
-def _read_table(path: Path) -> _Table:
+def read_table(path: Path) -> _Table:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
@@ -327,7 +327,7 @@ def _read_table(path: Path) -> _Table:
     )
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A cell as text, the way the rejects file and error messages show it."""
     if value is None:
         return ""
@@ -456,8 +456,8 @@ class _RowParser:
 
     def parse(self, number: int, values: list[Any]) -> _Row:
         raw = {col: values[i] if i < len(values) else None for col, i in self.columns.items()}
-        text = {col: _cell_text(v) for col, v in raw.items()}
-        row = _Row(row=number, cells=[_cell_text(v) for v in values])
+        text = {col: cell_text(v) for col, v in raw.items()}
+        row = _Row(row=number, cells=[cell_text(v) for v in values])
 
         def err(column: str, reason: str) -> None:
             row.errors.append(RowError(number, column, text.get(column, ""), reason))
@@ -718,28 +718,39 @@ class _RowParser:
 # --------------------------------------------------------------------------- header
 
 
-def _map_header(header: list[str]) -> tuple[dict[str, int], list[str], list[RowError]]:
-    """Column name -> index, unknown header texts, and header errors (missing/duplicate)."""
+def map_header(
+    header: list[Any], header_keys: dict[str, str], columns_spec: Sequence[ColumnSpec]
+) -> tuple[dict[str, int], list[str], list[RowError]]:
+    """Column name -> index, unknown header texts, and header errors (missing/duplicate).
+
+    Shared by every tabular import (the firm registry, the index's imported indicators):
+    ``header_keys`` maps folded header texts to column names, ``columns_spec`` says which are required.
+    """
     columns: dict[str, int] = {}
     unknown: list[str] = []
     errors: list[RowError] = []
     for index, cell in enumerate(header):
-        text = _cell_text(cell)
+        text = cell_text(cell)
         if not text:
             continue
-        name = _HEADER_KEYS.get(_header_key(text))
+        name = header_keys.get(header_key(text))
         if name is None:
             unknown.append(text)
         elif name in columns:
             errors.append(RowError(1, name, text, f"column appears twice (also column {columns[name] + 1})"))
         else:
             columns[name] = index
-    for spec in COLUMNS:
+    for spec in columns_spec:
         if spec.required and spec.name not in columns:
             errors.append(
                 RowError(1, spec.name, "", f"required column missing ({spec.name} or {spec.chinese})")
             )
     return columns, unknown, errors
+
+
+def _map_header(header: list[str]) -> tuple[dict[str, int], list[str], list[RowError]]:
+    """The registry's header: :func:`map_header` with the registry's columns."""
+    return map_header(header, _HEADER_KEYS, COLUMNS)
 
 
 # --------------------------------------------------------------------------- matching
@@ -1041,9 +1052,9 @@ def import_registry(
     """
     source = Path(path)
     report = ImportReport(path=str(path))
-    table = _read_table(source)
+    table = read_table(source)
     report.warnings.extend(table.warnings)
-    if not any(_cell_text(c) for c in table.header):
+    if not any(cell_text(c) for c in table.header):
         raise RegistryImportError(path, [RowError(1, "*", "", "no header row (file is empty)")], report)
     columns, unknown, header_errors = _map_header(table.header)
     if unknown:
@@ -1055,7 +1066,7 @@ def import_registry(
 
     lookups = _load_lookups(session)
     parser = _RowParser(lookups, columns, dt.date.today())
-    rows = [parser.parse(n, cells) for n, cells in table.rows if any(_cell_text(c) for c in cells)]
+    rows = [parser.parse(n, cells) for n, cells in table.rows if any(cell_text(c) for c in cells)]
     report.rows = len(rows)
     if not rows:
         report.warnings.append("no data rows")
@@ -1090,7 +1101,7 @@ def import_registry(
         raise RegistryImportError(path, report.errors, report)
     if bad:
         target = Path(rejects_path) if rejects_path else source.with_name(f"{source.stem}.rejects.csv")
-        _write_rejects(target, [_cell_text(c) for c in table.header], bad)
+        _write_rejects(target, [cell_text(c) for c in table.header], bad)
         report.rejects_path = target
         for row in bad:
             for error in row.errors:
