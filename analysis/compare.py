@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from aimap.datafiles import read_yaml
 from analysis.stats import Column, Table, rank_order, top_nodes
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ def load_figures(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such figures file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     if not isinstance(data, dict) or "edition" not in data:
         raise ValueError(f"{path}: not a figures file (expected a mapping with 'edition', as "
                          f"{PUBLISHED_2024.name})")

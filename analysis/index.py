@@ -51,10 +51,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aimap.datafiles import read_yaml
 from analysis.bundle import write_csv, write_markdown, write_xlsx
 from analysis.index_data import LEVELS, IndexSource, Regions, computed_indicators, load_index_source
 from analysis.index_imports import (
@@ -175,7 +175,7 @@ def load_tree(path: Path = TREE_FILE) -> IndexTree:
     expert weights, a computation for every computed indicator, valid method defaults."""
     from analysis.index_data import COMPUTED
 
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_yaml(Path(path))
     where = str(path)
     method = dict(raw.get("method") or {})
     if method.get("normalisation", "minmax") not in NORMALISATIONS:

@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aimap.datafiles import read_yaml
 from analysis.metrics import NetStats, compute_netstats
 from analysis.network import (
     EventTable,
@@ -161,7 +161,7 @@ def validate_partition(buckets: Sequence[Bucket], where: str) -> None:
 @lru_cache(maxsize=4)
 def load_spec(path: Path = SPEC_FILE) -> ReportSpec:
     """Read and validate the bucket edges and display parameters (``analysis/data/buckets.yml``)."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_yaml(Path(path))
     buckets = {}
     for name, entries in raw["buckets"].items():
         bs = tuple(_bucket(e, f"{path}: buckets.{name}") for e in entries)

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from aimap.datafiles import read_yaml
+
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 KINDS = ("newsroom", "exchange", "feed")
 REQUIRED = ("name", "kind", "start_urls", "allowed_domains", "article")
@@ -82,7 +84,7 @@ def load_source(name_or_path: str | Path, directory: Path | str | None = None) -
         known = ", ".join(sorted(p.stem for p in directory.glob("*.yml"))) or "none"
         raise SourceError(f"no source file {path} (known sources: {known})")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except yaml.YAMLError as exc:
         raise SourceError(f"{path}: not valid YAML: {exc}") from exc
     problems = [f"{path}: missing field '{key}'" for key in REQUIRED if key not in data]

@@ -370,6 +370,12 @@ class CooperationEvent(Base):
     )
 
     mentions: Mapped[list[Mention]] = relationship(back_populates="event", cascade="all, delete-orphan")
+    # Many-to-one links (no back-references): besides navigation they tell the unit of work that
+    # new organisations are inserted before new events that name them, when a loader sets only
+    # the ids (etl.load writes a batch in one flush).
+    provider: Mapped[Organisation] = relationship(foreign_keys=[provider_id])
+    receiver: Mapped[Organisation] = relationship(foreign_keys=[receiver_id])
+    reported_by: Mapped[Organisation | None] = relationship(foreign_keys=[reported_by_id])
     __table_args__ = (
         CheckConstraint("provider_id <> receiver_id", name="no_self_loop"),
         CheckConstraint(_in("direction", EVENT_DIRECTIONS), name="direction"),
@@ -385,6 +391,7 @@ class EventTechCategory(Base):
         ForeignKey("cooperation_events.id", ondelete="CASCADE"), primary_key=True
     )
     category_code: Mapped[str] = mapped_column(ForeignKey("tech_categories.code"), primary_key=True)
+    event: Mapped[CooperationEvent] = relationship()  # insert order: events before their labels
 
 
 class EventApplicationDomain(Base):
@@ -395,6 +402,7 @@ class EventApplicationDomain(Base):
         ForeignKey("cooperation_events.id", ondelete="CASCADE"), primary_key=True
     )
     domain_code: Mapped[str] = mapped_column(ForeignKey("application_domains.code"), primary_key=True)
+    event: Mapped[CooperationEvent] = relationship()  # insert order: events before their labels
 
 
 class Mention(Base):
@@ -510,6 +518,9 @@ class Judgement(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # insert order: organisations before the judgements that name them (see CooperationEvent)
+    left: Mapped[Organisation | None] = relationship(foreign_keys=[left_id])
+    right: Mapped[Organisation | None] = relationship(foreign_keys=[right_id])
     __table_args__ = (
         UniqueConstraint("left_ref", "right_ref"),
         CheckConstraint(_in("judgement", JUDGEMENTS), name="judgement"),

@@ -32,6 +32,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aimap.datafiles import read_yaml
 from db.models import (
     ApplicationDomain,
     City,
@@ -144,7 +145,7 @@ def _dir(data_dir: Path | str | None) -> Path:
 def _read_yaml(path: Path, key: str) -> list[Any]:
     """The list under ``key`` of the YAML mapping in ``path``."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = read_yaml(path)
     except FileNotFoundError as exc:
         raise TaxonomyError(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from aimap.datafiles import read_yaml
 
 #: World event kinds that the phrasing file names differently.
 KIND_ALIASES = {"procurement": "bid_award", "alliance_membership": "alliance"}
@@ -32,7 +32,7 @@ _CN_DIGITS = "〇一二三四五六七八九"
 @lru_cache(maxsize=2)
 def load_phrasings(path: Path = PHRASINGS_FILE) -> dict[str, Any]:
     """The phrasing patterns (see the data file's header for the placeholders)."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return read_yaml(path)
 
 
 def _cn_number(n: int) -> str:

@@ -49,15 +49,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from datasketch import MinHash
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from aimap.datafiles import read_yaml
 from db.models import Document, DocumentFingerprint, utcnow
 
 CONFIG_FILE = Path(__file__).resolve().parent / "data" / "dedup.yml"
 SCHEME = "affine32"
+HASH = "fnv1a32"  # the shingle hash (see shingle_hashes)
 _NON_WORD = re.compile(r"[\W_]+")
 
 
@@ -78,13 +79,13 @@ class DedupConfig:
     @property
     def params(self) -> str:
         """How a stored signature was computed; a signature with other params is recomputed."""
-        return f"minhash-{SCHEME}-p{self.num_perm}-s{self.seed}-k{self.shingle}-c{self.min_chars}"
+        return f"minhash-{SCHEME}-{HASH}-p{self.num_perm}-s{self.seed}-k{self.shingle}-c{self.min_chars}"
 
 
 @lru_cache(maxsize=4)
 def load_config(path: Path = CONFIG_FILE) -> DedupConfig:
     """Read and check ``etl/data/dedup.yml``."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     try:
         cfg = DedupConfig(
             version=int(raw["version"]), shingle=int(raw["shingle"]), num_perm=int(raw["num_perm"]),
@@ -126,15 +127,49 @@ def _permutations(num_perm: int, seed: int) -> Any:
     return MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
 
+_FNV_PRIME = np.uint32(0x01000193)
+_FNV_OFFSET = np.uint32(0x811C9DC5)
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (an avalanching bijection; arithmetic wraps mod 2**32)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def shingle_hashes(norm: str, k: int) -> np.ndarray:
+    """32-bit FNV-1a hashes of the character k-shingles of a normalised text, distinct, vectorised.
+
+    Same set semantics as :func:`shingles` (one value per distinct shingle, the whole text when
+    shorter than k), computed over the code points with numpy instead of hashing each shingle
+    in Python (the per-shingle SHA-1 was most of the cost of fingerprinting a document).
+    """
+    points = np.frombuffer(norm.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
+    width = min(k, len(points))
+    n = len(points) - width + 1
+    h = np.full(n, _FNV_OFFSET, dtype=np.uint32)
+    for j in range(width):
+        h = (h ^ points[j : j + n]) * _FNV_PRIME
+    return np.unique(h)
+
+
 def signature(text: str, config: DedupConfig | None = None) -> np.ndarray | None:
-    """MinHash signature (``num_perm`` uint32) of a text; ``None`` below ``min_chars`` normalised characters."""
+    """MinHash signature (``num_perm`` uint32) of a text; ``None`` below ``min_chars`` normalised characters.
+
+    Standard MinHash (Broder 1997): component i is the minimum over the text's shingles of the
+    i-th permutation ``fmix32(h) * a_i + b_i`` (mod 2**32) of the shingle hash ``h`` — datasketch's
+    ``affine32`` scheme and permutations, applied to all shingles at once.
+    """
     cfg = config or load_config()
     norm = normalise_text(text)
-    if len(norm) < cfg.min_chars:
+    if len(norm) < cfg.min_chars or not norm:
         return None
-    mh = MinHash(num_perm=cfg.num_perm, seed=cfg.seed, scheme=SCHEME, permutations=_permutations(cfg.num_perm, cfg.seed))
-    mh.update_batch([s.encode("utf-8") for s in shingles(norm, cfg.shingle)])
-    return np.asarray(mh.hashvalues, dtype=np.uint32)
+    a, b = _permutations(cfg.num_perm, cfg.seed)
+    hv = fmix32(shingle_hashes(norm, cfg.shingle).reshape(-1, 1))
+    return (hv * a + b).min(axis=0).astype(np.uint32)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -489,3 +524,43 @@ def clusters_of(session: Session) -> dict[int, list[int]]:
     ):
         groups[label].append(doc_id)
     return {label: ids for label, ids in sorted(groups.items()) if len(ids) > 1}
+
+
+def story_clusters(session: Session) -> dict[int, int]:
+    """Every document -> its story cluster (the smallest document id of the cluster).
+
+    A *story* is one piece of news however many times it is published: the documents of a
+    duplicate cluster (copies of one text, :func:`assign_clusters`) that report the same news
+    (near-identical announcements of one template about different cooperations are not one
+    story), and the documents that report exactly the same set of news cooperations — a firm's press release, its exchange
+    filing and the media rewrites of one signing, whose texts differ too much to be near
+    duplicates. The news of a document are the events it mentions of its own publication year
+    or later, and the events whose end it announces (``terminated_on`` its publication date),
+    the end being news of its own; an earlier event it recalls as background does not make two
+    documents one story. Documents without news cooperations join
+    a story only through their text. Read-only; what the review queue and the benchmark
+    (``benchmarks/bench_etl.py``, duplicate-document F1) see.
+    """
+    from db.models import CooperationEvent, Mention
+
+    published = dict(session.execute(select(Document.id, Document.published_on)).all())
+    news: dict[int, set[tuple[int, bool]]] = defaultdict(set)
+    for doc_id, event_id, year, ended in session.execute(
+        select(Mention.document_id, Mention.event_id, CooperationEvent.year, CooperationEvent.terminated_on).join(
+            CooperationEvent, CooperationEvent.id == Mention.event_id)
+    ):
+        day = published.get(doc_id)
+        if day is None or year >= day.year or ended == day:
+            news[doc_id].add((event_id, ended is not None and ended == day))  # (event, reports its end)
+    uf = _UnionFind()
+    first: dict[tuple[object, frozenset[tuple[int, bool]]], int] = {}
+    for doc_id, label in session.execute(select(DocumentFingerprint.document_id, DocumentFingerprint.cluster_id)):
+        if doc_id in published:  # copies of one text, unless they report different news (one template)
+            key = (label, frozenset(news.get(doc_id, ())))
+            uf.union(doc_id, first.setdefault(key, doc_id))
+    for doc_id in sorted(news):
+        key = ("news", frozenset(news[doc_id]))
+        uf.union(doc_id, first.setdefault(key, doc_id))
+    for doc_id in published:
+        uf.find(doc_id)
+    return {doc_id: uf.find(doc_id) for doc_id in sorted(published)}

@@ -884,12 +884,51 @@ def world_entity_clusters(truth_dir: Path | str) -> dict[str, str]:
 def world_duplicate_clusters(truth_dir: Path | str, *, reachable_only: bool = True) -> dict[str, str]:
     """Gold duplicate-document clusters of the world: document URL -> story key.
 
-    Documents that report exactly the same set of news events (``events``, non-empty) are
-    reports of one story (a newsroom release, the exchange filing and the media rewrites of the
-    same signing); every other document is its own cluster.
+    Documents that report exactly the same news (non-empty): the same set of news events
+    (``events``) and of announced ends (``terminated``), are reports of one story (a newsroom
+    release, the exchange filing and the media rewrites of the same signing, or of the same
+    termination); every other document is its own cluster.
     """
     docs = read_jsonl(Path(truth_dir) / "documents.jsonl")
-    return {
-        d["url"]: ("events:" + ",".join(sorted(d["events"]))) if d.get("events") else d["url"]
-        for d in docs if not reachable_only or _reachable(d)
-    }
+
+    def story(d: Mapping[str, Any]) -> str:
+        news = sorted(d.get("events") or ()) + sorted("end:" + e for e in d.get("terminated") or ())
+        return "events:" + ",".join(news) if news else d["url"]
+
+    return {d["url"]: story(d) for d in docs if not reachable_only or _reachable(d)}
+
+
+def etl_entity_clusters(session: Any, names: Iterable[str]) -> dict[str, int]:
+    """The loaded database's entity clustering of ``names``: name -> organisation id.
+
+    Each name is resolved read-only by :class:`etl.resolve.Resolver` (aliases after folding
+    traditional/full-width forms, identifiers, recorded judgements, automatic fuzzy merges) —
+    what the ETL would attach the name to. Names it cannot resolve are left out (singletons
+    for :func:`pairwise_f1`).
+    """
+    from etl.resolve import Resolver
+
+    resolver = Resolver(session)
+    out: dict[str, int] = {}
+    for name in names:
+        if name.strip():
+            org_id = resolver.lookup(name)
+            if org_id is not None:
+                out[name] = org_id
+    return out
+
+
+def etl_duplicate_clusters(session: Any) -> dict[str, int]:
+    """The loaded database's duplicate-document clustering: document URL -> story cluster.
+
+    See :func:`etl.dedup.story_clusters` (text duplicates joined with documents reporting the
+    same news cooperations). Keyed by ``documents.url`` (the path for the demo site).
+    """
+    from sqlalchemy import select
+
+    from db.models import Document
+    from etl.dedup import story_clusters
+
+    clusters = story_clusters(session)
+    return {url: clusters[doc_id] for doc_id, url in session.execute(select(Document.id, Document.url))
+            if doc_id in clusters}

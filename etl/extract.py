@@ -37,8 +37,8 @@ from itertools import combinations
 from pathlib import Path
 
 import ahocorasick
-import yaml
 
+from aimap.datafiles import read_yaml
 from etl.normalize import Normalised, find_dates, normalise, sentences
 
 EXTRACTOR_VERSION = "rules-1.0"
@@ -108,7 +108,7 @@ class Lexicon:
 def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
     """Load the rule lexicons from ``directory``."""
     def read(name: str) -> dict:
-        return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+        return read_yaml(directory / name)
 
     rel, orgs = read("relation_kinds.yml"), read("org_suffixes.yml")
     return Lexicon(
@@ -151,9 +151,14 @@ class Gazetteer:
     ambiguous and not matched.
     """
 
-    #: Names added after the main automaton was built are searched in a small second automaton;
-    #: the main one is rebuilt only when that many have accumulated (building is the cost).
-    REBUILD_AFTER = 2000
+    #: Names added after the main automaton was built are searched in a small second automaton,
+    #: rebuilt after every addition; the main one is rebuilt when about sqrt(2 * its size) have
+    #: accumulated — which balances the two rebuild costs (r/2 per addition against size/r) —
+    #: and at least ``REBUILD_AFTER``.
+    REBUILD_AFTER = 100
+
+    def _rebuild_after(self) -> int:
+        return max(self.REBUILD_AFTER, int((2 * len(self._built)) ** 0.5))
 
     def __init__(self, names: dict[str, object] | None = None) -> None:
         self._names: dict[str, object] = {}
@@ -175,7 +180,7 @@ class Gazetteer:
             self._ambiguous.add(name)
             self._stale = self._stale or name in self._built
         self._names.setdefault(name, key)
-        if name not in self._built:
+        if name not in self._built and name not in self._recent_names:  # automata hold names, not keys
             self._recent_names.add(name)
             self._recent = None
 
@@ -219,7 +224,7 @@ class Gazetteer:
         """Non-overlapping (start, end, name) matches, leftmost-longest."""
         if len(self) == 0:
             return []
-        if self._automaton is None or self._stale or len(self._recent_names) > self.REBUILD_AFTER:
+        if self._automaton is None or self._stale or len(self._recent_names) > self._rebuild_after():
             self._built = {n for n in self._names if n not in self._ambiguous}
             self._automaton = self._build(self._built)
             self._recent_names, self._recent, self._stale = set(), None, False
@@ -259,7 +264,7 @@ _EN_PLACES = {"the", "china", "beijing", "shanghai", "shenzhen", "hangzhou", "gu
 def _place_prefixes() -> tuple[str, ...]:
     """Province and city names and stems (longest first), to strip from names for short forms."""
     path = Path(__file__).resolve().parents[1] / "db" / "data" / "provinces.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     names: set[str] = set()
     for province in data["provinces"] if isinstance(data, dict) else data:
         names.update({province["name"], province.get("short_name") or province["name"]})

@@ -16,8 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aimap.datafiles import read_yaml
 from etl.extract import LEXICON_DIR, Gazetteer, OrgRef
 
 PROVINCES_FILE = Path(__file__).resolve().parents[1] / "db" / "data" / "provinces.yml"
@@ -39,20 +38,20 @@ class SeedOrganisation:
 
 @lru_cache(maxsize=1)
 def _provinces() -> list[dict[str, Any]]:
-    data = yaml.safe_load(PROVINCES_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(PROVINCES_FILE)
     return data["provinces"] if isinstance(data, dict) and "provinces" in data else data
 
 
 @lru_cache(maxsize=1)
 def seed_organisations() -> tuple[SeedOrganisation, ...]:
     """The seed gazetteer plus government bodies of every province and prefecture-level city."""
-    entries = yaml.safe_load((LEXICON_DIR / "seed_organisations.yml").read_text(encoding="utf-8"))
+    entries = read_yaml(LEXICON_DIR / "seed_organisations.yml")
     seeds = [
         SeedOrganisation(e["name"], e.get("kind", "other"), e.get("province"), e.get("city"), e.get("division"),
                          tuple(e.get("aliases", ())))
         for e in entries
     ]
-    rules = yaml.safe_load((LEXICON_DIR / "government_names.yml").read_text(encoding="utf-8"))
+    rules = read_yaml(LEXICON_DIR / "government_names.yml")
     known = {s.name for s in seeds} | {a for s in seeds for a in s.aliases}
     for province in _provinces():
         pname = province["name"]
@@ -111,7 +110,7 @@ def registry_gazetteer(path: Path, gazetteer: Gazetteer | None = None) -> Gazett
 
 @lru_cache(maxsize=1)
 def _industry_rules() -> dict[str, Any]:
-    return yaml.safe_load((LEXICON_DIR / "industry_rules.yml").read_text(encoding="utf-8"))
+    return read_yaml(LEXICON_DIR / "industry_rules.yml")
 
 
 @lru_cache(maxsize=1)
@@ -162,8 +161,19 @@ def place_of(name: str) -> tuple[str | None, str | None]:
     ``深圳市骏华新能源有限公司`` -> (广东省, 深圳市); ``浙江大学`` -> (浙江省, None); foreign or
     brand names -> (None, None).
     """
-    places, _ = _places()
-    for prefix, province, city in places:
-        if name.startswith(prefix):
-            return province, city
+    by_prefix, lengths = _place_index()
+    for length in lengths:  # longest prefix first, as in _places()
+        hit = by_prefix.get(name[:length])
+        if hit is not None:
+            return hit
     return None, None
+
+
+@lru_cache(maxsize=1)
+def _place_index() -> tuple[dict[str, tuple[str, str | None]], list[int]]:
+    """:func:`_places` as a dict by prefix (the first entry wins) and the prefix lengths, longest first."""
+    places, _ = _places()
+    by_prefix: dict[str, tuple[str, str | None]] = {}
+    for prefix, province, city in places:
+        by_prefix.setdefault(prefix, (province, city))
+    return by_prefix, sorted({len(p) for p in by_prefix}, reverse=True)

@@ -90,11 +90,13 @@ class _Organisations:
         self.gazetteer = Gazetteer()
         self.sample: set[int] = set()
         refs: dict[int, OrgRef] = {}
+        self.by_name: dict[str, int] = {}
         for org_id, name, is_sample, kind, prov in session.execute(
             select(Organisation.id, Organisation.name, Organisation.is_sample, Organisation.kind,
                    Organisation.province_code)
         ):
             refs[org_id] = OrgRef(name, kind, prov, org_id)
+            self.by_name.setdefault(name, org_id)
             self.gazetteer.add(name, refs[org_id])
             if is_sample:
                 self.sample.add(org_id)
@@ -115,12 +117,29 @@ class _Organisations:
         self.domain_codes = {name: code for code, name in session.execute(
             select(ApplicationDomain.code, ApplicationDomain.name))}
         self.mentioned: dict[tuple[int, int], Mention] = {}
+        self.created: dict[int, tuple[Organisation, list[str]]] = {}  # organisations this run created
+        self.new_org_id: Callable[[], int | None] = lambda: None
+        self.new_event_id: Callable[[], int | None] = lambda: None
         self.load_events()
+
+    def allocate_ids(self) -> None:
+        """Give new organisations and events their ids up front, so a batch is written in one flush."""
+        from db.ids import IdAllocator
+
+        self.new_org_id = IdAllocator(self.session, Organisation.__table__)
+        self.new_event_id = IdAllocator(self.session, CooperationEvent.__table__)
 
     def load_events(self) -> None:
         """Index the events and their labels once per run (no query per relation)."""
         session = self.session
-        self.events = dict(session.execute(select(CooperationEvent.event_key, CooperationEvent.id)).all())
+        self.events: dict[str, int] = {}
+        self.event_objs: dict[int, CooperationEvent] = {}  # created or touched in this run
+        self.pair_events: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (provider, receiver) -> [(year, id)]
+        for key, event_id, p, r, year in session.execute(select(
+                CooperationEvent.event_key, CooperationEvent.id, CooperationEvent.provider_id,
+                CooperationEvent.receiver_id, CooperationEvent.year)):
+            self.events[key] = event_id
+            self.pair_events.setdefault((p, r), []).append((year, event_id))
         self.tech_of: dict[int, set[str]] = {}
         for event_id, code in session.execute(select(EventTechCategory.event_id, EventTechCategory.category_code)):
             self.tech_of.setdefault(event_id, set()).add(code)
@@ -146,13 +165,50 @@ class _Organisations:
             province, city = place_of(name)
             _section, division = industry_of(name, kind or "other")
             org_id = self._create(name, kind or "other", "extracted", province, city, division, [("full", name)])
-        if self.resolver is not None:
-            self.resolver.adopt(org_id, name)  # indexes it and stores merge suggestions for review
+        if self.resolver is not None:  # indexes it and stores merge suggestions for review
+            made = self.created.get(org_id)
+            if made is None:
+                self.resolver.adopt(org_id, name)
+            else:
+                from etl.resolve import OrgInfo
+
+                org, aliases = made
+                info = OrgInfo(org_id, org.name, org.kind, org.province_code, org.city_code, None, None, None, False)
+                self.resolver.adopt(org_id, name, info=info, aliases=aliases)
         return org_id
+
+    def event(self, event_id: int) -> CooperationEvent | None:
+        """The event with this id (from this run's objects, else the database)."""
+        event = self.event_objs.get(event_id)
+        if event is None:
+            event = self.session.get(CooperationEvent, event_id)
+            if event is not None:
+                self.event_objs[event_id] = event
+        return event
+
+    def add_event(self, event: CooperationEvent) -> int:
+        """Register a new event (its id is allocated, or assigned by a flush when ids are not allocated)."""
+        event.id = self.new_event_id()
+        self.session.add(event)
+        if event.id is None:
+            self.session.flush()
+        self.events[event.event_key] = event.id
+        self.event_objs[event.id] = event
+        self.pair_events.setdefault((event.provider_id, event.receiver_id), []).append((event.year, event.id))
+        return event.id
+
+    def latest_event(self, a: int, b: int, year: int) -> CooperationEvent | None:
+        """The latest event of the pair (either direction) of ``year`` or before (what a termination ends)."""
+        found = [(y, i) for pair in ((a, b), (b, a)) for y, i in self.pair_events.get(pair, ()) if y <= year]
+        for _y, event_id in sorted(found, key=lambda t: (-t[0], t[1])):
+            event = self.event(event_id)
+            if event is not None:
+                return event
+        return None
 
     def _create(self, name: str, kind: str, origin: str, province: str | None, city: str | None,
                 division: str | None, names: list[tuple[str, str]]) -> int:
-        existing = self.session.scalars(select(Organisation.id).where(Organisation.name == name)).first()
+        existing = self.by_name.get(name)
         if existing is not None:
             org_id = existing
         else:
@@ -163,14 +219,17 @@ class _Organisations:
 
                 section = division_sections().get(division)
             org = Organisation(
-                name=name, kind=kind, is_sample=False, origin=origin, province_code=prov_code,
+                id=self.new_org_id(), name=name, kind=kind, is_sample=False, origin=origin, province_code=prov_code,
                 city_code=self.cities.get((city or "", prov_code)) if prov_code else None,
                 industry_section=section, industry_division=division if section else None,
             )
             org.aliases = [Alias(name=n, kind=k, source=origin) for k, n in _unique(names)]
             self.session.add(org)
-            self.session.flush()
+            if org.id is None:
+                self.session.flush()
             org_id = org.id
+            self.by_name[name] = org_id
+            self.created[org_id] = (org, [n for _k, n in names])
         ref = OrgRef(name, kind, province, org_id)
         for _, alias in names:
             self.gazetteer.replace(alias, ref)
@@ -233,13 +292,7 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
             p, r = r, p
         reporter = p if p in orgs.sample else None
     if rel.status == "terminated":
-        pair = [(p, r), (r, p)]
-        existing = session.scalars(
-            select(CooperationEvent).where(
-                or_(*[(CooperationEvent.provider_id == a) & (CooperationEvent.receiver_id == b) for a, b in pair]),
-                CooperationEvent.year <= year,
-            ).order_by(CooperationEvent.year.desc())
-        ).first()
+        existing = orgs.latest_event(p, r, year)
         ended = doc.published_on or dt.date(year, 12, 31)
         if existing is not None:
             if existing.status != "terminated" or existing.terminated_on != ended:
@@ -249,7 +302,7 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
             return
     key = event_key(p, r, rel.direction, year)
     known = orgs.events.get(key)
-    event = session.get(CooperationEvent, known) if known is not None else None
+    event = orgs.event(known) if known is not None else None
     if event is None:
         event = CooperationEvent(
             event_key=key, provider_id=p, receiver_id=r, reported_by_id=reporter, kind=rel.kind,
@@ -257,9 +310,7 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
             status="terminated" if rel.status == "terminated" else "active",
             terminated_on=(doc.published_on or dt.date(year, 12, 31)) if rel.status == "terminated" else None,
         )
-        session.add(event)
-        session.flush()
-        orgs.events[key] = event.id
+        orgs.add_event(event)
         report.events_new += 1
     else:
         changed = False
@@ -387,6 +438,88 @@ def _same_names(text: str, before: Gazetteer, now: Gazetteer) -> bool:
     return all(before.get(name) == now.get(name) for g in (before, now) for _s, _e, name in g.find(norm))
 
 
+def _extraction(doc: Document, orgs: _Organisations, ready: dict[int, Precomputed], snapshot: Gazetteer | None,
+                lexicon: Any) -> Extraction:
+    """The document's extraction (made ahead when still valid, see :func:`run_etl_ids`), checked for loading.
+
+    Raises (and the document is quarantined) when extraction fails or a relation has no year;
+    nothing has been written for the document at that point.
+    """
+    pre = ready.get(doc.id)
+    if (pre is not None and pre.content_sha256 == doc.content_sha256
+            and (snapshot is None or snapshot is orgs.gazetteer or _same_names(doc.text, snapshot, orgs.gazetteer))):
+        if pre.error is not None:
+            raise pre.error
+        assert pre.extraction is not None
+        extraction = pre.extraction
+    else:
+        if not doc.text.strip():
+            raise ValueError("document has no text")
+        extraction = extract_document(doc.text, doc.published_on, orgs.gazetteer, lexicon, doc.title)
+    if any(rel.year is None for rel in extraction.relations):
+        raise ValueError("no date in the sentence and no publication date")
+    return extraction
+
+
+def _load_batch(session: Session, batch: list[int], orgs: _Organisations, report: EtlReport,
+                ready: dict[int, Precomputed], snapshot: Gazetteer | None, lexicon: Any, run_id: int | None,
+                *, careful: bool) -> None:
+    """Load one batch of documents (the caller commits).
+
+    The fast way (``careful=False``) checks each document's extraction before writing anything
+    for it, keeps every new row in the session and lets one flush at commit send them table by
+    table (ids of new organisations and events are allocated up front): a document that fails
+    extraction is quarantined, any other error aborts the batch, which the caller rolls back and
+    loads again carefully — each document in a savepoint of its own, so that a database error
+    quarantines that document only. Both ways leave the same state.
+    """
+    docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(batch)))}
+    for doc_id in batch:
+        doc = docs.get(doc_id)
+        if doc is None:
+            continue
+        report.documents += 1
+        savepoint = session.begin_nested() if careful else None
+        try:
+            if doc.extracted_sha256 is not None:  # a document never extracted has no mentions yet
+                removed = _forget_previous(session, doc.id)
+                if removed:
+                    orgs.load_events()
+                report.events_removed += removed
+                orgs.mentioned = {k: v for k, v in orgs.mentioned.items() if k[1] != doc.id}
+            try:
+                extraction = _extraction(doc, orgs, ready, snapshot, lexicon)
+            except Exception as exc:
+                if savepoint is not None:
+                    savepoint.commit()  # only the removal of its earlier mentions so far
+                _quarantine(session, doc, exc, report, run_id)
+            else:
+                report.relations += len(extraction.relations)
+                for rel in extraction.relations:
+                    _store(session, doc, rel, orgs, report)
+                if savepoint is not None:
+                    savepoint.commit()
+        except Exception as exc:
+            if savepoint is None:
+                raise
+            savepoint.rollback()
+            orgs.__init__(session)  # organisations created in the savepoint are gone
+            _quarantine(session, doc, exc, report, run_id)
+        doc.extracted_sha256 = doc.content_sha256
+        doc.extractor_version = EXTRACTOR_VERSION
+        doc.extracted_at = utcnow()
+
+
+def _quarantine(session: Session, doc: Document, exc: Exception, report: EtlReport, run_id: int | None) -> None:
+    """Record a document that could not be processed (``pipeline_errors``); the run goes on."""
+    report.quarantined += 1
+    report.error_messages.append(f"{doc.canonical_url}: {type(exc).__name__}: {exc}")
+    session.add(PipelineError(
+        run_id=run_id, stage="etl", kind="extraction_failed", location=doc.canonical_url,
+        field="text", reason=f"{type(exc).__name__}: {exc}", payload={"document_id": doc.id},
+    ))
+
+
 def run_etl_ids(
     session: Session,
     ids: list[int],
@@ -410,52 +543,25 @@ def run_etl_ids(
     report = EtlReport()
     lexicon = load_lexicon()
     orgs = _Organisations(session)
+    orgs.allocate_ids()
     if snapshot is None:
         snapshot = orgs.gazetteer  # nothing to compare with: trust the extractions
     orgs_before = session.scalar(select(func.count()).select_from(Organisation)) or 0
     ready = {p.document_id: p for p in extractions or []}
     for start in range(0, len(ids), batch_size):
-        for doc_id in ids[start : start + batch_size]:
-            doc = session.get(Document, doc_id)
-            if doc is None:
-                continue
-            report.documents += 1
-            savepoint = session.begin_nested()
-            try:
-                if doc.extracted_sha256 is not None:  # a document never extracted has no mentions yet
-                    removed = _forget_previous(session, doc.id)
-                    if removed:
-                        orgs.load_events()
-                    report.events_removed += removed
-                    orgs.mentioned = {k: v for k, v in orgs.mentioned.items() if k[1] != doc.id}
-                pre = ready.get(doc.id)
-                if (pre is not None and pre.content_sha256 == doc.content_sha256
-                        and (snapshot is orgs.gazetteer or _same_names(doc.text, snapshot, orgs.gazetteer))):
-                    if pre.error is not None:
-                        raise pre.error
-                    assert pre.extraction is not None
-                    extraction = pre.extraction
-                else:
-                    if not doc.text.strip():
-                        raise ValueError("document has no text")
-                    extraction = extract_document(doc.text, doc.published_on, orgs.gazetteer, lexicon, doc.title)
-                report.relations += len(extraction.relations)
-                for rel in extraction.relations:
-                    _store(session, doc, rel, orgs, report)
-                savepoint.commit()
-            except Exception as exc:  # recorded (quarantine), never crashes the run
-                savepoint.rollback()
-                orgs = _Organisations(session)  # organisations created in the savepoint are gone
-                report.quarantined += 1
-                report.error_messages.append(f"{doc.canonical_url}: {type(exc).__name__}: {exc}")
-                session.add(PipelineError(
-                    run_id=run_id, stage="etl", kind="extraction_failed", location=doc.canonical_url,
-                    field="text", reason=f"{type(exc).__name__}: {exc}", payload={"document_id": doc.id},
-                ))
-            doc.extracted_sha256 = doc.content_sha256
-            doc.extractor_version = EXTRACTOR_VERSION
-            doc.extracted_at = utcnow()
-        session.commit()
+        batch = ids[start : start + batch_size]
+        before = EtlReport(**{**report.__dict__, "error_messages": list(report.error_messages)})
+        try:
+            _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=False)
+            session.commit()
+        except Exception:  # a database error in the batch: redo it document by document
+            session.rollback()
+            report = before
+            orgs = _Organisations(session)
+            _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=True)
+            session.commit()
+            orgs = _Organisations(session)
+            orgs.allocate_ids()
         if progress:
             progress(min(start + batch_size, len(ids)), len(ids))
     report.organisations_new = (session.scalar(select(func.count()).select_from(Organisation)) or 0) - orgs_before

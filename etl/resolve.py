@@ -60,11 +60,11 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import fuzz, process
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from aimap.datafiles import read_yaml
 from db.models import (
     JUDGEMENTS,
     ORG_KINDS,
@@ -145,7 +145,7 @@ def load_name_rules(path: Path = NAMES_FILE) -> NameRules:
     """
     from db.taxonomy import load_provinces
 
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     required = ("version", "legal_suffixes", "english_suffixes", "extra_region_prefixes",
                 "keep_region_for", "min_core_length")
     missing = [k for k in required if k not in raw]
@@ -318,12 +318,17 @@ class ResolverConfig:
     max_posting: int
     max_grams: int
     max_candidates: int
+    kind_families: tuple[frozenset[str], ...] = ()
+
+    def same_family(self, a: str, b: str) -> bool:
+        """Whether two different kinds are compatible (one family: no kind conflict)."""
+        return any(a in family and b in family for family in self.kind_families)
 
 
 @lru_cache(maxsize=4)
 def load_config(path: Path = CONFIG_FILE) -> ResolverConfig:
     """Read and check the resolver configuration (``0 <= suggest < auto_merge <= 1`` ...)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     try:
         weights, blocking = raw["weights"], raw["blocking"]
         cfg = ResolverConfig(
@@ -344,9 +349,13 @@ def load_config(path: Path = CONFIG_FILE) -> ResolverConfig:
             max_posting=int(blocking["max_posting"]),
             max_grams=int(blocking["max_grams"]),
             max_candidates=int(blocking["max_candidates"]),
+            kind_families=tuple(frozenset(str(k) for k in family) for family in raw.get("kind_families") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ResolveError(f"{path}: missing or malformed setting: {exc}") from exc
+    unknown = {k for family in cfg.kind_families for k in family} - set(ORG_KINDS)
+    if unknown:
+        raise ResolveError(f"{path}: kind_families: unknown kinds {', '.join(sorted(unknown))}")
     if not 0 <= cfg.suggest < cfg.auto_merge <= 1:
         raise ResolveError(f"{path}: need 0 <= suggest < auto_merge <= 1")
     if cfg.prefix_similarity >= cfg.auto_merge or cfg.cjk_unequal_cap >= cfg.auto_merge:
@@ -410,24 +419,32 @@ def record_judgement(
     score: float | None = None,
     note: str | None = None,
     at: dt.datetime | None = None,
+    rows: dict[tuple[str, str], Judgement] | None = None,
 ) -> Judgement:
     """Store a decision on the pair (a, b) — one row per unordered pair of references.
 
     Precedence: an analyst's settled decision is not overwritten by an automatic one, and a
     pending suggestion never replaces a settled decision; otherwise the new decision replaces
-    the stored one. Returns the row (new or existing).
+    the stored one. Returns the row (new or existing). ``rows`` is a complete in-memory index
+    of the stored rows by (left_ref, right_ref), kept up to date here: given, it replaces the
+    query for the existing row (the resolver's bulk loads write many judgements per batch).
     """
     if judgement not in JUDGEMENTS:
         raise ResolveError(f"unknown judgement {judgement!r} (expected one of {', '.join(JUDGEMENTS)})")
     if a.ref == b.ref:
         raise ResolveError(f"a judgement needs two different references, got {a.ref!r} twice")
     left, right = sorted((a, b), key=lambda p: p.ref)
-    row = session.scalars(
-        select(Judgement).where(Judgement.left_ref == left.ref, Judgement.right_ref == right.ref)
-    ).first()
+    if rows is not None:
+        row = rows.get((left.ref, right.ref))
+    else:
+        row = session.scalars(
+            select(Judgement).where(Judgement.left_ref == left.ref, Judgement.right_ref == right.ref)
+        ).first()
     if row is None:
         row = Judgement(left_ref=left.ref, right_ref=right.ref)
         session.add(row)
+        if rows is not None:
+            rows[(left.ref, right.ref)] = row
     elif row.judgement in SETTLED and (judgement == PENDING or (automatic and not row.automatic)):
         return row
     row.left_name, row.right_name = left.name[:255], right.name[:255]
@@ -633,6 +650,7 @@ class Resolver:
         for org_id, name in self.session.execute(select(Alias.organisation_id, Alias.name)):
             if org_id in self._orgs:
                 self._add_name(org_id, name)
+        self._rows: dict[tuple[str, str], Judgement] = {}
         for row in self.session.scalars(select(Judgement)):
             self._remember_judgement(row)
 
@@ -668,6 +686,7 @@ class Resolver:
         self._index.discard(key.unstripped, org_id)
 
     def _remember_judgement(self, row: Judgement) -> None:
+        self._rows[(row.left_ref, row.right_ref)] = row
         at = row.decided_at
         for ref, other in ((row.left_ref, row.right_ref), (row.right_ref, row.left_ref)):
             edges = self._edges[ref]
@@ -772,7 +791,7 @@ class Resolver:
             score = min(score, cjk_unequal_cap)  if the two differ and are not both ASCII
 
         kind term: ``kind_agree`` when both kinds are known and equal, ``kind_conflict`` when
-        both are known and differ, else 0. place term: ``province_conflict`` when both provinces
+        both are known and differ outside one of the ``kind_families``, else 0. place term: ``province_conflict`` when both provinces
         are known and differ, or both cities are known and differ and the mention's city prefix
         was stripped from its normalised name (深圳XX旅游 / 广州XX旅游 -> XX旅游); ``province_agree``
         when both provinces are known and equal; else 0. The mention's place is the hint, else
@@ -801,7 +820,10 @@ class Resolver:
         if len(short) >= cfg.prefix_min_length and short != long_ and long_.startswith(short):
             sim = max(sim, cfg.prefix_similarity)
         if kind and org.kind:
-            sim += cfg.kind_agree if kind == org.kind else cfg.kind_conflict
+            if kind == org.kind:
+                sim += cfg.kind_agree
+            elif not cfg.same_family(kind, org.kind):
+                sim += cfg.kind_conflict
         if province and org.province:
             if province != org.province or (stripped and city and org.city and city != org.city):
                 sim += cfg.province_conflict
@@ -936,15 +958,22 @@ class Resolver:
         """
         return self._done(self._match(name, kind, province, uscc, stock_code, exchange, write=True))
 
-    def adopt(self, org_id: int, name: str) -> None:
+    def adopt(self, org_id: int, name: str, *, info: OrgInfo | None = None,
+              aliases: Iterable[str] = ()) -> None:
         """Take in an organisation created by the caller for ``name`` (after :meth:`match`).
 
         Indexes the organisation and its names, and stores the pending suggestions found by the
         last :meth:`match` of that name. Idempotent; also fine for organisations created
         without a preceding match (seeds, registry rows added while the resolver lives).
+        A caller that has not flushed the new organisation yet passes what the resolver needs
+        to know about it (``info`` and its ``aliases``) instead of having it read back.
         """
-        self.session.flush()
+        if info is not None and org_id not in self._orgs:
+            self._remember(info)
+            for alias in aliases:
+                self._add_name(org_id, alias)
         if org_id not in self._orgs:
+            self.session.flush()
             org = self.session.get(Organisation, org_id)
             if org is None:
                 raise ResolveError(f"no organisation with id {org_id}")
@@ -1089,7 +1118,7 @@ class Resolver:
 
     def _record(self, a: Party, b: Party, judgement: str, *, automatic: bool, score: float | None) -> None:
         row = record_judgement(self.session, a, b, judgement, by=self.config.resolver_name, automatic=automatic,
-                               score=score)
+                               score=score, rows=self._rows)
         self._remember_judgement(row)
 
 

@@ -26,10 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from aimap.datafiles import read_yaml
 from db.models import (
     Alias,
     ApplicationDomain,
@@ -75,7 +75,7 @@ class ReviewConfig:
 @lru_cache(maxsize=4)
 def load_config(path: Path = CONFIG_FILE) -> ReviewConfig:
     """Read and check the queue settings."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     try:
         cfg = ReviewConfig(int(raw["version"]), float(raw["low_confidence"]))
     except (KeyError, TypeError, ValueError) as exc:

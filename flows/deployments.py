@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from aimap.datafiles import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_FILE = Path(__file__).resolve().parent / "deployments.yml"
@@ -42,7 +42,7 @@ class DeploymentSpec:
 
 def load_specs(path: Path = SPEC_FILE) -> tuple[str, list[DeploymentSpec]]:
     """The work pool name and every declared deployment."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = read_yaml(Path(path))
     tz = data.get("timezone", "Asia/Shanghai")
     specs = [DeploymentSpec(name=d["name"], entrypoint=d["entrypoint"], cron=d.get("cron"), timezone=tz,
                             description=d.get("description", ""), tags=tuple(d.get("tags") or ()),

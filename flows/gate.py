@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aimap.datafiles import read_yaml
 from analysis.network import YearEdges, load_event_table, sample_ids, yearly_edges
 from db.models import CooperationEvent, Mention, Organisation
 from db.session import session_scope
@@ -242,7 +242,7 @@ REQUIRED = {"quarantine_share": ("max_share",), "provenance": ("max_missing",), 
 
 def load_checks(path: Path = CHECKS_FILE) -> tuple[int, list[dict[str, Any]]]:
     """The declared checks (version, entries); raise :class:`GateError` listing every problem."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = read_yaml(Path(path)) or {}
     entries = data.get("checks") or []
     problems = []
     if not isinstance(data.get("version"), int):

@@ -501,3 +501,18 @@ def test_resolution_scale_30k(tmp_path, capsys):
     finally:
         sess.close()
         engine.dispose()
+
+
+def test_kinds_of_one_family_do_not_conflict(session):
+    """A short name guessed as ``firm`` joins the ``foreign_firm`` of the same key (kind_families)."""
+    from etl.resolve import Resolver, load_config
+
+    assert load_config().same_family("firm", "foreign_firm")
+    assert not load_config().same_family("firm", "university")
+    org = Organisation(name="埃森哲（中国）有限公司", kind="foreign_firm", is_sample=False, origin="extracted")
+    uni = Organisation(name="埃森哲大学", kind="university", is_sample=False, origin="extracted")
+    session.add_all([org, uni])
+    session.flush()
+    resolver = Resolver(session)
+    assert resolver.lookup("埃森哲", kind="firm") == org.id
+    assert resolver.lookup("埃森哲", kind="hospital") != org.id  # another family: a conflict
