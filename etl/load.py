@@ -118,6 +118,7 @@ class _Organisations:
             select(ApplicationDomain.code, ApplicationDomain.name))}
         self.mentioned: dict[tuple[int, int], Mention] = {}
         self.created: dict[int, tuple[Organisation, list[str]]] = {}  # organisations this run created
+        self.merges = 0  # names attached to an existing organisation by similarity or judgement (see _store)
         self.new_org_id: Callable[[], int | None] = lambda: None
         self.new_event_id: Callable[[], int | None] = lambda: None
         self.load_events()
@@ -158,10 +159,11 @@ class _Organisations:
             org_id = self._create(seed.name, seed.kind, "seed", seed.province, seed.city, seed.division, names)
         else:
             if self.resolver is not None:
-                found = self.resolver.match(name, kind=kind).org_id
-                if found is not None:  # an alias, an identifier, a judgement or an automatic merge
-                    self.gazetteer.replace(name, OrgRef(name, kind, None, found))
-                    return found
+                match = self.resolver.match(name, kind=kind)
+                if match.org_id is not None:  # an alias, an identifier, a judgement or an automatic merge
+                    self.merges += int(match.outcome in ("auto_merge", "judgement"))
+                    self.gazetteer.replace(name, OrgRef(name, kind, None, match.org_id))
+                    return match.org_id
             province, city = place_of(name)
             _section, division = industry_of(name, kind or "other")
             org_id = self._create(name, kind or "other", "extracted", province, city, division, [("full", name)])
@@ -284,6 +286,7 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
         raise ValueError("no date in the sentence and no publication date")
     p = orgs.resolve(rel.provider.key, rel.provider.name, rel.provider.kind)
     r = orgs.resolve(rel.receiver.key, rel.receiver.name, rel.receiver.kind)
+    report.merges, orgs.merges = report.merges + orgs.merges, 0
     if p == r:
         return
     reporter = None
@@ -445,9 +448,9 @@ def _extraction(doc: Document, orgs: _Organisations, ready: dict[int, Precompute
     Raises (and the document is quarantined) when extraction fails or a relation has no year;
     nothing has been written for the document at that point.
     """
-    pre = ready.get(doc.id)
+    pre = ready.get(doc.id)  # without a snapshot to compare with, an extraction made ahead is trusted
     if (pre is not None and pre.content_sha256 == doc.content_sha256
-            and (snapshot is None or snapshot is orgs.gazetteer or _same_names(doc.text, snapshot, orgs.gazetteer))):
+            and (snapshot is None or _same_names(doc.text, snapshot, orgs.gazetteer))):
         if pre.error is not None:
             raise pre.error
         assert pre.extraction is not None
@@ -480,6 +483,7 @@ def _load_batch(session: Session, batch: list[int], orgs: _Organisations, report
             continue
         report.documents += 1
         savepoint = session.begin_nested() if careful else None
+        counts = report.as_dict()
         try:
             if doc.extracted_sha256 is not None:  # a document never extracted has no mentions yet
                 removed = _forget_previous(session, doc.id)
@@ -503,6 +507,8 @@ def _load_batch(session: Session, batch: list[int], orgs: _Organisations, report
             if savepoint is None:
                 raise
             savepoint.rollback()
+            for name, value in counts.items():  # what the document added is gone again
+                setattr(report, name, value)
             orgs.__init__(session)  # organisations created in the savepoint are gone
             _quarantine(session, doc, exc, report, run_id)
         doc.extracted_sha256 = doc.content_sha256
@@ -544,8 +550,6 @@ def run_etl_ids(
     lexicon = load_lexicon()
     orgs = _Organisations(session)
     orgs.allocate_ids()
-    if snapshot is None:
-        snapshot = orgs.gazetteer  # nothing to compare with: trust the extractions
     orgs_before = session.scalar(select(func.count()).select_from(Organisation)) or 0
     ready = {p.document_id: p for p in extractions or []}
     for start in range(0, len(ids), batch_size):
@@ -565,8 +569,6 @@ def run_etl_ids(
         if progress:
             progress(min(start + batch_size, len(ids)), len(ids))
     report.organisations_new = (session.scalar(select(func.count()).select_from(Organisation)) or 0) - orgs_before
-    if orgs.resolver is not None:
-        report.merges = getattr(orgs.resolver, "merges", 0)
     if ids:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
         from etl.dedup import assign_clusters
 

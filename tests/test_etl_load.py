@@ -173,8 +173,10 @@ def test_database_error_falls_back_to_careful_load_with_the_same_result(
     poisoned.extracted_sha256 = poisoned.content_sha256  # skip it
     poisoned.extractor_version = load.EXTRACTOR_VERSION
     session.commit()
-    load.run_etl(session, batch_size=25)
+    reference = load.run_etl(session, batch_size=25)
     assert _state(session) == got
+    counts = ("relations", "events_new", "events_terminated", "mentions_new", "organisations_new", "merges")
+    assert {k: getattr(report, k) for k in counts} == {k: getattr(reference, k) for k in counts}
 
 
 def test_story_clusters_join_reports_of_one_news_and_split_templates(session: Session, tiny_world) -> None:
