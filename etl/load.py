@@ -82,33 +82,52 @@ class EtlReport:
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
 
 
-class _Organisations:
-    """Maps mention names to organisation ids, creating organisations for new names."""
+def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], set[int]]:
+    """The gazetteer of every organisation, alias and seed name in the database now; names -> ids; sample ids."""
+    gazetteer = Gazetteer()
+    sample: set[int] = set()
+    refs: dict[int, OrgRef] = {}
+    by_name: dict[str, int] = {}
+    for org_id, name, is_sample, kind, prov in session.execute(
+        select(Organisation.id, Organisation.name, Organisation.is_sample, Organisation.kind,
+               Organisation.province_code)
+    ):
+        refs[org_id] = OrgRef(name, kind, prov, org_id)
+        by_name.setdefault(name, org_id)
+        gazetteer.add(name, refs[org_id])
+        if is_sample:
+            sample.add(org_id)
+    for org_id, name in session.execute(select(Alias.organisation_id, Alias.name)):
+        if org_id in refs and name not in gazetteer:
+            gazetteer.add(name, refs[org_id])
+    for seed in seed_organisations():
+        ref = OrgRef(seed.name, seed.kind, seed.province)
+        for name in (seed.name, *seed.aliases):
+            if name not in gazetteer:
+                gazetteer.add(name, ref)
+    return gazetteer, by_name, sample
+
+
+class LoaderState:
+    """What the loader keeps in memory while it runs: names -> organisation ids (creating
+    organisations for new names), the resolver, the events and their labels.
+
+    Built from the database once (:func:`run_etl_ids` builds one per call); a caller that loads
+    many slices of documents in a row on one session (the ETL flow's waves) passes the same
+    state to each call instead of reloading everything per slice. Only this state may write
+    organisations, aliases and events to the database while it lives (it does not see others'
+    writes); :meth:`reset` reloads it.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.gazetteer = Gazetteer()
-        self.sample: set[int] = set()
-        refs: dict[int, OrgRef] = {}
-        self.by_name: dict[str, int] = {}
-        for org_id, name, is_sample, kind, prov in session.execute(
-            select(Organisation.id, Organisation.name, Organisation.is_sample, Organisation.kind,
-                   Organisation.province_code)
-        ):
-            refs[org_id] = OrgRef(name, kind, prov, org_id)
-            self.by_name.setdefault(name, org_id)
-            self.gazetteer.add(name, refs[org_id])
-            if is_sample:
-                self.sample.add(org_id)
-        for org_id, name in session.execute(select(Alias.organisation_id, Alias.name)):
-            if org_id in refs and name not in self.gazetteer:
-                self.gazetteer.add(name, refs[org_id])
+        self.reset()
+
+    def reset(self) -> None:
+        """(Re)load everything from the database (after a rollback, or to see others' writes)."""
+        session = self.session
+        self.gazetteer, self.by_name, self.sample = _database_gazetteer(session)
         self.seeds = {s.name: s for s in seed_organisations()}
-        for seed in self.seeds.values():
-            ref = OrgRef(seed.name, seed.kind, seed.province)
-            for name in (seed.name, *seed.aliases):
-                if name not in self.gazetteer:
-                    self.gazetteer.add(name, ref)
         self.provinces = {name: code for code, name in session.execute(select(Province.code, Province.name))}
         self.cities = {(name, prov): code for code, name, prov in session.execute(
             select(City.code, City.name, City.province_code))}
@@ -117,10 +136,11 @@ class _Organisations:
         self.domain_codes = {name: code for code, name in session.execute(
             select(ApplicationDomain.code, ApplicationDomain.name))}
         self.mentioned: dict[tuple[int, int], Mention] = {}
-        self.created: dict[int, tuple[Organisation, list[str]]] = {}  # organisations this run created
+        self.created: dict[int, tuple[Organisation, list[str]]] = {}  # created, not yet adopted by the resolver
         self.merges = 0  # names attached to an existing organisation by similarity or judgement (see _store)
         self.new_org_id: Callable[[], int | None] = lambda: None
         self.new_event_id: Callable[[], int | None] = lambda: None
+        self.allocating = False
         self.load_events()
 
     def allocate_ids(self) -> None:
@@ -129,6 +149,7 @@ class _Organisations:
 
         self.new_org_id = IdAllocator(self.session, Organisation.__table__)
         self.new_event_id = IdAllocator(self.session, CooperationEvent.__table__)
+        self.allocating = True
 
     def load_events(self) -> None:
         """Index the events and their labels once per run (no query per relation)."""
@@ -168,7 +189,7 @@ class _Organisations:
             _section, division = industry_of(name, kind or "other")
             org_id = self._create(name, kind or "other", "extracted", province, city, division, [("full", name)])
         if self.resolver is not None:  # indexes it and stores merge suggestions for review
-            made = self.created.get(org_id)
+            made = self.created.pop(org_id, None)
             if made is None:
                 self.resolver.adopt(org_id, name)
             else:
@@ -280,7 +301,7 @@ def pending_documents(session: Session, limit: int | None = None, reprocess: boo
     return list(session.scalars(stmt))
 
 
-def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations, report: EtlReport) -> None:
+def _store(session: Session, doc: Document, rel: Relation, orgs: LoaderState, report: EtlReport) -> None:
     year = rel.year
     if year is None:
         raise ValueError("no date in the sentence and no publication date")
@@ -326,7 +347,7 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: _Organisations,
     _mention(session, event, doc, rel, report, orgs)
 
 
-def _labels(session: Session, event: CooperationEvent, rel: Relation, orgs: _Organisations) -> None:
+def _labels(session: Session, event: CooperationEvent, rel: Relation, orgs: LoaderState) -> None:
     tech = orgs.tech_of.setdefault(event.id, set())
     for code in {orgs.tech_codes[n] for n in rel.tech_categories if n in orgs.tech_codes} - tech:
         session.add(EventTechCategory(event_id=event.id, category_code=code))
@@ -338,7 +359,7 @@ def _labels(session: Session, event: CooperationEvent, rel: Relation, orgs: _Org
 
 
 def _mention(session: Session, event: CooperationEvent, doc: Document, rel: Relation, report: EtlReport,
-             orgs: _Organisations) -> None:
+             orgs: LoaderState) -> None:
     exists = orgs.mentioned.get((event.id, doc.id))
     if exists is None:
         mention = Mention(
@@ -401,7 +422,7 @@ class Precomputed:
 
 def gazetteer_snapshot(session: Session) -> Gazetteer:
     """The gazetteer :func:`run_etl` starts from: every organisation, alias and seed name in the database now."""
-    return _Organisations(session).gazetteer
+    return _database_gazetteer(session)[0]
 
 
 def extract_documents(
@@ -441,7 +462,7 @@ def _same_names(text: str, before: Gazetteer, now: Gazetteer) -> bool:
     return all(before.get(name) == now.get(name) for g in (before, now) for _s, _e, name in g.find(norm))
 
 
-def _extraction(doc: Document, orgs: _Organisations, ready: dict[int, Precomputed], snapshot: Gazetteer | None,
+def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed], snapshot: Gazetteer | None,
                 lexicon: Any) -> Extraction:
     """The document's extraction (made ahead when still valid, see :func:`run_etl_ids`), checked for loading.
 
@@ -464,7 +485,7 @@ def _extraction(doc: Document, orgs: _Organisations, ready: dict[int, Precompute
     return extraction
 
 
-def _load_batch(session: Session, batch: list[int], orgs: _Organisations, report: EtlReport,
+def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: EtlReport,
                 ready: dict[int, Precomputed], snapshot: Gazetteer | None, lexicon: Any, run_id: int | None,
                 *, careful: bool) -> None:
     """Load one batch of documents (the caller commits).
@@ -482,6 +503,7 @@ def _load_batch(session: Session, batch: list[int], orgs: _Organisations, report
         if doc is None:
             continue
         report.documents += 1
+        orgs.mentioned = {}  # mentions of this document (two relations may report one event)
         savepoint = session.begin_nested() if careful else None
         counts = report.as_dict()
         try:
@@ -490,7 +512,6 @@ def _load_batch(session: Session, batch: list[int], orgs: _Organisations, report
                 if removed:
                     orgs.load_events()
                 report.events_removed += removed
-                orgs.mentioned = {k: v for k, v in orgs.mentioned.items() if k[1] != doc.id}
             try:
                 extraction = _extraction(doc, orgs, ready, snapshot, lexicon)
             except Exception as exc:
@@ -509,7 +530,7 @@ def _load_batch(session: Session, batch: list[int], orgs: _Organisations, report
             savepoint.rollback()
             for name, value in counts.items():  # what the document added is gone again
                 setattr(report, name, value)
-            orgs.__init__(session)  # organisations created in the savepoint are gone
+            orgs.reset()  # organisations created in the savepoint are gone
             _quarantine(session, doc, exc, report, run_id)
         doc.extracted_sha256 = doc.content_sha256
         doc.extractor_version = EXTRACTOR_VERSION
@@ -535,6 +556,8 @@ def run_etl_ids(
     progress: Callable[[int, int], None] | None = None,
     extractions: list[Precomputed] | None = None,
     snapshot: Gazetteer | None = None,
+    state: LoaderState | None = None,
+    dedup: bool = True,
 ) -> EtlReport:
     """Process the documents ``ids`` in this order (see :func:`run_etl`); commit after each batch.
 
@@ -545,11 +568,19 @@ def run_etl_ids(
     document is extracted here with the current gazetteer, exactly as :func:`run_etl` would.
     So a batch extracted ahead, in parallel, loads to the same database state as the serial
     run. Without ``snapshot`` the extractions are used as they are.
+
+    ``state`` (built on ``session``) carries the loader's memory over from an earlier call, so a
+    caller loading documents slice by slice does not reload the database each time; ``dedup``
+    False leaves duplicate clustering (:func:`etl.dedup.assign_clusters`) to the caller, e.g.
+    once after the last slice.
     """
     report = EtlReport()
     lexicon = load_lexicon()
-    orgs = _Organisations(session)
-    orgs.allocate_ids()
+    orgs = state if state is not None else LoaderState(session)
+    if orgs.session is not session:
+        raise ValueError("the loader state belongs to another session")
+    if not orgs.allocating:
+        orgs.allocate_ids()
     orgs_before = session.scalar(select(func.count()).select_from(Organisation)) or 0
     ready = {p.document_id: p for p in extractions or []}
     for start in range(0, len(ids), batch_size):
@@ -558,18 +589,19 @@ def run_etl_ids(
         try:
             _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=False)
             session.commit()
+            orgs.event_objs.clear()  # written: read again when needed (keeps a long run's memory flat)
         except Exception:  # a database error in the batch: redo it document by document
             session.rollback()
             report = before
-            orgs = _Organisations(session)
+            orgs.reset()
             _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=True)
             session.commit()
-            orgs = _Organisations(session)
+            orgs.reset()
             orgs.allocate_ids()
         if progress:
             progress(min(start + batch_size, len(ids)), len(ids))
     report.organisations_new = (session.scalar(select(func.count()).select_from(Organisation)) or 0) - orgs_before
-    if ids:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
+    if ids and dedup:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
         from etl.dedup import assign_clusters
 
         dedup = assign_clusters(session, ids)

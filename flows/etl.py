@@ -11,7 +11,10 @@ on what earlier documents loaded. So the flow works in *waves* of ``wave_batches
    processes on a Dask cluster when ``AIMAP_DASK_ADDRESS`` is set (:func:`etl_task_runner`);
 2. one ``etl-load`` task loads the wave in document order (:func:`etl.load.run_etl_ids`), one
    transaction per batch; a document whose names the snapshot resolves differently from the
-   growing gazetteer of the load is re-extracted there.
+   growing gazetteer of the load is re-extracted there. The waves of a run share one loading
+   session and loader state in the flow's process (:func:`loader_for`);
+3. after the last wave, one ``etl-dedup`` task fingerprints the new documents and assigns the
+   duplicate clusters (:func:`etl.dedup.assign_clusters`), once rather than per wave.
 
 Hence the database ends in the same state whatever the runner (and as with the serial
 :func:`etl.load.run_etl`): a test runs the flow on a local Dask cluster and compares. The flow is
@@ -28,12 +31,14 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
+from sqlalchemy.orm import Session
 
 from aimap.config import database_url
-from db.session import get_engine, session_scope
+from db.session import get_engine, session_factory, session_scope
 from etl.extract import Gazetteer
 from etl.load import (
     EtlReport,
+    LoaderState,
     Precomputed,
     extract_documents,
     gazetteer_snapshot,
@@ -74,19 +79,77 @@ def extract_batch(ids: list[int], db_url: str, snapshot_key: str, label: str) ->
     return out
 
 
+_loaders_lock = threading.Lock()
+_loaders: dict[str, tuple[Session, LoaderState]] = {}
+
+
+def loader_for(key: str, db_url: str) -> tuple[Session, LoaderState]:
+    """The loading session and loader state of the flow run ``key``, built on first use.
+
+    Every wave of a run is loaded in the flow's process, one after the other, so they share one
+    session and one :class:`etl.load.LoaderState` instead of reloading organisations, aliases,
+    judgements and events from the database for each wave (which grew with the database: the
+    ``report`` world's 172,000 documents are 108 waves). :func:`close_loader` ends it.
+    """
+    with _loaders_lock:
+        if key not in _loaders:
+            session = session_factory(get_engine(db_url))()
+            _loaders[key] = (session, LoaderState(session))
+        return _loaders[key]
+
+
+def close_loader(key: str) -> None:
+    """Close the loading session of the flow run ``key`` (if any)."""
+    with _loaders_lock:
+        entry = _loaders.pop(key, None)
+    if entry is not None:
+        entry[0].close()
+
+
 @task(name="etl-load", cache_policy=NO_CACHE, task_run_name="load-{label}")
 def load_wave(ids: list[int], extractions: list[list[Precomputed]], db_url: str, snapshot_key: str,
-              label: str, run_id: int | None, batch_size: int) -> dict[str, Any]:
-    """Load one wave in document order; return its counts and quarantine messages."""
+              label: str, run_id: int | None, batch_size: int, loader_key: str | None = None) -> dict[str, Any]:
+    """Load one wave in document order; return its counts and quarantine messages.
+
+    With ``loader_key`` the wave continues the loader state of earlier waves of the same run
+    (:func:`loader_for`); duplicate clustering is then left to :func:`dedup_documents`.
+    """
     logger = get_run_logger()
     snapshot = snapshot_for(snapshot_key, db_url)
     flat = [p for batch in extractions for p in batch]
-    with session_scope(get_engine(db_url)) as session:
-        report = run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, extractions=flat, snapshot=snapshot,
-                             progress=lambda d, t: logger.info("load %s: %d/%d documents", label, d, t))
+    progress = lambda d, t: logger.info("load %s: %d/%d documents", label, d, t)  # noqa: E731
+    if loader_key is None:
+        with session_scope(get_engine(db_url)) as session:
+            report = run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, extractions=flat,
+                                 snapshot=snapshot, progress=progress)
+    else:
+        session, state = loader_for(loader_key, db_url)
+        try:
+            report = run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, extractions=flat,
+                                 snapshot=snapshot, progress=progress, state=state, dedup=False)
+        except BaseException:
+            session.rollback()
+            close_loader(loader_key)  # a retry or a resumed run starts from the database again
+            raise
     for message in report.error_messages:
         logger.warning("quarantined: %s", message)
     return {"counts": report.as_dict(), "errors": report.error_messages}
+
+
+@task(name="etl-dedup", cache_policy=NO_CACHE)
+def dedup_documents(db_url: str) -> int:
+    """Fingerprint every document without a current fingerprint and assign duplicate clusters.
+
+    Once per run, after the last wave (:func:`etl.dedup.assign_clusters` with its default
+    selection, so documents a crashed earlier run loaded are included); returns the number of
+    exact and near duplicates found.
+    """
+    from etl.dedup import assign_clusters
+
+    logger = get_run_logger()
+    with session_scope(get_engine(db_url)) as session:
+        report = assign_clusters(session, progress=logger.info)
+    return report.exact + report.near
 
 
 def etl_task_runner() -> Any:
@@ -166,13 +229,16 @@ def etl_flow(
             futures = extract_batch.map(wave, unmapped(url), unmapped(key), labels)
             extracted = [f.result() for f in futures]
             wave_ids = [i for batch in wave for i in batch]
-            loaded = load_wave(wave_ids, extracted, url, key, key, run_id, batch_size)
+            loaded = load_wave(wave_ids, extracted, url, key, key, run_id, batch_size, loader_key=flow_key)
             _add(totals, loaded["counts"])
             errors += loaded["errors"]
             done += len(wave_ids)
             update_progress_artifact(progress, 100.0 * done / len(ids))
             logger.info("etl: %d/%d documents; %s", done, len(ids), totals)
+        close_loader(flow_key)
+        totals["duplicate_documents"] = totals.get("duplicate_documents", 0) + dedup_documents(url)
     except BaseException as exc:
+        close_loader(flow_key)
         finish_run(run_id, counts=totals, state="failed", message=f"{type(exc).__name__}: {exc}")
         if ledger is not None and record is not None:
             ledger.finish(record, counts=totals, state="failed", message=f"{type(exc).__name__}: {exc}")
