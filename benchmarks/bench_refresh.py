@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_refresh.py --presets tiny       # a quick look (~2 min)
     .venv/bin/python benchmarks/bench_refresh.py --dask-workers 2     # + the ETL flow on threads vs Dask
     .venv/bin/python benchmarks/bench_refresh.py --presets small,report --no-baseline   # report: hours
+    .venv/bin/python benchmarks/bench_refresh.py --etl-alone KEEP/report/prefect/aimap.db   # the ETL flow alone
 
 For each world preset (seed 7, rendered and served on 127.0.0.1, SQLite, Prefect's ephemeral
 API as ``make demo`` runs it):
@@ -156,6 +157,46 @@ def run_etl_runners(base: Path, workers: int) -> dict[str, float]:
     return times
 
 
+def _reset_etl(db: Path) -> None:
+    """Remove what the ETL wrote (events, mentions, labels, judgements, organisations it created,
+    fingerprints, its quarantine records) so every document of the copy is pending again."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.executescript("""
+            PRAGMA foreign_keys = ON;
+            DELETE FROM event_tech_categories; DELETE FROM event_application_domains; DELETE FROM mentions;
+            DELETE FROM event_reviews; DELETE FROM cooperation_events; DELETE FROM judgements;
+            DELETE FROM document_fingerprints; DELETE FROM pipeline_errors WHERE stage = 'etl';
+            DELETE FROM aliases WHERE source = 'resolver'
+                OR organisation_id IN (SELECT id FROM organisations WHERE origin <> 'registry');
+            DELETE FROM organisations WHERE origin <> 'registry';
+            UPDATE documents SET extracted_sha256 = NULL, extractor_version = NULL, extracted_at = NULL;
+        """)
+
+
+def run_etl_alone(crawled: Path, base: Path) -> None:
+    """The ETL flow (threads, as in the refresh) alone on a copy of a crawled database."""
+    import shutil
+    import sqlite3
+
+    from flows.etl import run_etl_flow
+
+    _env(base, "etl-alone")
+    target = base / "etl-alone" / "aimap.db"
+    with sqlite3.connect(crawled) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(crawled, target)
+    _reset_etl(target)
+    started = time.perf_counter()
+    counts = run_etl_flow()
+    wall = time.perf_counter() - started
+    print(f"\nETL flow alone on {crawled} (a copy, ETL results removed): {counts['documents']:,} documents, "
+          f"{counts['events_new']:,} events, {counts['mentions_new']:,} mentions, {counts['quarantined']} quarantined, "
+          f"{counts.get('duplicate_documents', 0):,} duplicates: {wall:.1f} s = {counts['documents'] / wall:,.0f} "
+          "documents/s", flush=True)
+
+
 def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
     from aimap.config import out_dir
     from analysis.report import build_report
@@ -199,6 +240,9 @@ def main() -> int:
                         help="also time the ETL flow alone on threads and on a local Dask cluster of this many "
                              "processes, against the baseline's plain run_etl (needs the baseline)")
     parser.add_argument("--keep", type=Path, help="work here and keep the files (default: a temporary directory)")
+    parser.add_argument("--etl-alone", type=Path, metavar="DB",
+                        help="instead: time the ETL flow alone on a copy of this crawled SQLite database (e.g. "
+                             "KEEP/report/prefect/aimap.db of an earlier --keep run), its ETL results removed")
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -210,6 +254,9 @@ def main() -> int:
 
         print(f"Prefect's ephemeral API started in {start_api():.1f} s (once per process; not counted below: "
               "a served or deployed install keeps its server running)", flush=True)
+        if args.etl_alone:
+            run_etl_alone(args.etl_alone.resolve(), base)
+            return 0
 
         for preset in args.presets.split(","):
             t = time.perf_counter()
