@@ -248,6 +248,7 @@ def main() -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     with tempfile.TemporaryDirectory(prefix="aimap-bench-refresh-") as tmp:
         base = args.keep or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)  # Prefect creates its home without parents
         os.environ.setdefault("PREFECT_HOME", str(base / "prefect"))
         from demosite.render import render_site
         from demosite.world import build_world
