@@ -210,29 +210,16 @@ def etl_clusterings(world: Path, db_path: Path, names: dict[str, str]) -> dict[s
     The documents are written straight into ``documents`` as a crawl would store them (the
     crawler is not what is measured here), after the world's registry ``firms.csv``.
     """
-    import datetime as dt
-    import hashlib
-
     from db.bootstrap import prepare_database
-    from db.models import Document
     from db.session import make_engine, session_factory
-    from etl.evaluate import etl_duplicate_clusters, etl_entity_clusters
+    from etl.evaluate import etl_duplicate_clusters, etl_entity_clusters, store_world_documents
     from etl.load import run_etl
-    from etl.registry import import_registry
 
     engine = make_engine(f"sqlite:///{db_path}")
     prepare_database(engine)
     started = time.perf_counter()
     with session_factory(engine)() as session:
-        import_registry(session, world / "firms.csv")
-        for d in world_documents(world / "truth"):
-            session.add(Document(
-                canonical_url="http://127.0.0.1" + d["url"], url=d["url"], http_status=200,
-                content_sha256=hashlib.sha256(d["text"].encode()).hexdigest(),
-                published_on=dt.date.fromisoformat(d["published"]) if d.get("published") else None,
-                title=d.get("title"), text=d["text"],
-            ))
-        session.commit()
+        store_world_documents(session, world)
         report = run_etl(session)
         out = {"entities": etl_entity_clusters(session, names), "duplicates": etl_duplicate_clusters(session)}
     engine.dispose()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import sys
 import tempfile
@@ -28,14 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg  # noqa: E402
 
 from db.bootstrap import prepare_database  # noqa: E402
-from db.models import Document  # noqa: E402
 from db.session import make_engine, session_factory  # noqa: E402
 from demosite.render import render_site  # noqa: E402
 from demosite.world import build_world  # noqa: E402
+from etl.evaluate import store_world_documents  # noqa: E402
 from etl.extract import extract_document, load_lexicon  # noqa: E402
 from etl.gazetteer import registry_gazetteer, seed_gazetteer  # noqa: E402
 from etl.load import run_etl  # noqa: E402
-from etl.registry import import_registry  # noqa: E402
 
 
 def _documents(world: Path, limit: int) -> list[dict]:
@@ -48,15 +46,7 @@ def _load(url: str, world: Path, docs: list[dict]) -> tuple[float, float]:
     engine = make_engine(url)
     prepare_database(engine)
     with session_factory(engine)() as session:
-        import_registry(session, world / "firms.csv")
-        for d in docs:
-            session.add(Document(
-                canonical_url="http://demo-site.aimap.test" + d["url"], url=d["url"], http_status=200,
-                content_sha256=hashlib.sha256(d["text"].encode()).hexdigest(),
-                published_on=dt.date.fromisoformat(d["published"]), title=d["title"], text=d["text"],
-                language=d["language"], encoding=d["encoding"],
-            ))
-        session.commit()
+        store_world_documents(session, world, docs)
         started = time.process_time(), time.perf_counter()
         report = run_etl(session, batch_size=200)
         cpu, wall = time.process_time() - started[0], time.perf_counter() - started[1]

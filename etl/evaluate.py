@@ -932,3 +932,32 @@ def etl_duplicate_clusters(session: Any) -> dict[str, int]:
     clusters = story_clusters(session)
     return {url: clusters[doc_id] for doc_id, url in session.execute(select(Document.id, Document.url))
             if doc_id in clusters}
+
+
+def store_world_documents(session: Any, world_dir: Path | str, documents: Iterable[Mapping[str, Any]] | None = None,
+                          *, base_url: str = "http://127.0.0.1") -> int:
+    """Store a rendered world's registry and documents as a crawl would have (no crawl), and commit.
+
+    For measuring and testing the ETL on the world's truth without crawling: ``firms.csv`` is
+    imported, then each document (default: the reachable ones, :func:`world_documents`) becomes a
+    ``documents`` row with its text, content hash, title and publication date; ``url`` is the
+    page path and ``canonical_url`` ``base_url`` + path. Returns the number of documents stored.
+    """
+    import datetime as dt
+    import hashlib
+
+    from db.models import Document
+    from etl.registry import import_registry
+
+    world = Path(world_dir)
+    import_registry(session, world / "firms.csv")
+    docs = list(documents) if documents is not None else world_documents(world / "truth")
+    for d in docs:
+        session.add(Document(
+            canonical_url=base_url + d["url"], url=d["url"], http_status=200,
+            content_sha256=hashlib.sha256(d["text"].encode()).hexdigest(),
+            published_on=dt.date.fromisoformat(d["published"]) if d.get("published") else None,
+            title=d.get("title"), text=d["text"], language=d.get("language"), encoding=d.get("encoding"),
+        ))
+    session.commit()
+    return len(docs)

@@ -8,7 +8,6 @@ when a batch hits a database error) leave the same database state.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -31,8 +30,8 @@ from db.models import (
 )
 from demosite.render import render_site
 from demosite.world import build_world
+from etl.evaluate import store_world_documents
 from etl.registry import SOURCE as REGISTRY
-from etl.registry import import_registry
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +48,7 @@ def _sha(text: str) -> str:
 
 
 def _add_documents(session: Session, world: Path, docs: list[dict]) -> None:
-    import_registry(session, world / "firms.csv")
-    for d in docs:
-        session.add(Document(
-            canonical_url="http://127.0.0.1" + d["url"], url=d["url"], http_status=200,
-            content_sha256=_sha(d["text"]), published_on=dt.date.fromisoformat(d["published"]),
-            title=d["title"], text=d["text"], language=d["language"], encoding=d["encoding"],
-        ))
-    session.commit()
+    store_world_documents(session, world, docs)
 
 
 def _state(session: Session) -> dict[str, object]:
