@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import tempfile
 import time
@@ -30,16 +29,10 @@ from db.bootstrap import prepare_database  # noqa: E402
 from db.session import make_engine, session_factory  # noqa: E402
 from demosite.render import render_site  # noqa: E402
 from demosite.world import build_world  # noqa: E402
-from etl.evaluate import store_world_documents  # noqa: E402
+from etl.evaluate import store_world_documents, world_documents  # noqa: E402
 from etl.extract import extract_document, load_lexicon  # noqa: E402
 from etl.gazetteer import registry_gazetteer, seed_gazetteer  # noqa: E402
 from etl.load import run_etl  # noqa: E402
-
-
-def _documents(world: Path, limit: int) -> list[dict]:
-    lines = (world / "truth" / "documents.jsonl").read_text(encoding="utf-8").splitlines()
-    docs = [json.loads(line) for line in lines]
-    return [d for d in docs if d["crawlable"] and d["fault"] not in ("gone", "broken") and d["text"]][:limit]
 
 
 def _load(url: str, world: Path, docs: list[dict]) -> tuple[float, float]:
@@ -65,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aimap-bench-etl-") as tmp:
         world = render_site(build_world(seed=7, preset=args.preset), Path(tmp) / "w").out_dir
-        docs = _documents(world, args.limit)
+        docs = world_documents(world / "truth")[: args.limit]  # the reachable ones, as a crawl stores them
         gazetteer, lexicon = registry_gazetteer(world / "firms.csv", seed_gazetteer()), load_lexicon()
         started = time.process_time()
         for d in docs:

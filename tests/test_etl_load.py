@@ -9,7 +9,6 @@ when a batch hits a database error) leave the same database state.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
@@ -30,17 +29,14 @@ from db.models import (
 )
 from demosite.render import render_site
 from demosite.world import build_world
-from etl.evaluate import store_world_documents
+from etl.evaluate import store_world_documents, world_documents
 from etl.registry import SOURCE as REGISTRY
 
 
 @pytest.fixture(scope="module")
 def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     out = render_site(build_world(seed=7, preset="tiny"), tmp_path_factory.mktemp("w") / "w").out_dir
-    lines = (out / "truth" / "documents.jsonl").read_text(encoding="utf-8").splitlines()
-    docs = [json.loads(line) for line in lines]
-    docs = [d for d in docs if d["crawlable"] and d["fault"] not in ("gone", "broken") and d["text"]]
-    return out, docs
+    return out, world_documents(out / "truth")
 
 
 def _sha(text: str) -> str:
