@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aimap.config import home_dir, out_dir, safe_url
+from common.config import home_dir, out_dir, safe_url
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

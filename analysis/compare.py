@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from aimap.datafiles import read_yaml
 from analysis.stats import Column, Table, rank_order, top_nodes
+from common.datafiles import read_yaml
 
 if TYPE_CHECKING:
     from analysis.stats import EditionStats, ReportData, ReportSpec

@@ -54,7 +54,6 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aimap.datafiles import read_yaml
 from analysis.bundle import write_csv, write_markdown, write_xlsx
 from analysis.index_data import LEVELS, IndexSource, Regions, computed_indicators, load_index_source
 from analysis.index_imports import (
@@ -64,6 +63,7 @@ from analysis.index_imports import (
     read_imports,
 )
 from analysis.stats import Chart, Column, Table, rank_order
+from common.datafiles import read_yaml
 from db.models import CooperationEvent
 
 DATA_DIR = Path(__file__).resolve().parent / "data"

@@ -10,7 +10,7 @@ file, row, year and source.
 
 Validation is the firm registry's (:mod:`etl.registry`, whose file reader and error type this
 module reuses): every row of every file is checked first; each problem is a
-:class:`~etl.registry.RowError` (spreadsheet row number, header = row 1; column; value; reason).
+:class:`~common.tabular.RowError` (spreadsheet row number, header = row 1; column; value; reason).
 Without ``skip_bad`` one bad row anywhere aborts with :class:`IndexImportError` listing all of them
 and nothing is used; with ``skip_bad`` the good rows are used and the bad ones are written to a
 rejects CSV per file (original columns + ``row`` + ``errors``) and listed in the result.
@@ -30,7 +30,6 @@ import csv
 import hashlib
 import math
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,16 +38,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import City, PipelineError, Province
-from etl.registry import (
+from common.tabular import (
     ColumnSpec,
-    RegistryImportError,
     RowError,
+    TableError,
     cell_text,
     header_key,
     map_header,
     read_table,
 )
+from common.text import fold_compact
+from db.models import City, PipelineError, Province
 
 #: ``PipelineError.stage`` / ``kind`` of rejected import rows.
 ERROR_STAGE = "index"
@@ -140,10 +140,6 @@ class IndexImportError(ValueError):
 # --------------------------------------------------------------------------- regions
 
 
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
 @dataclass
 class _Places:
     provinces: dict[str, str]  # folded name / short name / code -> code
@@ -161,12 +157,12 @@ def _load_places(session: Session) -> _Places:
     for code, name, short in session.execute(select(Province.code, Province.name, Province.short_name)):
         province_name[code] = name
         for key in (code, name, short):
-            provinces[_fold(key)] = code
+            provinces[fold_compact(key)] = code
     cities: dict[str, list[tuple[str, str]]] = {}
     city_name = {}
     for code, name, prov in session.execute(select(City.code, City.name, City.province_code).order_by(City.code)):
         city_name[code] = name
-        for key in (*_city_keys(_fold(name)), code):
+        for key in (*_city_keys(fold_compact(name)), code):
             cities.setdefault(key, []).append((prov, code))
     return _Places(provinces, province_name, cities, city_name)
 
@@ -189,8 +185,8 @@ class _Parser:
         self.path = path
         self.indicators: dict[str, ImportableIndicator] = {}
         for ind in indicators.values():
-            self.indicators[_fold(ind.code).lower()] = ind
-            self.indicators[_fold(ind.name)] = ind
+            self.indicators[fold_compact(ind.code).lower()] = ind
+            self.indicators[fold_compact(ind.name)] = ind
 
     def parse(self, number: int, cells: list[Any], columns: dict[str, int],
               computed: Mapping[str, str]) -> tuple[ImportedValue | None, list[RowError]]:
@@ -204,15 +200,15 @@ class _Parser:
             errors.append(RowError(number, column, get(column), reason))
 
         raw = get("indicator")
-        ind = self.indicators.get(_fold(raw)) or self.indicators.get(_fold(raw).lower())
+        ind = self.indicators.get(fold_compact(raw)) or self.indicators.get(fold_compact(raw).lower())
         if not raw:
             err("indicator", "required value is blank")
         elif ind is None:
-            if _fold(raw) in computed or _fold(raw).lower() in computed:
+            if fold_compact(raw) in computed or fold_compact(raw).lower() in computed:
                 err("indicator", "this indicator is computed from the database, not imported")
             else:
                 err("indicator", f"unknown imported indicator; expected one of {', '.join(sorted({i.code for i in self.indicators.values()}))}")
-        level = _LEVELS.get(_fold(get("level")).lower())
+        level = _LEVELS.get(fold_compact(get("level")).lower())
         if level is None:
             err("level", "required: province or city (省 / 市)" if not get("level") else "unknown level; use province or city")
         region = self._region(level, get("region"), get("province"), err) if level else None
@@ -235,7 +231,7 @@ class _Parser:
             elif value < 0:
                 err("value", "negative; imported indicators are counts or amounts >= 0")
         unit = get("unit")
-        if unit and ind is not None and _fold(unit) != _fold(ind.unit):
+        if unit and ind is not None and fold_compact(unit) != fold_compact(ind.unit):
             err("unit", f"unit differs from the indicator's unit {ind.unit!r} in index.yml; convert the value")
         source = get("source")
         if not source:
@@ -250,10 +246,10 @@ class _Parser:
         if not text:
             err("region", "required value is blank")
             return None
-        key = _fold(text)
+        key = fold_compact(text)
         prov = None
         if province_text:
-            prov = p.provinces.get(_fold(province_text))
+            prov = p.provinces.get(fold_compact(province_text))
             if prov is None:
                 err("province", "unknown province")
                 return None
@@ -326,7 +322,7 @@ def read_imports(session: Session, directory: Path, indicators: Mapping[str, Imp
     """
     result = ImportResult(directory=str(directory))
     places = _load_places(session)
-    computed_keys = {k for c in computed for k in (_fold(c), _fold(c).lower())}
+    computed_keys = {k for c in computed for k in (fold_compact(c), fold_compact(c).lower())}
     seen: dict[tuple[str, str, str, int], tuple[str, int]] = {}
     pending: list[tuple[Path, list[str], list[tuple[int, list[Any], list[RowError]]], int, int, str]] = []
     fatal: list[tuple[str, RowError]] = []  # unreadable files, header problems: never skipped
@@ -335,7 +331,7 @@ def read_imports(session: Session, directory: Path, indicators: Mapping[str, Imp
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         try:
             table = read_table(path)
-        except RegistryImportError as exc:
+        except TableError as exc:
             fatal += [(name, e) for e in exc.errors]
             continue
         result.warnings += [f"{name}: {w}" for w in table.warnings]

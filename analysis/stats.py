@@ -47,7 +47,6 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aimap.datafiles import read_yaml
 from analysis.metrics import NetStats, compute_netstats
 from analysis.network import (
     EventTable,
@@ -58,6 +57,7 @@ from analysis.network import (
     load_event_table,
     yearly_edges,
 )
+from common.datafiles import read_yaml
 from db.models import (
     TECH_LAYERS,
     Alias,

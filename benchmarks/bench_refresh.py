@@ -198,8 +198,8 @@ def run_etl_alone(crawled: Path, base: Path) -> None:
 
 
 def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
-    from aimap.config import out_dir
     from analysis.report import build_report
+    from common.config import out_dir
     from crawlers.run import run_crawl
     from crawlers.sources import list_sources
     from db.session import session_scope

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from aimap.config import database_url, home_dir
+from common.config import database_url, home_dir
 from crawlers.sources import SourceConfig, load_source
 from db.models import PipelineRun, utcnow
 from db.session import get_engine, session_scope

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 KINDS = ("newsroom", "exchange", "feed")

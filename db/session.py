@@ -1,6 +1,6 @@
 """Engine and session factories shared by every stage.
 
-``get_engine()`` reads :func:`aimap.config.database_url`; SQLite connections get foreign keys
+``get_engine()`` reads :func:`common.config.database_url`; SQLite connections get foreign keys
 switched on (SQLite ignores them otherwise) and WAL journaling so a crawl writing documents and
 a reader do not block each other.
 """
@@ -14,7 +14,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from aimap.config import database_url
+from common.config import database_url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001

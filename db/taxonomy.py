@@ -32,7 +32,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
 from db.models import (
     ApplicationDomain,
     City,

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
 
 #: World event kinds that the phrasing file names differently.
 KIND_ALIASES = {"procurement": "bid_award", "alliance_membership": "alliance"}

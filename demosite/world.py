@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import identifiers
 from db.taxonomy import (
     load_application_domains,
     load_industry_divisions,
@@ -79,7 +80,6 @@ from db.taxonomy import (
     load_tech_categories,
 )
 from demosite import calibration
-from etl import identifiers
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -151,7 +151,7 @@ def make_uscc(adcode: str, rng: random.Random, authority: str = "9", org_type: s
     return identifiers.make_uscc(authority, org_type, adcode, _org_code(rng))
 
 
-#: Stock code prefixes the generator uses, by board (all valid in :mod:`etl.identifiers`).
+#: Stock code prefixes the generator uses, by board (all valid in :mod:`common.identifiers`).
 STOCK_BOARDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "SSE_main": ("SSE", ("600", "601", "603", "605")),
     "SSE_STAR": ("SSE", ("688",)),
@@ -170,7 +170,7 @@ STOCK_PREFIXES: dict[str, tuple[str, ...]] = {
 
 
 def is_valid_stock_code(code: str, exchange: str) -> bool:
-    """True when ``code`` is a valid code of ``exchange`` (rules in :mod:`etl.identifiers`)."""
+    """True when ``code`` is a valid code of ``exchange`` (rules in :mod:`common.identifiers`)."""
     return identifiers.validate_stock_code(exchange, code) is None
 
 

@@ -53,7 +53,8 @@ from datasketch import MinHash
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
+from common.text import t2s
 from db.models import Document, DocumentFingerprint, utcnow
 
 CONFIG_FILE = Path(__file__).resolve().parent / "data" / "dedup.yml"
@@ -102,16 +103,9 @@ def load_config(path: Path = CONFIG_FILE) -> DedupConfig:
     return cfg
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def normalise_text(text: str) -> str:
     """NFKC, traditional -> simplified, case-folded, letters and digits only."""
-    folded = _t2s().convert(unicodedata.normalize("NFKC", text)).casefold()
+    folded = t2s(unicodedata.normalize("NFKC", text)).casefold()
     return _NON_WORD.sub("", folded)
 
 

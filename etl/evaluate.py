@@ -52,6 +52,8 @@ from typing import Any
 
 import networkx as nx
 
+from common.text import t2s
+
 DIRECTIONS = ("a->b", "b->a", "mutual")
 #: Gold-only direction: any predicted direction agrees (see :func:`world_gold`).
 ANY_DIRECTION = "any"
@@ -150,13 +152,6 @@ class Ratio:
 
 
 @lru_cache(maxsize=1)
-def _t2s() -> Callable[[str], str]:
-    import opencc
-
-    return opencc.OpenCC("t2s").convert
-
-
-@lru_cache(maxsize=1)
 def _region_prefixes() -> tuple[str, ...]:
     from db.taxonomy import load_provinces
 
@@ -187,7 +182,7 @@ def normalise_name(name: str) -> str:
     Examples: "騰訊雲計算（北京）有限責任公司" → "腾讯云计算"; "BYD Company Limited" → "byd";
     "北京大学" → "北京大学" (no legal form, so the region stays).
     """
-    text = unicodedata.normalize("NFKC", _t2s()(name)).casefold().strip()
+    text = unicodedata.normalize("NFKC", t2s(name)).casefold().strip()
     previous = None
     while previous != text:
         previous = text

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import ahocorasick
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
 from etl.normalize import Normalised, find_dates, normalise, sentences
 
 EXTRACTOR_VERSION = "rules-1.0"

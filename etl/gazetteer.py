@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
 from etl.extract import LEXICON_DIR, Gazetteer, OrgRef
 
 PROVINCES_FILE = Path(__file__).resolve().parents[1] / "db" / "data" / "provinces.yml"

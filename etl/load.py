@@ -24,7 +24,6 @@ with kind, place and industry from :mod:`etl.gazetteer`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from common.events import event_key
 from db.models import (
     Alias,
     ApplicationDomain,
@@ -275,16 +275,6 @@ def _optional_resolver(session: Session) -> Any:
     except ImportError:
         return None
     return Resolver(session)
-
-
-def event_key(provider_id: int, receiver_id: int, direction: str, year: int) -> str:
-    """Deduplication key of an event (see module docstring)."""
-    if direction == "mutual":
-        a, b = sorted((provider_id, receiver_id))
-        raw = f"mutual|{a}|{b}|{year}"
-    else:
-        raw = f"directed|{provider_id}|{receiver_id}|{year}"
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def pending_documents(session: Session, limit: int | None = None, reprocess: bool = False) -> list[int]:

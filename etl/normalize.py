@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from common.text import t2s
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
@@ -29,13 +30,6 @@ for keep in "，。；：！？（）":
     _FULLWIDTH.pop(ord(keep), None)
 _CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*")
-
-
-@lru_cache(maxsize=1)
-def _t2s():  # noqa: ANN202 - opencc has no type hints
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 @dataclass(frozen=True)
@@ -61,10 +55,9 @@ class Normalised:
 def normalise(text: str) -> Normalised:
     """Full-width -> half-width and traditional -> simplified, keeping offsets."""
     half = text.translate(_FULLWIDTH)
-    converter = _t2s()
-    simplified = converter.convert(half)
+    simplified = t2s(half)
     if len(simplified) != len(half):  # a phrase conversion changed the length: convert per char
-        simplified = "".join(converter.convert(ch) if len(converter.convert(ch)) == 1 else ch for ch in half)
+        simplified = "".join(t2s(ch) if len(t2s(ch)) == 1 else ch for ch in half)
     return Normalised(text, simplified, tuple(range(len(text))))
 
 

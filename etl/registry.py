@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from collections import defaultdict
@@ -36,6 +35,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from common.identifiers import (
+    infer_exchange,
+    normalise_exchange,
+    normalise_stock_code,
+    normalise_uscc,
+    validate_stock_code,
+    validate_uscc,
+)
+from common.tabular import (
+    ColumnSpec,
+    RowError,
+    TableError,
+    cell_text,
+    header_key,
+    map_header,
+    read_table,
+)
+from common.text import fold_compact
 from db.models import (
     TECH_LAYERS,
     Alias,
@@ -47,14 +64,6 @@ from db.models import (
     PipelineError,
     Province,
     utcnow,
-)
-from etl.identifiers import (
-    infer_exchange,
-    normalise_exchange,
-    normalise_stock_code,
-    normalise_uscc,
-    validate_stock_code,
-    validate_uscc,
 )
 
 __all__ = [
@@ -80,18 +89,6 @@ _CENT = Decimal("0.01")
 
 
 # --------------------------------------------------------------------------- columns
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One registry column: canonical English name, Chinese header, and accepted spellings."""
-
-    name: str
-    chinese: str
-    required: bool = False
-    fmt: str = ""
-    example: str = ""
-    synonyms: tuple[str, ...] = ()
 
 
 #: The registry columns, in documentation order (``docs/registry.md`` mirrors this table).
@@ -180,12 +177,6 @@ _SPEC = {c.name: c for c in COLUMNS}
 _FINANCIAL = ("revenue_cny", "rd_expense_cny")
 
 
-def header_key(text: str) -> str:
-    """Case-, width- and whitespace-insensitive key of a header cell (``*`` markers dropped)."""
-    folded = unicodedata.normalize("NFKC", text).strip().lower().replace("*", "")
-    return re.sub(r"[\s_\-]+", "", folded)
-
-
 _HEADER_KEYS: dict[str, str] = {}
 for _col in COLUMNS:
     for _spelling in (_col.name, _col.chinese, *_col.synonyms):
@@ -193,24 +184,6 @@ for _col in COLUMNS:
 
 
 # --------------------------------------------------------------------------- report types
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem in the registry file.
-
-    ``row`` is the 1-based row number a spreadsheet shows (header = row 1, first data row = 2);
-    ``column`` the canonical English column name; ``value`` the cell as read.
-    """
-
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def format(self, path: str | Path) -> str:
-        """``path:row N, column X: reason (value 'v')``."""
-        return f"{path}:row {self.row}, column {self.column}: {self.reason} (value '{self.value}')"
 
 
 @dataclass
@@ -238,7 +211,7 @@ class ImportReport:
         return text
 
 
-class RegistryImportError(Exception):
+class RegistryImportError(TableError):
     """The registry file has errors and nothing was imported.
 
     ``errors`` lists every :class:`RowError`; ``report`` is the (non-)import report. The
@@ -246,100 +219,8 @@ class RegistryImportError(Exception):
     """
 
     def __init__(self, path: str | Path, errors: Sequence[RowError], report: ImportReport | None = None):
-        self.path = str(path)
-        self.errors = list(errors)
+        super().__init__(path, errors)
         self.report = report
-        lines = [e.format(self.path) for e in self.errors]
-        bad_rows = len({e.row for e in self.errors})
-        head = f"{self.path}: {len(self.errors)} error(s) in {bad_rows} row(s); nothing imported"
-        super().__init__("\n".join([head, *lines]))
-
-
-# --------------------------------------------------------------------------- reading
-
-
-@dataclass
-class _Table:
-    header: list[str]
-    rows: list[tuple[int, list[Any]]]  # (spreadsheet row number, cell values)
-    warnings: list[str] = field(default_factory=list)
-
-
-def _decode(data: bytes, path: Path) -> tuple[str, str | None]:
-    """Decode CSV bytes: UTF-8 (with or without BOM), else GB18030."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), None
-        except UnicodeDecodeError as exc:
-            raise RegistryImportError(
-                path, [RowError(1, "*", "", f"file has a UTF-8 BOM but is not UTF-8: {exc}")]
-            ) from exc
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "file is not UTF-8; decoded as GB18030"
-    except UnicodeDecodeError as exc:
-        raise RegistryImportError(path, [RowError(1, "*", "", "file is neither UTF-8 nor GB18030")]) from exc
-
-
-def _read_csv(path: Path) -> _Table:
-    text, warning = _decode(path.read_bytes(), path)
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    table = _Table(records[0] if records else [], [(i, rec) for i, rec in enumerate(records[1:], start=2)])
-    if warning:
-        table.warnings.append(warning)
-    return table
-
-
-def _read_xlsx(path: Path) -> _Table:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many exception types for a bad file
-        raise RegistryImportError(path, [RowError(1, "*", "", f"cannot read XLSX: {exc}")]) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        title = sheet.title
-    finally:
-        workbook.close()
-    table = _Table(
-        [cell_text(v) for v in rows[0]] if rows else [], [(i, r) for i, r in enumerate(rows[1:], start=2)]
-    )
-    if len(workbook.sheetnames) > 1:
-        table.warnings.append(f"read the first sheet {title!r} only ({len(workbook.sheetnames)} sheets)")
-    return table
-
-
-def read_table(path: Path) -> _Table:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path)
-    raise RegistryImportError(
-        path, [RowError(1, "*", "", f"unsupported file type {suffix!r} (use .csv or .xlsx)")]
-    )
-
-
-def cell_text(value: Any) -> str:
-    """A cell as text, the way the rejects file and error messages show it."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -368,7 +249,7 @@ def _load_lookups(session: Session) -> _Lookups:
     for code, name, short in session.execute(select(Province.code, Province.name, Province.short_name)):
         province_names[code] = name
         for key in (code, name, short):
-            provinces[_fold(key)] = code
+            provinces[fold_compact(key)] = code
     cities: dict[str, dict[str, str]] = defaultdict(dict)
     city_names: dict[str, list[tuple[str, str]]] = defaultdict(list)
     city_province: dict[str, list[str]] = defaultdict(list)
@@ -382,10 +263,6 @@ def _load_lookups(session: Session) -> _Lookups:
         for code, section in session.execute(select(IndustryDivision.code, IndustryDivision.section_code))
     }
     return _Lookups(provinces, province_names, cities, city_names, city_province, divisions)
-
-
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 @dataclass
@@ -505,14 +382,14 @@ class _RowParser:
         if province is None:
             err("province", "required")
         else:
-            code = self.lookups.provinces.get(_fold(province))
+            code = self.lookups.provinces.get(fold_compact(province))
             if code is None:
                 err("province", f"unknown province {province!r}")
             else:
                 row.province_code = code
         city = opt("city")
         if city is not None and row.province_code:
-            row.city_code = self._city(row.province_code, _fold(city), err)
+            row.city_code = self._city(row.province_code, fold_compact(city), err)
 
         # industry
         division = opt("industry_division")
@@ -592,7 +469,7 @@ class _RowParser:
             if code:
                 return code
         if city in (
-            _fold(lookups.province_names[province]),
+            fold_compact(lookups.province_names[province]),
             *[k for k, v in lookups.provinces.items() if v == province],
         ):
             if not lookups.city_names.get(province):
@@ -614,7 +491,7 @@ class _RowParser:
         return None
 
     def _division(self, row: _Row, value: str, err: Any) -> None:
-        match = re.fullmatch(r"([A-Ta-t])?\s*(\d{1,2})", _fold(value))
+        match = re.fullmatch(r"([A-Ta-t])?\s*(\d{1,2})", fold_compact(value))
         if not match:
             err("industry_division", "expected a 2-digit GB/T 4754-2017 division code (e.g. 65)")
             return
@@ -648,7 +525,7 @@ class _RowParser:
                 converted = None
             value = converted.date() if isinstance(converted, dt.datetime) else None
         else:
-            stripped = _fold(_TIME_SUFFIX.sub("", unicodedata.normalize("NFKC", text).strip()))
+            stripped = fold_compact(_TIME_SUFFIX.sub("", unicodedata.normalize("NFKC", text).strip()))
             for pattern in _DATE_PATTERNS:
                 match = pattern.fullmatch(stripped)
                 if match:
@@ -672,7 +549,7 @@ class _RowParser:
     def _int(self, column: str, text: str | None, err: Any) -> int | None:
         if text is None:
             return None
-        cleaned = _fold(text)
+        cleaned = fold_compact(text)
         if _GROUPED.fullmatch(cleaned) and "." not in cleaned:
             cleaned = cleaned.replace(",", "")
         if cleaned.endswith(".0"):
@@ -692,7 +569,7 @@ class _RowParser:
     def _money(self, column: str, text: str | None, err: Any) -> Decimal | None:
         if text is None:
             return None
-        cleaned = _fold(text).removeprefix("¥").removeprefix("￥")
+        cleaned = fold_compact(text).removeprefix("¥").removeprefix("￥")
         if "," in cleaned:
             if not _GROUPED.fullmatch(cleaned):
                 err(column, "misplaced thousands separator")
@@ -716,36 +593,6 @@ class _RowParser:
 
 
 # --------------------------------------------------------------------------- header
-
-
-def map_header(
-    header: list[Any], header_keys: dict[str, str], columns_spec: Sequence[ColumnSpec]
-) -> tuple[dict[str, int], list[str], list[RowError]]:
-    """Column name -> index, unknown header texts, and header errors (missing/duplicate).
-
-    Shared by every tabular import (the firm registry, the index's imported indicators):
-    ``header_keys`` maps folded header texts to column names, ``columns_spec`` says which are required.
-    """
-    columns: dict[str, int] = {}
-    unknown: list[str] = []
-    errors: list[RowError] = []
-    for index, cell in enumerate(header):
-        text = cell_text(cell)
-        if not text:
-            continue
-        name = header_keys.get(header_key(text))
-        if name is None:
-            unknown.append(text)
-        elif name in columns:
-            errors.append(RowError(1, name, text, f"column appears twice (also column {columns[name] + 1})"))
-        else:
-            columns[name] = index
-    for spec in columns_spec:
-        if spec.required and spec.name not in columns:
-            errors.append(
-                RowError(1, spec.name, "", f"required column missing ({spec.name} or {spec.chinese})")
-            )
-    return columns, unknown, errors
 
 
 def _map_header(header: list[str]) -> tuple[dict[str, int], list[str], list[RowError]]:
@@ -1052,7 +899,10 @@ def import_registry(
     """
     source = Path(path)
     report = ImportReport(path=str(path))
-    table = read_table(source)
+    try:
+        table = read_table(source)
+    except TableError as exc:
+        raise RegistryImportError(path, exc.errors, report) from exc
     report.warnings.extend(table.warnings)
     if not any(cell_text(c) for c in table.header):
         raise RegistryImportError(path, [RowError(1, "*", "", "no header row (file is empty)")], report)

@@ -64,7 +64,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
+from common.events import event_key
+from common.text import t2s
 from db.models import (
     JUDGEMENTS,
     ORG_KINDS,
@@ -104,13 +106,6 @@ class ResolveError(ValueError):
 # --------------------------------------------------------------------------- names
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def fold_name(name: str) -> str:
     """The exact-match form of a name: NFKC (full -> half width), t2s, one space, case-folded.
 
@@ -118,7 +113,7 @@ def fold_name(name: str) -> str:
     ＡＢＢ / ABB); aliases are looked up by it and ``name:`` references are written with it.
     """
     text = unicodedata.normalize("NFKC", name)
-    text = _t2s().convert(text)
+    text = t2s(text)
     return _SPACES.sub(" ", text).strip().casefold()
 
 
@@ -1049,7 +1044,7 @@ class Resolver:
         return res
 
     def _identifiers(self, uscc: str | None, exchange: str | None, stock_code: str | None) -> list[str]:
-        from etl.identifiers import normalise_exchange, normalise_stock_code, normalise_uscc, validate_uscc
+        from common.identifiers import normalise_exchange, normalise_stock_code, normalise_uscc, validate_uscc
 
         u = normalise_uscc(uscc) if uscc else None
         if u and validate_uscc(u) is not None:
@@ -1180,7 +1175,7 @@ def merge_organisations(
     - firm attributes and yearly financials move (for a year both have, ``keep``'s values win
       and its missing values are filled);
     - cooperation events: provider, receiver and reporter are re-pointed and their key
-      recomputed (:func:`etl.load.event_key`); events that now share a key are merged into the
+      recomputed (:func:`common.events.event_key`); events that now share a key are merged into the
       oldest, keeping every mention (one per document: the higher confidence), the union of
       categories and domains, and a termination; events between the two (now a self-relation)
       are removed; analyst reviews follow their events' keys;
@@ -1292,13 +1287,6 @@ def _merge_financials(session: Session, keep_id: int, drop_id: int) -> None:
             _exec(session, update(FirmFinancials).where(FirmFinancials.id == own.id).values(**values))
 
 
-def _event_key(provider_id: int, receiver_id: int, direction: str, year: int) -> str:
-    """The loader's deduplication key (one definition: :func:`etl.load.event_key`)."""
-    from etl.load import event_key
-
-    return event_key(provider_id, receiver_id, direction, year)
-
-
 def _delete_events(session: Session, ids: list[int]) -> None:
     if not ids:
         return
@@ -1326,7 +1314,7 @@ def _merge_events(session: Session, keep_id: int, drop_id: int, report: MergeRep
         if p == r:
             self_loops.append(row.id)
             continue
-        key = _event_key(p, r, row.direction, row.year)
+        key = event_key(p, r, row.direction, row.year)
         new_values[row.id] = {"provider_id": p, "receiver_id": r, "reported_by_id": rep, "event_key": key}
         groups[key].append(row.id)
         key_moves[row.event_key] = key

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
 from db.models import (
     Alias,
     ApplicationDomain,

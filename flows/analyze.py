@@ -18,9 +18,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from sqlalchemy import select
 
-from aimap.config import out_dir
 from analysis.report import build_report, edition_years
 from analysis.stats import display_names, top_nodes
+from common.config import out_dir
 from db.models import Organisation
 from db.session import session_scope
 from flows.notify import notify_failure

@@ -38,7 +38,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from sqlalchemy import select
 
-from aimap.config import home_dir
+from common.config import home_dir
 from crawlers.run import CrawlError, run_crawl
 from crawlers.sources import SourceConfig, SourceError, list_sources, load_source
 from db.models import PipelineRun

@@ -16,7 +16,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from aimap.config import home_dir, safe_url
+from common.config import home_dir, safe_url
 from db.bootstrap import prepare_database
 from db.runs import recorded_run
 from demosite.render import render_site

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aimap.datafiles import read_yaml
+from common.datafiles import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_FILE = Path(__file__).resolve().parent / "deployments.yml"

@@ -33,7 +33,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.orm import Session
 
-from aimap.config import database_url
+from common.config import database_url
 from db.session import get_engine, session_factory, session_scope
 from etl.extract import Gazetteer
 from etl.load import (

@@ -39,8 +39,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aimap.datafiles import read_yaml
 from analysis.network import YearEdges, load_event_table, sample_ids, yearly_edges
+from common.datafiles import read_yaml
 from db.models import CooperationEvent, Mention, Organisation
 from db.session import session_scope
 from flows.notify import notify_failure

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from aimap.config import out_dir, safe_url
+from common.config import out_dir, safe_url
 from crawlers.sources import list_sources
 from db.session import session_scope
 from flows.analyze import analyze_flow

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from common.identifiers import validate_stock_code, validate_uscc
 from crawlers.sources import load_source
 from demosite.render import REGISTRY_COLUMNS, SiteManifest, render_site
 from demosite.server import serve
 from demosite.world import World, build_world
-from etl.identifiers import validate_stock_code, validate_uscc
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Firm registry import (etl.registry) and identifier rules (etl.identifiers)."""
+"""Firm registry import (etl.registry) and identifier rules (common.identifiers)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Alias, FirmAttributes, FirmFinancials, Organisation, PipelineError
-from etl.identifiers import (
+from common.identifiers import (
     USCC_CHARSET,
     infer_exchange,
     is_valid_uscc,
@@ -24,6 +23,7 @@ from etl.identifiers import (
     validate_stock_code,
     validate_uscc,
 )
+from db.models import Alias, FirmAttributes, FirmFinancials, Organisation, PipelineError
 from etl.registry import ImportReport, RegistryImportError, RowError, import_registry
 
 # --------------------------------------------------------------------------- identifiers

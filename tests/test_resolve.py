@@ -11,6 +11,7 @@ import opencc
 import pytest
 from sqlalchemy import func, insert, select
 
+from common.events import event_key
 from db import migrate
 from db.models import (
     Alias,
@@ -27,7 +28,6 @@ from db.models import (
 )
 from db.session import make_engine, session_factory
 from db.taxonomy import sync_taxonomies
-from etl.load import event_key
 from etl.resolve import (
     NEGATIVE,
     PENDING,

@@ -8,9 +8,9 @@ from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
 from aimap.cli import app
+from common.events import event_key
 from db.models import Alias, CooperationEvent, Document, EventReview, Judgement, Mention, Organisation
 from db.session import make_engine, session_factory
-from etl.load import event_key
 from etl.resolve import Resolver
 from etl.review import list_items, load_config, rejected_event_keys
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.identifiers import validate_stock_code, validate_uscc
 from db.taxonomy import load_industry_divisions, load_provinces
 from demosite import calibration as cal
 from demosite.world import (
@@ -49,7 +50,6 @@ from demosite.world import (
     step,
     write_truth,
 )
-from etl.identifiers import validate_stock_code, validate_uscc
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """Alembic environment: runs revisions against the configured database.
 
 The URL comes from ``config.attributes["connection"]`` (tests and ``aimap db upgrade`` pass a
-live connection), else ``sqlalchemy.url`` if set, else :func:`aimap.config.database_url`.
+live connection), else ``sqlalchemy.url`` if set, else :func:`common.config.database_url`.
 ``render_as_batch`` keeps ALTERs portable to SQLite.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from aimap.config import database_url
+from common.config import database_url
 from db.models import Base
 from db.session import make_engine
 

@@ -36,7 +36,8 @@ Stock codes
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from common.text import fold_compact
 
 __all__ = [
     "USCC_CHARSET",
@@ -61,11 +62,6 @@ _USCC_VALUE = {c: i for i, c in enumerate(USCC_CHARSET)}
 
 #: Canonical exchange codes (the values ``organisations.stock_exchange`` may hold).
 EXCHANGE_CODES = ("SSE", "SZSE", "BSE", "HKEX", "NASDAQ", "NYSE", "OTHER")
-
-
-def _fold(text: str) -> str:
-    """NFKC-normalise (full-width -> half-width), strip and drop inner whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 # --------------------------------------------------------------------------- USCC
@@ -95,7 +91,7 @@ def normalise_uscc(code: str) -> str:
 
     Does not validate; pass the result to :func:`validate_uscc`.
     """
-    return _fold(code).upper()
+    return fold_compact(code).upper()
 
 
 def validate_uscc(code: str) -> str | None:
@@ -174,7 +170,7 @@ for _code, _names in {
     "OTHER": ("OTHER", "其他", "其它"),
 }.items():
     for _name in _names:
-        _EXCHANGE_NAMES[_fold(_name).upper()] = _code
+        _EXCHANGE_NAMES[fold_compact(_name).upper()] = _code
 
 
 def normalise_exchange(text: str) -> str | None:
@@ -186,7 +182,7 @@ def normalise_exchange(text: str) -> str | None:
     ISO 10383 MICs (``XSHG``, ``XSHE``, ``XHKG`` ...) and the Wind-style suffixes (``SH``,
     ``SZ``, ``BJ``, ``HK``); case, full-width characters and whitespace do not matter.
     """
-    return _EXCHANGE_NAMES.get(_fold(text).upper())
+    return _EXCHANGE_NAMES.get(fold_compact(text).upper())
 
 
 _A_SHARE_PREFIXES = {
@@ -218,7 +214,7 @@ def normalise_stock_code(exchange: str | None, code: str) -> str:
     that do not look like a code of that exchange are returned folded but otherwise as
     given, so :func:`validate_stock_code` can report them.
     """
-    folded = _fold(code).upper()
+    folded = fold_compact(code).upper()
     bare, _suffix_exchange = _split_suffix(folded)
     canonical = normalise_exchange(exchange) if exchange else _suffix_exchange
     if canonical == "HKEX" and bare.isdigit() and 1 <= len(bare) <= 5:
@@ -232,7 +228,7 @@ def infer_exchange(code: str) -> str | None:
     Uses a suffix/prefix (``600000.SH``, ``SZ300750``, ``0700.HK``) if present, otherwise the
     six-digit A-share ranges of SSE, SZSE and BSE. HKEX and US codes need an explicit exchange.
     """
-    folded = _fold(code).upper()
+    folded = fold_compact(code).upper()
     bare, suffix_exchange = _split_suffix(folded)
     if suffix_exchange:
         return suffix_exchange
@@ -253,7 +249,7 @@ def validate_stock_code(exchange: str, code: str) -> str | None:
     canonical = normalise_exchange(exchange)
     if canonical is None:
         return f"unknown exchange {exchange!r}"
-    folded = _fold(code).upper()
+    folded = fold_compact(code).upper()
     if not folded:
         return "stock code is empty"
     _bare, suffix_exchange = _split_suffix(folded)
