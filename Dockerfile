@@ -17,7 +17,10 @@ RUN groupadd --system --gid 10001 aimap \
 WORKDIR /app
 
 # The sources stay in /app so Prefect deployment entrypoints such as flows/<file>.py:<flow>
-# resolve relative to the worker's working directory.
+# resolve relative to the worker's working directory, and so does prefect.yaml (the deployments
+# and their schedules), which `prefect deploy --all`, `aimap deploy` and `aimap serve` read from
+# there. `pip install .` installs every top-level package: aimap, common, db, crawlers, etl,
+# analysis, flows and demosite (pyproject.toml, [tool.setuptools.packages.find]).
 COPY . /app
 RUN pip install . "prefect==${PREFECT_VERSION}" \
     && rm -rf /app/build /app/*.egg-info

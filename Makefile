@@ -29,7 +29,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
-	$(BIN)/aimap demo
+	$(BIN)/demosite demo
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest

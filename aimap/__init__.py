@@ -1,8 +1,18 @@
-"""aimap: China AI-industry value-network ETL service.
+"""aimap: China AI-industry value-network ETL service — the ``aimap`` command line.
 
-This package holds what every stage shares: configuration (:mod:`common.config`) and the
-``aimap`` command line (:mod:`aimap.cli`). The stages themselves live in the top-level
-packages ``crawlers``, ``etl``, ``db``, ``analysis`` and ``flows``.
+This package is one of the two faces of the system (the other is :mod:`flows`, Prefect): the
+Typer app (:mod:`aimap.cli`) with one module per command group in :mod:`aimap.commands`. The
+stages live in the top-level packages ``crawlers``, ``etl`` and ``analysis``; the foundation in
+``common`` (configuration, data files, text folding) and ``db``.
 """
 
+import os
+
 __version__ = "0.1.0"
+
+# Prefect reads its settings when it is first imported (by flows/, which the command modules import
+# at their top), so the local API's defaults are set here, before anything else of the CLI loads:
+# time for the ephemeral API to start on a slow or busy machine (its first start migrates), and no
+# telemetry from the local API.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

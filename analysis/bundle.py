@@ -34,9 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from analysis.charts import font_path
+from analysis.loaders import OrgTable, Taxonomy
+from analysis.measures import org_sectors
 from analysis.metrics import gephi_round
 from analysis.network import EventTable, YearEdges
-from analysis.stats import OrgTable, Table, Taxonomy, org_sectors
+from analysis.presentation import Table
 from db.taxonomy import SECTORS
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -106,8 +109,8 @@ def normalise_zip(data: bytes, when: tuple[int, int, int]) -> bytes:
 
 def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[int, int, int]) -> Path:
     """``report.xlsx``: a ``contents`` sheet, then one sheet per table (name = key, <= 31 characters)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # deferred: heavy, only the XLSX files need it
+    from openpyxl.styles import Font  # deferred: as above
 
     wb = Workbook()
     contents = wb.active
@@ -143,7 +146,7 @@ def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[i
 
 def cell_letter(index: int) -> str:
     """Excel column letter of a 1-based column index."""
-    from openpyxl.utils import get_column_letter
+    from openpyxl.utils import get_column_letter  # deferred: heavy, only the XLSX files need it
 
     return get_column_letter(index)
 
@@ -177,9 +180,7 @@ def write_markdown(tables: Sequence[Table], path: Path, *, title: str, intro: Se
 
 def font_face_css(text: str) -> str:
     """A ``@font-face`` rule embedding Noto Sans CJK SC, subset to the characters of ``text``, as WOFF."""
-    from fontTools import subset
-
-    from analysis.charts import font_path
+    from fontTools import subset  # deferred: heavy, only the HTML report embeds a font
 
     options = subset.Options()
     options.flavor = "woff"

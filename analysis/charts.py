@@ -18,9 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import numpy as np
 
-from analysis.stats import Table
+from analysis.presentation import Table
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ SERIES_COLOURS = ("#27ae60", "#2e86c1", "#c0392b", "#8e44ad", "#f39c12")
 @lru_cache(maxsize=1)
 def font_path() -> Path:
     """Path of the CJK font file in the installed ``mplfonts`` package."""
-    import mplfonts
+    import mplfonts  # deferred: only drawing charts and embedding the HTML font need the font file
 
     path = Path(mplfonts.__file__).resolve().parent / "fonts" / FONT_FILE
     if not path.exists():
@@ -46,14 +47,15 @@ def font_path() -> Path:
 @lru_cache(maxsize=1)
 def font_family() -> str:
     """Register the CJK font with matplotlib and return its family name ("Noto Sans CJK SC")."""
-    from matplotlib import font_manager
+    from matplotlib import font_manager  # deferred: heavy, only drawing needs matplotlib
 
     path = font_path()
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def _rc() -> dict[str, Any]:
+def rc_params() -> dict[str, Any]:
+    """matplotlib settings of every chart (CJK font, no Unicode minus, reproducible SVG and PNG)."""
     return {
         "font.family": "sans-serif",
         "font.sans-serif": [font_family(), "DejaVu Sans"],
@@ -120,7 +122,7 @@ def _line(ax: Any, table: Table) -> None:
 
 def _loglog(ax: Any, table: Table) -> None:
     """Fig. 14: P(k) on log-log axes, with the fitted discrete power law drawn over its tail."""
-    from scipy.special import zeta
+    from scipy.special import zeta  # deferred: heavy, only Fig. 14's fitted line needs it
 
     chart = table.chart
     assert chart is not None
@@ -145,8 +147,7 @@ def _loglog(ax: Any, table: Table) -> None:
 
 def _network(ax: Any, table: Table) -> None:
     """Fig. 13: the drawn part of the network (spring layout, fixed seed), hubs labelled."""
-    import networkx as nx
-    from matplotlib.collections import LineCollection
+    from matplotlib.collections import LineCollection  # deferred: heavy, only drawing needs matplotlib
 
     chart = table.chart
     assert chart is not None
@@ -178,13 +179,13 @@ def render_chart(table: Table, directory: Path) -> list[Path]:
     """Draw ``table``'s chart to ``directory/<key>.png`` and ``.svg``; return the paths (none without a chart)."""
     if table.chart is None:
         return []
-    import matplotlib
-    from matplotlib.figure import Figure
+    import matplotlib  # deferred: heavy, only drawing needs it
+    from matplotlib.figure import Figure  # deferred: as above
 
     directory.mkdir(parents=True, exist_ok=True)
     kind = table.chart.kind
     size = (9, 7) if kind == "network" else (8, 4.8) if kind != "pie" else (6, 5)
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params()):
         fig = Figure(figsize=size, dpi=150)
         ax = fig.add_subplot()
         if not table.rows and kind != "network":

@@ -1,12 +1,6 @@
 """Figures side by side: a rebuilt edition against a published one, and two rebuilt editions.
 
-**Figures format.** A published edition is transcribed as a YAML tree (``analysis/data/
-report-2024-figures.yaml``): ``firms`` (Figs. 1-12), ``network`` (Table 1 rows
-``year: [sample nodes, relation nodes, nodes, edges, avg degree, diameter, avg path length,
-avg clustering]``, Tables 2/3 ``name: [in, out, total]``), ``cooperation`` (Figs. 15-20) and
-``spatial`` (Tables 6/7); shares are percentages. :func:`figures_of` exports a rebuilt edition
-in the same format (``out/<edition>/figures.yaml``), with the full lists beside the published
-top-5 cuts (``provinces`` beside ``provinces_top5`` ...).
+Both sides are trees in the published-figures format (:mod:`analysis.figures`).
 
 **Comparison** (:func:`compare_figures`): every numeric leaf of the published tree beside the
 rebuilt value at the same path (or in the full list, :data:`FALLBACK`), with the difference
@@ -36,18 +30,13 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import yaml
+from analysis.bundle import write_csv, write_markdown
+from analysis.figures import load_figures
+from analysis.presentation import Column, Table, rank_order
+from db.taxonomy import load_regions
 
-from analysis.stats import Column, Table, rank_order, top_nodes
-from common.datafiles import read_yaml
-
-if TYPE_CHECKING:
-    from analysis.stats import EditionStats, ReportData, ReportSpec
-
-DATA_DIR = Path(__file__).resolve().parent / "data"
-PUBLISHED_2024 = DATA_DIR / "report-2024-figures.yaml"
 TABLE1_FIELDS = ("sample_nodes", "relation_nodes", "nodes", "edges", "avg_degree", "diameter", "avg_path_length",
                  "avg_clustering")
 #: Published key -> rebuilt key holding the full list, where the published side prints a top-k cut.
@@ -62,147 +51,6 @@ FALLBACK = {
 PARTITIONS = re.compile(r"^(firms\.(employees|patents|listed_(revenue|rd_expense|rd_intensity)_\d+|patents_by_layer)"
                         r"|cooperation\.sectors_\d+)$")
 ROUNDING = 0.005  # half a unit of the last printed decimal of a share
-#: How many sample / relation nodes figures.yaml lists with their degrees (to match published names).
-DEGREE_LIST = 300
-
-
-def _r(x: float, digits: int = 4) -> float:
-    return round(float(x), digits)
-
-
-# --------------------------------------------------------------------------- export
-
-
-def figures_of(ed: EditionStats, spec: ReportSpec, data: ReportData) -> dict[str, Any]:
-    """The rebuilt edition in the published-figures format (see the module docstring)."""
-    from analysis.metrics import gephi_decimal
-
-    t = ed.tables
-    last, fy = ed.edition - 1, ed.edition - 2
-
-    def shares(key: str, label: str = "", limit: int | None = None) -> dict[str, float]:
-        tab = t[key]
-        label = label or tab.columns[0].name
-        return {str(r[label]): _r(r["share"]) for r in tab.records()[:limit]}
-
-    founding = t["fig01_founding_years"].records()
-    lo, hi = spec.founding_span
-    n_known = sum(r["firms"] for r in founding)
-    peak = min(founding, key=lambda r: (-r["firms"], r["year"])) if founding else None
-    listed = t["fig05_listed"].rows
-    patents_prov = t["fig11_patents_by_province"].records()
-    layers = t["fig09_tech_layers"].records()
-    n_sample = len(data.firms.org_id)
-
-    table1 = {}
-    for r in t["table1"].records():
-        table1[r["year"]] = [r["sample_nodes"], r["relation_nodes"], r["nodes"], r["edges"],
-                             float(gephi_decimal(r["avg_degree"])), r["diameter"],
-                             float(gephi_decimal(r["avg_path_length"])), float(gephi_decimal(r["avg_clustering"]))]
-    fit = dict(t["fig14_power_law_fit"].rows)
-    conc = next(v for k, v in fit.items() if k.endswith("_degree_share"))
-    k_top = int(spec.top["nodes"])
-
-    def node_degrees(key: str, limit: int | None = None) -> dict[str, list[int]]:
-        return {r["name"]: [r["in_degree"], r["out_degree"], r["degree"]] for r in t[key].records()[:limit]}
-
-    edges = ed.latest.edges
-    in_deg, out_deg = edges.degrees()
-    rows_idx = data.orgs.index(edges.nodes)
-    labels = [data.orgs.display[i] for i in rows_idx]
-
-    def all_degrees(sample: bool, limit: int) -> dict[str, list[int]]:
-        """Degrees of the ``limit`` highest-degree sample / relation nodes (for matching published names)."""
-        pos = [i for i in range(edges.n_nodes) if bool(data.orgs.is_sample[rows_idx[i]]) == sample]
-        top = top_nodes(edges.nodes[pos], [labels[i] for i in pos], in_deg[pos], out_deg[pos], limit)
-        out: dict[str, list[int]] = {}
-        for j in top:
-            i = pos[j]
-            out.setdefault(labels[i], [int(in_deg[i]), int(out_deg[i]), int(in_deg[i] + out_deg[i])])
-        return out
-
-    t6 = t["table6_provinces"].records()
-    sectors = {r["year"]: {s: _r(r[f"share_{i + 1}"]) for i, s in enumerate(("第一产业", "第二产业", "第三产业"))}
-               for r in t["fig17_sectors_by_year"].records()}
-    manufacturing = shares("fig20_manufacturing_divisions")
-    return {
-        "edition": ed.edition,
-        "data_cutoff": f"{last}-12-31",
-        "sample_firms": n_sample,
-        "rebuilt_by": "aimap",
-        "parameters": {"window": ed.window, "mutual": ed.mutual, "buckets_version": spec.version},
-        "firms": {
-            "founding_year": {f"share_{lo}_{hi}": _r(sum(r["share"] for r in founding if lo <= r["year"] <= hi)),
-                              "peak_year": peak["year"] if peak else None,
-                              "peak_share": _r(peak["share"]) if peak else None, "firms_with_date": n_known},
-            "metropolitan_regions": shares("fig02_regions"),
-            "provinces_top5": shares("fig03_provinces", limit=5),
-            "provinces": shares("fig03_provinces"),
-            "employees": shares("fig04_employees"),
-            "listed": {"listed": listed[0][1], "unlisted": listed[1][1], "listed_share": _r(listed[0][2])},
-            f"listed_revenue_{fy}": shares("fig06_revenue"),
-            f"listed_rd_expense_{fy}": shares("fig07_rd_expense"),
-            f"listed_rd_intensity_{fy}": shares("fig08_rd_intensity"),
-            "tech_layer": {r["layer"]: {"firms": r["firms"], "share": _r(r["share"])} for r in layers},
-            "patents": shares("fig10_patents"),
-            "patents_by_province": {**{r["province"]: _r(r["share"]) for r in patents_prov[:5]},
-                                    "top10_order": [r["province"] for r in patents_prov[:10]],
-                                    "top10_share": _r(sum(r["share"] for r in patents_prov[:10]))},
-            "patents_by_layer": shares("fig12_patents_by_layer"),
-        },
-        "network": {
-            "tool": "aimap (Gephi 0.9.2 definitions)",
-            "table1": table1,
-            "degree_concentration": f"{spec.top['concentration_share']:.0%} of nodes hold about {conc:.0f}% of all "
-                                    "degree (Fig. 14, power law)",
-            "degree_concentration_share": _r(conc),
-            "power_law": {k: _r(v, 6) for k, v in fit.items() if k != "nodes"},
-            "top_sample_nodes": node_degrees("table2_top_sample_nodes", k_top),
-            "top_relation_nodes": node_degrees("table3_top_relation_nodes", k_top),
-            "sample_nodes_degree": all_degrees(True, DEGREE_LIST),
-            "relation_nodes_degree": all_degrees(False, DEGREE_LIST),
-        },
-        "cooperation": {
-            "tech_categories_top5": shares("fig15_tech_categories", limit=5),
-            "tech_categories": shares("fig15_tech_categories"),
-            "application_domains_top5": shares("fig16_application_domains", limit=5),
-            "application_domains": shares("fig16_application_domains"),
-            f"sectors_{last}": sectors.get(last, {}),
-            "sectors_by_year": sectors,
-            f"tertiary_{last}": shares("fig18_tertiary_sections"),
-            f"secondary_{last}": shares("fig19_secondary_sections"),
-            f"manufacturing_{last}_top5": dict(list(manufacturing.items())[:5]),
-            f"manufacturing_{last}": manufacturing,
-        },
-        "spatial": {
-            "core_four_enabling_share": _r(sum(r["enabling_share"] or 0 for r in t6
-                                               if r["enabling_province"] in spec.core_provinces)),
-            "core_four_input_share": _r(sum(r["input_share"] or 0 for r in t6
-                                            if r["input_province"] in spec.core_provinces)),
-            "enabling_by_province": {r["enabling_province"]: _r(r["enabling_share"]) for r in t6
-                                     if r["enabling_province"]},
-            "input_by_province": {r["input_province"]: _r(r["input_share"]) for r in t6 if r["input_province"]},
-            "flows_top20": [[r["from_province"], r["to_province"], _r(r["share"])]
-                            for r in t["table7_flows"].records()],
-        },
-    }
-
-
-def load_figures(path: Path) -> dict[str, Any]:
-    """Read a figures YAML (published or rebuilt); a clear error for a missing or malformed file."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such figures file")
-    data = read_yaml(path)
-    if not isinstance(data, dict) or "edition" not in data:
-        raise ValueError(f"{path}: not a figures file (expected a mapping with 'edition', as "
-                         f"{PUBLISHED_2024.name})")
-    return data
-
-
-def dump_figures(figures: Mapping[str, Any], path: Path) -> None:
-    """Write a figures YAML (keys in insertion order, Chinese as is)."""
-    path.write_text(yaml.safe_dump(dict(figures), allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- consistency
@@ -307,8 +155,6 @@ def check_figures(fig: Mapping[str, Any], side: str) -> list[Flag]:
 
 def _check_regions(firms: Mapping[str, Any], flag: Any) -> None:
     """A region's share must be at least the sum of the shares of its member provinces that are listed."""
-    from db.taxonomy import load_regions
-
     regions = firms.get("metropolitan_regions") or {}
     provinces = {**(firms.get("provinces_top5") or {}), **(firms.get("provinces") or {})}
     for region in load_regions():
@@ -571,8 +417,6 @@ def diff_editions(dir_a: Path, dir_b: Path, *, top: int = 20, moved: int = 40) -
 
 def write_tables(tables: Sequence[Table], directory: Path, stem: str, title: str, intro: Sequence[str]) -> list[Path]:
     """Write each table as CSV plus one Markdown file ``<stem>.md`` holding them all."""
-    from analysis.bundle import write_csv, write_markdown
-
     directory.mkdir(parents=True, exist_ok=True)
     files = [write_csv(t, directory) for t in tables]
     files.append(write_markdown(tables, directory / f"{stem}.md", title=title, intro=intro, charts={}))

@@ -1,7 +1,7 @@
 """The computed indicators of the regional competitiveness index, from aimap's own database.
 
 :func:`load_index_source` reads what the indicators need in a few bulk queries, reusing the
-analysis loaders (:func:`analysis.stats.load_orgs`, :func:`analysis.stats.load_firms`,
+analysis loaders (:func:`analysis.loaders.load_orgs`, :func:`analysis.loaders.load_firms`,
 :func:`analysis.network.load_event_table`) plus one query for the columns they do not carry
 (``city_code``, ``stock_exchange``) and the province / city tables. The value network N is the
 cumulative network of year edition-1 built by :func:`analysis.network.yearly_edges` (unique
@@ -26,8 +26,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from analysis.loaders import FirmRows, OrgTable, load_firms, load_orgs
 from analysis.network import EventTable, YearEdges, load_event_table, yearly_edges
-from analysis.stats import FirmRows, OrgTable, load_firms, load_orgs
 from db.models import City, Organisation, Province
 
 LEVELS = ("province", "city")

@@ -50,6 +50,9 @@ from statistics import NormalDist
 
 import networkx as nx
 import numpy as np
+from numba import get_num_threads
+
+from analysis._bfs import bfs_rank, clustering_per_node, distance_histogram
 
 #: Bits per source batch of the multi-source BFS = 64 * WORDS (measured best on the benchmark graphs).
 WORDS = 4
@@ -235,10 +238,6 @@ def _distance_histogram(n: int, src: np.ndarray, dst: np.ndarray, *, words: int,
        sources sharing a hub share a batch and their bits travel together (measured: ~25% less
        time than ordering by id).
     """
-    from numba import get_num_threads
-
-    from analysis._bfs import bfs_rank, distance_histogram
-
     proper = src != dst
     s, d = src[proper], dst[proper]  # sorted by (s, d)
     out_deg = np.bincount(s, minlength=n)
@@ -403,8 +402,6 @@ def compute_netstats(
 
 def _avg_clustering(n: int, src: np.ndarray, dst: np.ndarray, out_ptr: np.ndarray, out_idx: np.ndarray) -> float:
     """Gephi 0.9.2 directed average clustering (definition in :func:`compute_netstats`)."""
-    from analysis._bfs import clustering_per_node
-
     if n == 0:
         return 0.0
     # N(v): both orientations of every pair, each neighbour once; a self-loop gives v itself once

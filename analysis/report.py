@@ -1,6 +1,6 @@
 """The report bundle of an edition: every table and figure of the report, rebuilt from the database.
 
-:func:`build_report` loads what it needs in a few bulk queries (:func:`analysis.stats.load_report_data`),
+:func:`build_report` loads what it needs in a few bulk queries (:func:`analysis.loaders.load_report_data`),
 builds the yearly networks (2014 .. edition-1) and every table and figure
 (:func:`analysis.stats.compute_edition`), records each yearly network as a ``network_snapshots``
 row with its Gephi statistics in ``metrics`` (keyed by the hash of its edge list, so recomputing
@@ -14,7 +14,8 @@ unchanged data adds nothing), and writes ``<out>/<edition>/``:
   ``aimap analyze --compare`` and ``--diff``).
 
 Running it twice on the same data writes the same files and adds no snapshot. Definitions of
-every statistic: :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysis.stats`.
+every statistic: :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysis.measures`,
+:mod:`analysis.tables`.
 """
 
 from __future__ import annotations
@@ -39,17 +40,13 @@ from analysis.bundle import (
     write_network_lists,
     write_xlsx,
 )
-from analysis.compare import dump_figures
+from analysis.charts import render_chart
+from analysis.edition import EditionStats, ReportError
+from analysis.figures import dump_figures
+from analysis.loaders import ReportData, edition_years, load_report_data
 from analysis.network import NetworkCounts
-from analysis.stats import (
-    EditionStats,
-    ReportData,
-    ReportError,
-    Table,
-    compute_edition,
-    edition_years,
-    load_report_data,
-)
+from analysis.presentation import Table
+from analysis.stats import compute_edition
 from db.models import CooperationEvent, NetworkSnapshot
 
 __all__ = ["TABLE1_COLUMNS", "ReportError", "ReportResult", "build_report", "edition_years", "store_snapshots",
@@ -129,7 +126,8 @@ def _intro(stats: EditionStats, data: ReportData) -> list[str]:
         f"Rebuilt by aimap from its database: {len(data.events)} cooperation events, "
         f"{int(data.orgs.is_sample.sum())} sample firms; data up to {last}-12-31; networks {stats.years[0]}-{last} "
         f"({scope}; mutual agreements oriented by rule '{stats.mutual}').",
-        "Definitions: analysis/network.py, analysis/metrics.py (Gephi 0.9.2 conventions), analysis/stats.py; "
+        "Definitions: analysis/network.py, analysis/metrics.py (Gephi 0.9.2 conventions), analysis/measures.py, "
+        "analysis/tables.py; "
         f"listed-firm financials of fiscal year {stats.edition - 2}; bucket edges in analysis/data/buckets.yml.",
     ]
 
@@ -161,8 +159,6 @@ def write_bundle(stats: EditionStats, data: ReportData, directory: Path, *, char
 
     images: dict[str, Path] = {}
     if charts:
-        from analysis.charts import render_chart
-
         started = time.perf_counter()
         for t in tables:
             drawn = render_chart(t, directory / "charts")
@@ -214,7 +210,7 @@ def build_report(
     """Compute every table and figure of an edition, store snapshots, write the bundle to ``out_dir/<edition>/``.
 
     ``edition`` defaults to the year after the latest event year (the 2024 edition reports
-    data up to 2023). Raises :class:`~analysis.stats.ReportError` (a ``ValueError``) when the
+    data up to 2023). Raises :class:`~analysis.edition.ReportError` (a ``ValueError``) when the
     edition has no data or a parameter is invalid.
     """
     say = progress or (lambda _msg: None)

@@ -27,12 +27,14 @@ import psycopg  # noqa: E402
 
 from db.bootstrap import prepare_database  # noqa: E402
 from db.session import make_engine, session_factory  # noqa: E402
+from demosite.evaluation import world_documents  # noqa: E402
 from demosite.render import render_site  # noqa: E402
 from demosite.world import build_world  # noqa: E402
-from etl.evaluate import store_world_documents, world_documents  # noqa: E402
-from etl.extract import extract_document, load_lexicon  # noqa: E402
+from etl.extract import extract_document  # noqa: E402
 from etl.gazetteer import registry_gazetteer, seed_gazetteer  # noqa: E402
+from etl.lexicon import load_lexicon  # noqa: E402
 from etl.load import run_etl  # noqa: E402
+from tests.worldeval import store_world_documents  # noqa: E402
 
 
 def _load(url: str, world: Path, docs: list[dict]) -> tuple[float, float]:

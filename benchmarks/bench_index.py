@@ -48,17 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from analysis.compare import PUBLISHED_2024, load_figures  # noqa: E402
-from analysis.index import (  # noqa: E402
-    IndexResult,
-    build_index,
-    compare_published,
-    published_ranking,
-    ranking,
-    spearman,
-    write_index,
-)
+from analysis.figures import PUBLISHED_2024, load_figures  # noqa: E402
+from analysis.index import IndexResult, build_index, compare_published, published_ranking  # noqa: E402
 from analysis.index_data import load_index_source  # noqa: E402
+from analysis.index_method import ranking, spearman  # noqa: E402
+from analysis.index_outputs import write_index  # noqa: E402
+from analysis.report import build_report  # noqa: E402
 from db import migrate  # noqa: E402
 from db.models import (  # noqa: E402
     City,
@@ -205,8 +200,6 @@ def main() -> None:
                 t_levels[level] = (t_build, time.perf_counter() - started, len(files))
             t_report = None
             if not args.no_report_baseline:
-                from analysis.report import build_report
-
                 started = time.perf_counter()
                 build_report(session, tmp / "report", edition=edition, charts=False)
                 t_report = time.perf_counter() - started

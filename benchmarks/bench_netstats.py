@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                              "path_length_hist is the diameter too), halving the baseline's run time")
     args = parser.parse_args(argv)
 
-    import igraph
-    from numba import get_num_threads
+    import igraph  # deferred: the baseline library, only the benchmark run needs it
+    from numba import get_num_threads  # deferred: heavy, only the benchmark run needs it
 
     print(f"python {platform.python_version()}, numba threads {get_num_threads()}, cores {os.cpu_count()}, "
           f"igraph {igraph.__version__}")

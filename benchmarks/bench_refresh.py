@@ -19,7 +19,7 @@ API as ``make demo`` runs it):
   bookkeeping, artifacts, waits for concurrency slots) — as seconds and as a share of the whole.
 - **Baseline** (same run, fresh database): the same stages as plain function calls without
   Prefect — :func:`crawlers.run.run_crawl` per source one after the other,
-  :func:`etl.load.run_etl`, :func:`flows.gate.evaluate`, :func:`analysis.report.build_report`.
+  :func:`etl.load.run_etl`, :func:`analysis.quality.evaluate`, :func:`analysis.report.build_report`.
   Printed: its time per stage and the ratio Prefect / plain.
 - With ``--dask-workers N``: the ETL flow alone on the database as the baseline's crawl left it,
   on the default thread runner and on a local Dask cluster of N processes, against the
@@ -198,15 +198,15 @@ def run_etl_alone(crawled: Path, base: Path) -> None:
 
 
 def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
+    from analysis.quality import evaluate
     from analysis.report import build_report
     from common.config import out_dir
     from crawlers.run import run_crawl
     from crawlers.sources import list_sources
+    from db.runs import Ledger
     from db.session import session_scope
     from demosite.server import serve
     from etl.load import run_etl
-    from flows.gate import evaluate
-    from flows.steps import Ledger
 
     stages: dict[str, float] = {}
     started = time.perf_counter()

@@ -37,7 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from analysis.stats import EditionStats  # noqa: E402
+from analysis.charts import font_family  # noqa: E402
+from analysis.edition import EditionStats  # noqa: E402
+from analysis.metrics import compute_netstats  # noqa: E402
+from analysis.network import count, load_events, sample_ids, yearly_network  # noqa: E402
+from analysis.report import build_report  # noqa: E402
 from db import migrate  # noqa: E402
 from db.models import (  # noqa: E402
     Alias,
@@ -85,6 +89,18 @@ def populate(session: Session, scale: float = 1.0, seed: int = 2024) -> dict[str
     n_s, n_r = round(SAMPLE * scale), round(RELATION * scale)
     n = n_s + n_r
     m = round(EDGES_BY_YEAR[2023] * scale)
+    src, dst, year_of = _draw_edges(rng, n_s, n_r, m, scale)
+    _insert_organisations(session, rng, n_s, n)
+    listed = _insert_firms(session, rng, n_s, n)
+    n_ev, n_tech = _insert_events(session, rng, src, dst, year_of)
+    session.commit()
+    return {"organisations": n, "events": n_ev, "tech_assignments": n_tech, "listed": int(listed.sum())}
+
+
+def _draw_edges(rng: np.random.Generator, n_s: int, n_r: int, m: int,
+                scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``m`` unique edges (source, target positions) and the year each appears (see :func:`populate`)."""
+    n = n_s + n_r
     w = np.concatenate([(1.0 - (rng.permutation(n_s) + 0.5) / n_s) ** (-1 / 1.05), 0.15 * (rng.pareto(2.2, n_r) + 1)])
     out_share = np.concatenate([rng.beta(2.0, 1.2, n_s), rng.beta(1.0, 1.5, n_r)])
     p_firm = w[:n_s] / w[:n_s].sum()
@@ -111,6 +127,11 @@ def populate(session: Session, scale: float = 1.0, seed: int = 2024) -> dict[str
     year_of = np.empty(m, dtype=np.int64)
     year_of[rng.permutation(order)] = 2014 + np.searchsorted(bounds, np.arange(m), side="right")
 
+    return src, dst, year_of
+
+
+def _insert_organisations(session: Session, rng: np.random.Generator, n_s: int, n: int) -> None:
+    """The ``n`` organisations (the first ``n_s`` sample firms) with provinces, divisions, kinds, aliases."""
     provinces = list(PROVINCE_WEIGHTS)
     pw = np.array(list(PROVINCE_WEIGHTS.values()), dtype=float)
     divisions = dict(session.execute(select(IndustryDivision.code, IndustryDivision.section_code)).all())
@@ -137,7 +158,10 @@ def populate(session: Session, scale: float = 1.0, seed: int = 2024) -> dict[str
     for chunk in _chunks(alias_rows):
         session.execute(insert(Alias), chunk)
 
-    today = dt.date(2023, 12, 31)
+
+
+def _insert_firms(session: Session, rng: np.random.Generator, n_s: int, n: int) -> np.ndarray:
+    """The sample firms' attributes and the listed firms' 2022 financials; return the listed mask."""
     listed = rng.random(n_s) < 0.156
     attr_rows = [{
         "organisation_id": i + 1, "founded_on": dt.date(int(np.clip(2015 + rng.normal(0, 6), 1980, 2023)), 1, 1),
@@ -153,6 +177,14 @@ def populate(session: Session, scale: float = 1.0, seed: int = 2024) -> dict[str
                          "rd_expense_cny": round(revenue * float(rng.beta(2, 14)), 2), "source": "benchmark"})
     session.execute(insert(FirmFinancials), fin_rows)
 
+    return listed
+
+
+def _insert_events(session: Session, rng: np.random.Generator, src: np.ndarray, dst: np.ndarray,
+                   year_of: np.ndarray) -> tuple[int, int]:
+    """Events of every edge (some repeated, mutual or terminated) with categories and domains; return counts."""
+    m = src.size
+    today = dt.date(2023, 12, 31)
     repeat = rng.random(m) < 0.15
     ev_src = np.concatenate([src, src[repeat]]) + 1
     ev_dst = np.concatenate([dst, dst[repeat]]) + 1
@@ -183,8 +215,7 @@ def populate(session: Session, scale: float = 1.0, seed: int = 2024) -> dict[str
     d1 = rng.choice(len(domains), n_ev, p=dw2 / dw2.sum())
     for chunk in _chunks([{"event_id": e + 1, "domain_code": domains[d1[e]]} for e in range(n_ev)]):
         session.execute(insert(EventApplicationDomain), chunk)
-    session.commit()
-    return {"organisations": n, "events": n_ev, "tech_assignments": len(tech_rows), "listed": int(listed.sum())}
+    return n_ev, len(tech_rows)
 
 
 def _digest(directory: Path) -> str:
@@ -197,8 +228,6 @@ def _digest(directory: Path) -> str:
 
 def baseline_networkx(session: Session, years: list[int]) -> float:
     """Seconds of the pre-vectorised Table 1 counts (networkx graphs from EventRow objects, ten years)."""
-    from analysis.network import count, load_events, sample_ids, yearly_network
-
     started = time.perf_counter()
     events = load_events(session)
     samples = sample_ids(session)
@@ -210,7 +239,7 @@ def baseline_networkx(session: Session, years: list[int]) -> float:
 def baseline_igraph(stats: EditionStats) -> float | None:
     """Seconds python-igraph takes for diameter + average path length of the ten yearly networks."""
     try:
-        import igraph
+        import igraph  # deferred: optional baseline, may not be installed
     except ImportError:
         return None
     started = time.perf_counter()
@@ -229,8 +258,6 @@ def main() -> None:
     parser.add_argument("--no-igraph", action="store_true", help="skip the igraph baseline")
     args = parser.parse_args()
 
-    from analysis.report import build_report
-
     tmp = Path(tempfile.mkdtemp(prefix="aimap-bench-"))
     url = args.db_url or f"sqlite:///{tmp / 'bench.db'}"
     engine = make_engine(url)
@@ -245,11 +272,7 @@ def main() -> None:
 
     with session_factory(engine)() as session:
         # warm-up: numba loads its compiled kernels, matplotlib its font cache (not part of the edition)
-        from analysis.metrics import compute_netstats
-
         compute_netstats(np.array([0, 1]), np.array([1, 2]), 3)
-        from analysis.charts import font_family
-
         font_family()
         started = time.perf_counter()
         result = build_report(session, tmp / "out", edition=2024)

@@ -19,8 +19,8 @@ draws, although the model also names every organisation and calibrates every eve
 
 Then the calibration of the largest preset (or of all with ``--calibration all``): every figure of
 :func:`demosite.calibration.comparison` next to the report's, with the relative difference —
-Table 1 per year (counts scaled to the preset; diameter, average path length and clustering by
-:mod:`analysis.metrics`), degree concentration, the hubs of Tables 2 and 3, technology and domain
+Table 1 per year (counts scaled to the preset; diameter, average path length and clustering by the
+world's own :func:`demosite.calibration.path_statistics`), degree concentration, the hubs of Tables 2 and 3, technology and domain
 shares, the receiving side's sectors, sections and manufacturing divisions, province enabling /
 input shares and flows, and the firm distributions.
 

@@ -101,7 +101,7 @@ def _read_csv(path: Path) -> Table:
 
 
 def _read_xlsx(path: Path) -> Table:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # deferred: heavy, only the XLSX path needs it
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)

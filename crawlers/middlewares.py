@@ -13,6 +13,8 @@ from scrapy.http import Response
 from sqlalchemy import select
 
 from crawlers.items import DocumentItem, ErrorItem
+from db.models import Document, Source
+from db.session import get_engine, session_factory
 
 
 class NotModified(IgnoreRequest):
@@ -65,9 +67,6 @@ class ConditionalRequestMiddleware:
 
     def spider_opened(self, spider: Spider) -> None:
         """Load the validators of this source's documents."""
-        from db.models import Document, Source
-        from db.session import get_engine, session_factory
-
         if not self.crawler.settings.getbool("AIMAP_CONDITIONAL", True):
             return
         name = getattr(getattr(spider, "source", None), "name", None)

@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from common.config import database_url, home_dir
 from crawlers.sources import SourceConfig, load_source
-from db.models import PipelineRun, utcnow
-from db.session import get_engine, session_scope
+from db.runs import MESSAGE_LIMIT, finish_run, interrupt_stale, start_run
+from db.session import get_engine
 
 #: Stats keys copied into the run record, under short names.
 STAT_KEYS = {
@@ -42,10 +40,16 @@ STAT_KEYS = {
     "errors": "aimap/errors/recorded",
     "log_errors": "log_count/ERROR",
 }
+#: Counts that make up what a source delivered in a run (new, changed, unchanged or not modified pages).
+DELIVERED = ("documents_new", "documents_changed", "documents_unchanged", "documents_not_modified")
 
 
 class CrawlError(RuntimeError):
     """The crawl process failed (non-zero exit) or produced no stats."""
+
+
+class SourceBelowMinimum(RuntimeError):
+    """A crawl finished but the source delivered fewer documents than its declared minimum."""
 
 
 @dataclass
@@ -66,6 +70,20 @@ def summarise(stats: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
     prefix = "downloader/response_status_count/"
     by_status = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
     return counts, by_status
+
+
+def delivered(counts: dict[str, Any]) -> int:
+    """Documents a crawl delivered: pages stored new, changed, unchanged or confirmed not modified."""
+    return sum(int(counts.get(k, 0) or 0) for k in DELIVERED)
+
+
+def check_minimum(cfg: SourceConfig, result: CrawlResult, log_file: Path | None = None) -> None:
+    """Raise :class:`SourceBelowMinimum` when a full crawl of ``cfg`` delivered fewer documents than its
+    declared ``expected_min_documents`` (a source that suddenly yields far less must fail loudly)."""
+    got = delivered(result.counts)
+    if got < cfg.expected_min_documents:
+        raise SourceBelowMinimum(f"source {cfg.name} delivered {got} documents, fewer than its expected minimum "
+                                 f"{cfg.expected_min_documents} (crawl run {result.run_id}, log {log_file})")
 
 
 def job_dir(source: str) -> Path:
@@ -145,19 +163,11 @@ def run_crawl(
         # it may lose or hide requests. The journal knows every request that is not finished
         # (crawlers/journal.py), so the queue is dropped and those requests are scheduled again.
         shutil.rmtree(jobdir / "requests.queue", ignore_errors=True)
-    with session_scope(engine) as session:
-        for stale in session.scalars(select(PipelineRun).where(
-            PipelineRun.flow == "crawl", PipelineRun.state == "running"
-        )):
-            if stale.parameters.get("source") == cfg.name:
-                stale.state, stale.message = "interrupted", "the crawl process ended without finishing"
-        run = PipelineRun(flow="crawl", parameters={
-            "source": cfg.name, "path": str(cfg.path), "base_url": base_url,
-            "since": since.isoformat() if since else None, "resumed": resuming,
-        })
-        session.add(run)
-        session.flush()
-        run_id = run.id
+    interrupt_stale("crawl", engine, "the crawl process ended without finishing", source=cfg.name)
+    run_id = start_run("crawl", {
+        "source": cfg.name, "path": str(cfg.path), "base_url": base_url,
+        "since": since.isoformat() if since else None, "resumed": resuming,
+    }, engine)
 
     with tempfile.TemporaryDirectory(prefix="aimap-crawl-") as tmp:
         stats_file = Path(tmp) / "stats.json"
@@ -184,15 +194,11 @@ def run_crawl(
     counts, by_status = summarise(stats)
     finished = stats.get("finish_reason") == "finished"
     failed = proc.returncode != 0 or not stats
-    with session_scope(engine) as session:
-        run = session.get(PipelineRun, run_id)
-        assert run is not None
-        run.counts = {**counts, "responses_by_status": by_status}
-        run.finished_at = utcnow()
-        killed = proc.returncode is not None and proc.returncode < 0  # ended by a signal: resumable
-        run.state = "interrupted" if killed else "failed" if failed else "completed" if finished else "interrupted"
-        if failed or not finished:
-            run.message = (stderr or f"finish reason: {stats.get('finish_reason')}")[-4000:]
+    killed = proc.returncode is not None and proc.returncode < 0  # ended by a signal: resumable
+    finish_run(run_id, counts={**counts, "responses_by_status": by_status},
+               state="interrupted" if killed else "failed" if failed else "completed" if finished else "interrupted",
+               message=(stderr or f"finish reason: {stats.get('finish_reason')}")[-MESSAGE_LIMIT:]
+               if failed or not finished else None, engine=engine)
     if finished and not failed and jobdir is not None and jobdir.exists():
         shutil.rmtree(jobdir)
     if failed:

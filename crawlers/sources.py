@@ -44,7 +44,6 @@ class SourceConfig:
     date_formats: list[str] = field(default_factory=lambda: ["%Y-%m-%d"])
     language: str | None = None
     politeness: dict[str, Any] = field(default_factory=dict)
-    schedule: str | None = None
     canonical_base_url: str | None = None
     api: dict[str, Any] = field(default_factory=dict)
     feeds: list[str] = field(default_factory=builtins.list)  # (the field `list` shadows the builtin)
@@ -104,9 +103,10 @@ def load_source(name_or_path: str | Path, directory: Path | str | None = None) -
             problems.append(f"{path}: a {data['kind']} source needs field '{key}'")
     if data.get("kind") == "feed" and not (data.get("feeds") or data.get("sitemaps")):
         problems.append(f"{path}: a feed source needs 'feeds' and/or 'sitemaps'")
+    known_keys = {f for f in SourceConfig.__dataclass_fields__} - {"path", "raw"}
+    problems += [f"{path}: unknown field '{key}' (fields: docs/crawlers.md)" for key in data if key not in known_keys]
     if problems:
         raise SourceError("\n".join(problems))
-    known_keys = {f for f in SourceConfig.__dataclass_fields__} - {"path", "raw"}
     return SourceConfig(
         path=path,
         raw=data,

@@ -42,6 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from common.vocab import ORG_KINDS  # the shared vocabulary (organisations.kind)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -50,20 +52,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-#: Kinds of organisation (network node). ``firm`` covers domestic companies; the others are
-#: the partner types the report names (universities, 信通院-like bodies, foreign suppliers ...).
-ORG_KINDS = (
-    "firm",
-    "foreign_firm",
-    "university",
-    "research_institute",
-    "industry_body",
-    "government",
-    "hospital",
-    "bank",
-    "telecom",
-    "other",
-)
+#: ``ORG_KINDS``, the kinds of organisation (network node), is the shared vocabulary (``common/vocab.py``).
 ALIAS_KINDS = ("full", "short", "former", "english", "stock_short")
 TECH_LAYERS = ("基础层", "技术层", "应用层")
 EXCHANGES = ("SSE", "SZSE", "BSE", "HKEX", "NASDAQ", "NYSE", "OTHER")

@@ -1,16 +1,124 @@
-"""Recording pipeline runs: one ``pipeline_runs`` row per step, with its state and counts."""
+"""Recording pipeline runs — the only writer of ``pipeline_runs``.
+
+Every step of the pipeline, started from the shell (``aimap``) or from Prefect (``flows/``), is
+one ``pipeline_runs`` row: written ``running`` when the step starts (committed at once, so an
+operator sees it while the step works) and closed ``completed`` with the step's counts, or
+``failed`` (or ``interrupted``) with the message. Three ways to record one:
+
+- :func:`recorded_run` — a step whose work is one transaction: the step gets the session and
+  the run row; its work is rolled back if it fails;
+- :func:`recorded_step` — a step whose work happens in other sessions, threads or processes (a
+  crawl, an ETL pass in waves, the analysis): it gets a :class:`RunRecord` (the run id and the
+  counts to store) and keeps no session open across the work;
+- :func:`start_run` / :func:`finish_run` — the two halves, for callers that need them apart.
+
+On top of these, the **step ledger** of an edition's annual refresh (:class:`Ledger`): every step
+(``crawl:<source>``, ``etl``, ``gate``, ``analyze``, ``publish``) is a row with ``flow =
+"refresh-step"`` and ``parameters = {"edition": E, "step": ...}``. Re-running the refresh of an
+edition reads the ledger and skips what has completed, so a refresh resumes from the step that
+failed; a ``fresh`` start (``refresh-start`` row with ``fresh: true``) hides every earlier step
+record of the edition. Gate overrides are ``gate-override`` rows. Using the ``pipeline_runs``
+table keeps the schema as it is; the rows are few (a handful per edition and source), so they are
+filtered in Python, the same way on SQLite and PostgreSQL.
+
+Inside a Prefect flow run each row also records the flow run's id.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from db.models import PipelineRun, utcnow
 from db.session import get_engine, session_scope
+
+STEP_FLOW = "refresh-step"
+START_FLOW = "refresh-start"
+OVERRIDE_FLOW = "gate-override"
+PUBLISH_STEP = "publish"
+#: The longest message stored with a run (the tail of a crawl's stderr, an exception).
+MESSAGE_LIMIT = 4000
+
+
+def prefect_run_id() -> str | None:
+    """The id of the Prefect flow run we are in (None outside a flow run)."""
+    if "prefect" not in sys.modules:  # Prefect was never imported: this is no flow run
+        return None
+    try:
+        from prefect.runtime import flow_run  # deferred: heavy, and meaningful only inside a flow run
+
+        run_id = flow_run.get_id()
+    except Exception:  # noqa: BLE001 - outside Prefect there is simply no run
+        return None
+    return str(run_id) if run_id else None
+
+
+def error_message(exc: BaseException) -> str:
+    """How a failure is stored: the exception's type and text."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def start_run(flow: str, parameters: dict[str, Any] | None = None, engine: Engine | None = None) -> int:
+    """Insert a ``running`` pipeline run (committed at once, so operators see it); return its id.
+
+    A short transaction of its own: a step whose work happens in other sessions (tasks,
+    worker processes) must not keep one session open across it (on SQLite a read transaction
+    that outlives other writers cannot write any more).
+    """
+    with session_scope(engine or get_engine()) as session:
+        run = PipelineRun(flow=flow, parameters=parameters or {}, prefect_flow_run_id=prefect_run_id())
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(run_id: int, *, counts: dict[str, Any] | None = None, state: str = "completed",
+               message: str | None = None, engine: Engine | None = None) -> None:
+    """Close a pipeline run with its counts (``completed``) or its error (``failed``, ``interrupted``)."""
+    with session_scope(engine or get_engine()) as session:
+        run = session.get(PipelineRun, run_id)
+        if run is None:
+            raise LookupError(f"no pipeline run {run_id}")
+        run.state, run.finished_at = state, utcnow()
+        if counts is not None:
+            run.counts = counts
+        if message is not None:
+            run.message = message[:MESSAGE_LIMIT]
+
+
+def interrupt_stale(flow: str, engine: Engine | None = None, message: str = "the process ended without finishing",
+                    **match: Any) -> int:
+    """Mark runs of ``flow`` still ``running`` whose parameters match ``match`` as ``interrupted``.
+
+    For steps that resume what a killed run left (a crawl's job directory); returns how many.
+    """
+    marked = 0
+    with session_scope(engine or get_engine()) as session:
+        for stale in session.scalars(select(PipelineRun).where(PipelineRun.flow == flow,
+                                                               PipelineRun.state == "running")):
+            if all(stale.parameters.get(k) == v for k, v in match.items()):
+                stale.state, stale.message = "interrupted", message
+                marked += 1
+    return marked
+
+
+def latest_counts(flow: str, engine: Engine | None = None, limit: int = 200, **match: Any) -> dict[str, Any] | None:
+    """The counts of the newest completed run of ``flow`` whose parameters match ``match`` (among the last
+    ``limit`` completed runs), or None."""
+    with session_scope(engine or get_engine()) as session:
+        runs = session.scalars(select(PipelineRun).where(PipelineRun.flow == flow, PipelineRun.state == "completed")
+                               .order_by(PipelineRun.id.desc()).limit(limit))
+        for run in runs:
+            if all(run.parameters.get(k) == v for k, v in match.items()):
+                return dict(run.counts or {})
+    return None
 
 
 @contextmanager
@@ -26,11 +134,7 @@ def recorded_run(
     propagates.
     """
     engine = engine or get_engine()
-    with session_scope(engine) as session:
-        run = PipelineRun(flow=flow, parameters=parameters or {})
-        session.add(run)
-        session.flush()
-        run_id = run.id
+    run_id = start_run(flow, parameters, engine)
     try:
         with session_scope(engine) as session:
             run = session.get(PipelineRun, run_id)
@@ -38,9 +142,128 @@ def recorded_run(
             yield session, run
             run.state, run.finished_at = "completed", utcnow()
     except BaseException as exc:
-        with session_scope(engine) as session:
-            failed = session.get(PipelineRun, run_id)
-            if failed is not None:
-                failed.state, failed.finished_at = "failed", utcnow()
-                failed.message = f"{type(exc).__name__}: {exc}"[:4000]
+        finish_run(run_id, state="failed", message=error_message(exc), engine=engine)
         raise
+
+
+@dataclass
+class RunRecord:
+    """A recorded step in progress (:func:`recorded_step`): set ``counts`` before it ends."""
+
+    id: int
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def recorded_step(flow: str, parameters: dict[str, Any] | None = None,
+                  engine: Engine | None = None) -> Iterator[RunRecord]:
+    """Record a step whose work happens outside one session: ``running`` now, then ``completed`` with
+    the ``counts`` set on the yielded record, or ``failed`` with the error (and the counts so far)."""
+    record = RunRecord(start_run(flow, parameters, engine))
+    try:
+        yield record
+    except BaseException as exc:
+        finish_run(record.id, counts=record.counts, state="failed", message=error_message(exc), engine=engine)
+        raise
+    finish_run(record.id, counts=record.counts, engine=engine)
+
+
+# --------------------------------------------------------------------------- the refresh's step ledger
+
+
+@dataclass
+class Step:
+    """One ledger row, detached from the session."""
+
+    id: int
+    step: str
+    state: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, run: PipelineRun) -> Step:
+        """The :class:`Step` of a ``pipeline_runs`` row."""
+        return cls(run.id, str(run.parameters.get("step")), run.state, dict(run.counts or {}),
+                   dict(run.parameters or {}), run.message, run.started_at, run.finished_at)
+
+
+class Ledger:
+    """The step records of one edition's refresh (see the module docstring)."""
+
+    def __init__(self, edition: int, engine: Engine | None = None) -> None:
+        self.edition = int(edition)
+        self.engine = engine or get_engine()
+
+    def _rows(self, flow: str) -> list[PipelineRun]:
+        with session_scope(self.engine) as session:
+            rows = list(session.scalars(select(PipelineRun).where(PipelineRun.flow == flow).order_by(PipelineRun.id)))
+            session.expunge_all()
+        return [r for r in rows if r.parameters.get("edition") == self.edition]
+
+    def epoch(self) -> int:
+        """Id of the latest fresh start of this edition (0 if none): older step rows do not count."""
+        starts = [r.id for r in self._rows(START_FLOW) if r.parameters.get("fresh")]
+        return max(starts, default=0)
+
+    def steps(self) -> list[Step]:
+        """Every step record since the latest fresh start, oldest first."""
+        epoch = self.epoch()
+        return [Step.of(r) for r in self._rows(STEP_FLOW) if r.id > epoch]
+
+    def latest(self, step: str) -> Step | None:
+        """The most recent record of ``step`` (any state)."""
+        found = [s for s in self.steps() if s.step == step]
+        return found[-1] if found else None
+
+    def completed(self, step: str) -> Step | None:
+        """The most recent completed record of ``step``, or None when it has not completed."""
+        found = [s for s in self.steps() if s.step == step and s.state == "completed"]
+        return found[-1] if found else None
+
+    def completed_all(self, prefix: str) -> list[Step]:
+        """Every completed record whose step starts with ``prefix`` (e.g. every ``etl`` pass)."""
+        return [s for s in self.steps() if s.step.startswith(prefix) and s.state == "completed"]
+
+    def begin(self, *, fresh: bool = False, **parameters: Any) -> int:
+        """Record that a refresh of the edition starts (``fresh`` forgets earlier steps)."""
+        run_id = start_run(START_FLOW, {"edition": self.edition, "fresh": fresh, **parameters}, self.engine)
+        finish_run(run_id, engine=self.engine)
+        return run_id
+
+    def start(self, step: str, **parameters: Any) -> int:
+        """Record that ``step`` starts (state ``running``); return the record's id."""
+        return start_run(STEP_FLOW, {"edition": self.edition, "step": step, **parameters}, self.engine)
+
+    def finish(self, record_id: int, *, counts: dict[str, Any] | None = None, state: str = "completed",
+               message: str | None = None) -> None:
+        """Close a step record with its counts (``completed``) or its error (``failed``)."""
+        finish_run(record_id, counts=counts, state=state, message=message, engine=self.engine)
+
+    @contextmanager
+    def step(self, step: str, **parameters: Any) -> Iterator[RunRecord]:
+        """Record ``step`` of the edition around a block (:func:`recorded_step`'s rules)."""
+        with recorded_step(STEP_FLOW, {"edition": self.edition, "step": step, **parameters}, self.engine) as record:
+            yield record
+
+    def override(self, reason: str, by: str, checks: list[str]) -> int:
+        """Record an operator's override of failed gate checks of the edition; return its id."""
+        run_id = start_run(OVERRIDE_FLOW, {"edition": self.edition, "reason": reason, "by": by, "checks": checks},
+                           self.engine)
+        finish_run(run_id, counts={"checks": len(checks)}, message=reason, engine=self.engine)
+        return run_id
+
+    def overrides(self) -> list[PipelineRun]:
+        """Gate overrides recorded for this edition (any time), oldest first."""
+        return self._rows(OVERRIDE_FLOW)
+
+
+def last_published(edition: int, engine: Engine | None = None) -> Step | None:
+    """The most recent completed ``publish`` step of ``edition`` (any epoch), or None."""
+    ledger = Ledger(edition, engine)
+    published = [Step.of(r) for r in ledger._rows(STEP_FLOW)
+                 if r.parameters.get("step") == PUBLISH_STEP and r.state == "completed"]
+    return published[-1] if published else None

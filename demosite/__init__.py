@@ -7,11 +7,22 @@ HTML newsrooms and served on ``127.0.0.1``. Because the world is generated, its 
 known exactly, which lets end-to-end tests check that crawl -> extraction -> network ->
 report recovers what was planted.
 
+The demo world is the oracle the pipeline is measured against, so it is independent of the
+system under test: it imports only the foundation (``common``, ``db``), never ``crawlers``,
+``etl``, ``analysis``, ``flows`` or ``aimap``, and no production code imports it (the tests and
+benchmarks do, and ``tests/worldeval.py`` joins it with the ETL's scorer). Where it needs what
+the system also computes (identifiers, network statistics) it has its own few lines.
+
 The package is split so the world model and the rendering evolve separately:
 
 - :mod:`demosite.world` -- the world model: sample firms, relation nodes, cooperation events
   and plain company news, built by :func:`~demosite.world.build_world` from a seed and a
-  preset (tiny, small, medium, report), calibrated to the 2024 report. No HTML here.
+  preset (tiny, small, medium, report), calibrated to the 2024 report. No HTML here. Its
+  parts: :mod:`~demosite.model` (records), :mod:`~demosite.targets` (the report's targets and
+  the presets), :mod:`~demosite.identifiers`, :mod:`~demosite.samplers`,
+  :mod:`~demosite.geography`, :mod:`~demosite.names`, :mod:`~demosite.firms`,
+  :mod:`~demosite.nodes`, :mod:`~demosite.growth`, :mod:`~demosite.news`,
+  :mod:`~demosite.truth`; :mod:`~demosite.calibration` compares a world with the report.
 - :mod:`demosite.render` -- :func:`~demosite.render.render_site` turns a world into the demo
   web (:mod:`demosite.sites`: newsrooms, the exchange, government portals, media with feeds),
   the firm registry (``firms.csv``), crawl sources (``sources/``) and the ground truth
@@ -19,6 +30,8 @@ The package is split so the world model and the rendering evolve separately:
 - :mod:`demosite.phrasing` -- the varied wording of announcements (``data/phrasings.yml``).
 - :mod:`demosite.server` -- a loopback-only HTTP server with ETag/Last-Modified, injected
   faults and the exchange's JSON search API.
+- :mod:`demosite.evaluation` -- readers of a rendered world's ground truth as plain data.
+- :mod:`demosite.cli` -- the ``demosite`` command line (generate, serve, step, demo).
 
 Everything is deterministic: the same seed and preset give byte-identical files (no
 timestamps, sorted iteration, randomness only from ``random.Random`` seeded explicitly).
@@ -27,6 +40,3 @@ report's Tables 2 and 3 (华为, 腾讯, 清华大学 ...) and the other well-kn
 telecom operators, foreign suppliers ...) carry their real names so that the rebuilt tables look
 like the report's; their identifiers are generated and every event involving them is invented.
 """
-
-# Modules are imported where used (demosite.world, demosite.render, demosite.server): importing
-# them here would make `from demosite import calibration` inside the world model circular.

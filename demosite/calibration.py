@@ -2,19 +2,18 @@
 
 Two halves:
 
-- **Targets** (used by :mod:`demosite.world` while it generates): Table 1 per year scaled to a
-  preset (:func:`table1_targets`), the province-to-province flow matrix (:func:`flow_targets`),
-  the receiving side's GB/T 4754 division shares (:func:`receiver_division_targets`) and the
-  technology / application-domain shares of a year (:func:`category_targets`). They come from
-  ``demosite/data/report-2024-figures.yaml`` (the report) completed by
-  ``demosite/data/world-model.yml`` (the model's choices, each explained there).
+- **Targets** (used by the world model while it generates) are in :mod:`demosite.targets`:
+  Table 1 per year scaled to a preset, the province-to-province flow matrix, the receiving
+  side's GB/T 4754 division shares and the technology / application-domain shares of a year,
+  from the report's figures completed by ``demosite/data/world-model.yml``.
 - **Figures** of a generated world (:func:`world_figures`, :func:`comparison`,
   :func:`format_comparison`): every number below is computed from the world's events with the
   same definitions the analysis stage uses on the database, so the printout shows how close the
-  world is to the report. ``benchmarks/bench_world.py`` prints it per preset.
+  world is to the report. ``benchmarks/bench_world.py`` prints it per preset. The statistics are
+  the world's own (igraph's BFS path-length histogram, a few lines for the clustering): the
+  world is the oracle the pipeline is measured against and imports none of its stages.
 
-Definitions (network conventions of :mod:`analysis.network`, statistics of Gephi 0.9.2 as in
-:mod:`analysis.metrics`; reference: the 2024 report, section 二 and Tables 1-7, Figs. 2-19):
+Definitions (the network conventions and the Gephi 0.9.2 statistics the analysis stage uses; reference: the 2024 report, section 二 and Tables 1-7, Figs. 2-19):
 
 - *network of year Y*: unique directed pairs provider -> receiver of the events with
   ``year <= Y`` that are not terminated before Y (``terminated_on.year < Y``); mutual events are
@@ -22,7 +21,7 @@ Definitions (network conventions of :mod:`analysis.network`, statistics of Gephi
   nodes* the sample firms among them, *relation nodes* the others;
 - *avg degree* = edges / nodes; *diameter*, *average path length*: maximum / mean BFS distance
   over ordered reachable pairs along directed edges; *average clustering*: mean over all nodes of
-  Gephi's directed local coefficient (see :func:`analysis.metrics.compute_netstats`);
+  Gephi's directed local coefficient (:func:`path_statistics`);
 - *degree concentration*: share of the total degree (in + out) held by the 20% of nodes with the
   highest degree (ties broken by name), in the network of the last year (report: about 75%);
 - *hubs*: in-, out- and total degree of the Table 2 / Table 3 organisations in that network;
@@ -39,209 +38,17 @@ Definitions (network conventions of :mod:`analysis.network`, statistics of Gephi
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import yaml
+import igraph
 
-if TYPE_CHECKING:
-    from demosite.world import World
-
-DATA_DIR = Path(__file__).resolve().parent / "data"
-FIRST_YEAR = 2014
-LAST_YEAR = 2023
-REPORT_FIRMS = 4311
-
-
-@functools.cache
-def load_yaml(name: str) -> Any:
-    """A data file of ``demosite/data`` (parsed once per process)."""
-    with (DATA_DIR / name).open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
-def report() -> dict[str, Any]:
-    """The report's published figures (``report-2024-figures.yaml``)."""
-    return load_yaml("report-2024-figures.yaml")
-
-
-def model() -> dict[str, Any]:
-    """The model's parameters (``world-model.yml``)."""
-    return load_yaml("world-model.yml")
-
-
-MAX_YEAR: int = int(model()["extrapolation"]["last_year"])
-
-# --------------------------------------------------------------------------------------
-# Targets
-# --------------------------------------------------------------------------------------
-
-
-def table1_targets(firms: int, relation_nodes: int, edges: int, last_year: int = MAX_YEAR) -> dict[int, tuple[int, int, int]]:
-    """(sample nodes, relation nodes, edges) per year for a world of this size.
-
-    Years 2014-2023: the report's Table 1 multiplied by ``firms / 4311`` (sample nodes, 2023 =
-    ``firms``), ``relation_nodes / 31361`` and ``edges / 91158``, rounded half to even, at least
-    one of each in 2014 and never decreasing for relation nodes and edges. Later years: relation
-    nodes and edges grow by the 2022 -> 2023 rates (``extrapolation`` in world-model.yml), all
-    sample firms stay.
-    """
-    t1 = report()["network"]["table1"]
-    last = t1[LAST_YEAR]
-    fs, fr, fe = firms / REPORT_FIRMS, relation_nodes / last[1], edges / last[3]
-    out: dict[int, tuple[int, int, int]] = {}
-    prev = (0, 0, 0)
-    for year in range(FIRST_YEAR, LAST_YEAR + 1):
-        row = t1[year]
-        s = firms if year == LAST_YEAR else max(1, round(row[0] * fs))
-        r = max(1, prev[1], round(row[1] * fr))
-        e = max(1, prev[2], round(row[3] * fe))
-        out[year] = prev = (min(s, firms), r, max(e, s, r))
-    ext = model()["extrapolation"]
-    for year in range(LAST_YEAR + 1, last_year + 1):
-        k = year - LAST_YEAR
-        r = round(out[LAST_YEAR][1] * (1 + ext["relation_nodes_growth"]) ** k)
-        e = round(out[LAST_YEAR][2] * (1 + ext["edges_growth"]) ** k)
-        out[year] = (firms, r, e)
-    return out
-
-
-def _complete(top: Mapping[str, float], names: Sequence[str], rest_weights: Mapping[str, float]) -> dict[str, float]:
-    """Top shares as given; the remaining 100 - sum(top) split over ``names`` by ``rest_weights``."""
-    out = {k: float(v) for k, v in top.items()}
-    rest = [n for n in names if n not in out]
-    left = 100.0 - sum(out.values())
-    total = sum(rest_weights.get(n, 0.0) for n in rest)
-    for n in rest:
-        out[n] = left * rest_weights.get(n, 0.0) / total if total else left / len(rest)
-    return out
-
-
-def province_margins() -> tuple[dict[str, float], dict[str, float]]:
-    """Enabling (provider) and input (receiver) shares of every mainland province, in percent.
-
-    The report's Table 6 lists the top 20 of each; the remaining share is split over the other
-    provinces in proportion to their share of sample firms (geography.yml).
-    """
-    spatial = report()["spatial"]
-    firms = load_yaml("geography.yml")["firm_provinces"]
-    names = list(firms)
-    return (_complete(spatial["enabling_by_province"], names, firms),
-            _complete(spatial["input_by_province"], names, firms))
-
-
-@functools.lru_cache(maxsize=8)
-def _flows(provinces: tuple[str, ...]) -> tuple[tuple[float, ...], tuple[float, ...], tuple[tuple[float, ...], ...]]:
-    p_pct, q_pct = province_margins()
-    p = [p_pct.get(x, 0.0) / 100 for x in provinces]
-    q = [q_pct.get(x, 0.0) / 100 for x in provinces]
-    sp, sq = sum(p), sum(q)
-    p, q = [x / sp for x in p], [x / sq for x in q]
-    n = len(provinces)
-    idx = {x: i for i, x in enumerate(provinces)}
-    fit = model()["flows_fit"]
-    scale = float(fit["top_flow_scale"])
-    fixed: dict[tuple[int, int], float] = {}
-    for a_name, b_name, share in report()["spatial"]["flows_top20"]:
-        if a_name in idx and b_name in idx:
-            fixed[(idx[a_name], idx[b_name])] = share / 100 * scale
-    cap = min(fixed.values()) if fixed else 1.0
-    m = [[p[a] * q[b] for b in range(n)] for a in range(n)]
-    for (a, b), v in fixed.items():
-        m[a][b] = v
-    free_cells = [[(a, b) not in fixed for b in range(n)] for a in range(n)]
-    for _ in range(int(fit["iterations"])):
-        for a in range(n):
-            row, free = m[a], free_cells[a]
-            fixed_sum = sum(x for x, f in zip(row, free, strict=True) if not f)
-            free_sum = sum(x for x, f in zip(row, free, strict=True) if f)
-            if free_sum > 0:
-                k = max(0.0, p[a] - fixed_sum) / free_sum
-                m[a] = [min(cap, x * k) if f else x for x, f in zip(row, free, strict=True)]
-        for b in range(n):
-            fixed_sum = sum(m[a][b] for a in range(n) if not free_cells[a][b])
-            free_sum = sum(m[a][b] for a in range(n) if free_cells[a][b])
-            if free_sum > 0:
-                k = max(0.0, q[b] - fixed_sum) / free_sum
-                for a in range(n):
-                    if free_cells[a][b]:
-                        m[a][b] = min(cap, m[a][b] * k)
-    total = sum(map(sum, m))
-    return tuple(p), tuple(q), tuple(tuple(x / total for x in row) for row in m)
-
-
-def flow_targets(provinces: Sequence[str]) -> tuple[list[float], list[float], list[list[float]]]:
-    """Provider margin p, receiver margin q (fractions) and flow matrix T[a][b] over ``provinces``.
-
-    The report's Table 6 margins and Table 7 top-20 flows are not compatible (e.g. Beijing's input
-    share 36.23% cannot be reached when every flow outside the top 20 is below the 20th, 0.95%).
-    T is a compromise: the top-20 flows, multiplied by ``flows_fit.top_flow_scale``, are held
-    fixed, the other cells start from independence (p_a * q_b) and are fitted to the margins by
-    iterative proportional fitting (Deming & Stephan, Ann. Math. Stat. 11, 1940) with every one
-    capped at the smallest fixed flow, and T is normalised to sum 1. The scale (world-model.yml)
-    minimises the sum of squared relative errors of the top-10 margins and the top-20 flows;
-    ``p`` and ``q`` returned are the report's margins (the targets), not T's.
-    """
-    p, q, t = _flows(tuple(provinces))
-    return list(p), list(q), [list(row) for row in t]
-
-
-def receiver_division_targets(year: int) -> dict[str, float]:
-    """Cumulative share (percent) of unique edges by the receiver's GB/T 4754 division in ``year``.
-
-    Sector shares move linearly from ``receivers.sectors_2014`` (world-model.yml) to the report's
-    2023 values (and stay there after 2023); within a sector, sections and divisions are split as
-    in world-model.yml, whose section shares are the report's where it prints them.
-    """
-    rec = model()["receivers"]
-    end = report()["cooperation"]["sectors_2023"]
-    start = rec["sectors_2014"]
-    w = min(1.0, max(0.0, (year - FIRST_YEAR) / (LAST_YEAR - FIRST_YEAR)))
-    sectors = {k: start[k] + (end[k] - start[k]) * w for k in end}
-    out: dict[str, float] = {}
-    prim = rec["primary"]
-    for div, x in prim.items():
-        out[str(div)] = sectors["第一产业"] * x / sum(prim.values())
-    for sector, sections, divisions in (("第二产业", rec["secondary"], rec["secondary_divisions"]),
-                                        ("第三产业", rec["tertiary"], rec["tertiary_divisions"])):
-        total = sum(sections.values())
-        for section, share in sections.items():
-            inner = divisions[section]
-            inner_total = sum(inner.values())
-            for div, x in inner.items():
-                out[str(div)] = sectors[sector] * share / total * x / inner_total
-    return out
-
-
-def category_targets(kind: str, year: int) -> dict[str, float]:
-    """Shares (percent) of technology categories (``kind="tech"``) or domains (``"domains"``) in ``year``.
-
-    The report's top five keep their published shares every year; the rest of the hundred goes
-    to the other categories available that year (``since``) by their base weights, the
-    report's 2023-active categories (``late``) weighted x0.3 in their first year rising linearly
-    to x3 in 2023.
-    """
-    spec = model()[kind]
-    since = spec.get("since", {})
-    late = set(spec.get("late", ()))
-    weights: dict[str, float] = {}
-    for name, base in spec["rest"].items():
-        first = since.get(name, FIRST_YEAR)
-        if year < first:
-            weights[name] = 0.0
-            continue
-        mult = 1.0
-        if name in late:
-            span = max(1, LAST_YEAR - first)
-            mult = 0.3 + 2.7 * min(1.0, (year - first) / span)
-        weights[name] = base * mult
-    return _complete(spec["top"], list(spec["top"]) + list(spec["rest"]), weights)
-
+from db.taxonomy import load_industry_divisions, load_industry_sections
+from demosite.model import World
+from demosite.targets import FIRST_YEAR, LAST_YEAR, PRESETS, REPORT_FIRMS, report, table1_targets
 
 # --------------------------------------------------------------------------------------
 # Figures of a world
@@ -281,44 +88,41 @@ class YearFigures:
     avg_clustering: float | None = None
 
 
-def path_statistics(edges: Sequence[tuple[str, str]]) -> tuple[int, float, float] | None:
+
+def path_statistics(edges: Sequence[tuple[str, str]]) -> tuple[int, float, float]:
     """(diameter, average path length, average clustering) of a directed edge list, Gephi 0.9.2.
 
-    Uses :func:`analysis.metrics.compute_netstats` (exact, numba) when available, otherwise
-    networkx for graphs of at most 5,000 nodes (directed BFS from every node; Gephi's directed
-    clustering), otherwise ``None``.
+    Diameter and average path length: the maximum and the mean BFS distance over ordered pairs
+    (s, t), s != t, t reachable from s along the edges (unreachable pairs ignored; 0 without a
+    pair), from igraph's exact path-length histogram. Average clustering: the mean over all nodes
+    of C(v) = |{(x, y): x != y, x, y in N(v), x -> y}| / (k (k - 1)), N(v) the in- and
+    out-neighbours of v, k = |N(v)|, C(v) = 0 when k < 2 (Gephi's directed coefficient).
     """
     index: dict[str, int] = {}
     src = [index.setdefault(u, len(index)) for u, _ in edges]
     dst = [index.setdefault(v, len(index)) for _, v in edges]
-    try:
-        from analysis.metrics import compute_netstats
-    except ImportError:  # the analysis package is optional for the demo world
-        compute_netstats = None
-    if compute_netstats is not None:
-        stats = compute_netstats(src, dst, len(index))
-        return stats.diameter, stats.avg_path_length, stats.avg_clustering
-    if len(index) > 5000:
-        return None
-    import networkx as nx
-
-    g = nx.DiGraph()
-    g.add_edges_from(zip(src, dst, strict=True))
-    total = pairs = diameter = 0
-    for _node, lengths in nx.all_pairs_shortest_path_length(g):
-        for d in lengths.values():
-            if d > 0:
-                total += d
-                pairs += 1
-                diameter = max(diameter, d)
-    und = {v: set(g.predecessors(v)) | set(g.successors(v)) for v in g}
-    cc = 0.0
-    for nb in und.values():
+    graph = igraph.Graph(n=len(index), edges=list(zip(src, dst, strict=True)), directed=True)
+    pairs = total = diameter = 0
+    for start, _end, count in graph.path_length_hist(directed=True).bins():
+        if count:
+            pairs += count
+            total += int(start) * count
+            diameter = max(diameter, int(start))
+    successors: list[set[int]] = [set() for _ in index]
+    neighbours: list[set[int]] = [set() for _ in index]
+    for u, v in zip(src, dst, strict=True):
+        successors[u].add(v)
+        neighbours[u].add(v)
+        neighbours[v].add(u)
+    clustering = 0.0
+    for nb in neighbours:
         k = len(nb)
         if k >= 2:
-            links = sum(1 for x in nb for y in g.successors(x) if y != x and y in nb)
-            cc += links / (k * (k - 1))
-    return diameter, (total / pairs if pairs else 0.0), (cc / len(und) if und else 0.0)
+            links = sum(1 for x in nb for y in successors[x] if y != x and y in nb)
+            clustering += links / (k * (k - 1))
+    return diameter, (total / pairs if pairs else 0.0), (clustering / len(index) if index else 0.0)
+
+
 
 
 def table1(world: World, years: Iterable[int] | None = None, paths: bool = True) -> list[YearFigures]:
@@ -362,8 +166,6 @@ def _shares(counter: Counter[str]) -> dict[str, float]:
 
 def world_figures(world: World, year: int | None = None, paths: bool = True) -> dict[str, Any]:
     """Every figure the comparison prints, computed from ``world`` (definitions in the module docstring)."""
-    from db.taxonomy import load_industry_divisions
-
     year = min(world.through_year, LAST_YEAR) if year is None else year
     divisions = {d.code: d for d in load_industry_divisions()}
     division_of = {f.name: f.industry_division for f in world.firms} | {p.name: p.industry_division
@@ -475,8 +277,6 @@ class Row:
 
 def comparison(world: World, figures: Mapping[str, Any] | None = None, paths: bool = True) -> list[Row]:
     """Rows world vs report. Table 1 counts are compared with the report's scaled to the preset."""
-    from demosite.world import PRESETS
-
     fig = figures if figures is not None else world_figures(world, paths=paths)
     rep = report()
     preset = PRESETS[world.preset]
@@ -506,15 +306,11 @@ def comparison(world: World, figures: Mapping[str, Any] | None = None, paths: bo
             rows.append(Row(section, name, fig[key].get(name, 0.0), share))
     for name, share in rep["cooperation"]["sectors_2023"].items():
         rows.append(Row("Fig. 17 receiving sector (%)", name, fig["sectors"].get(name, 0.0), share))
-    from db.taxonomy import load_industry_sections
-
     section_code = {s.name: s.code for s in load_industry_sections()}
     for sector, key in (("第三产业", "tertiary_2023"), ("第二产业", "secondary_2023")):
         for name, share in rep["cooperation"][key].items():
             got = fig["sections"].get(sector, {}).get(section_code[name], 0.0)
             rows.append(Row(f"Figs. 18-19 {sector} sections (%)", name, got, share))
-    from db.taxonomy import load_industry_divisions
-
     div_code = {d.name: d.code for d in load_industry_divisions()}
     for name, share in rep["cooperation"]["manufacturing_2023_top5"].items():
         rows.append(Row("Fig. 19 manufacturing divisions (%)", name, fig["manufacturing"].get(div_code[name], 0.0), share))

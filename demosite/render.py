@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from demosite.model import World
 from demosite.pages import DocTruth, Page, escape, html_page
 from demosite.sites import Context, event_status, event_witnesses, exchange, government, media, newsroom
-from demosite.world import World
+from demosite.world import build_world
 
 ROBOTS_TXT = (
     "User-agent: *\nDisallow: /private/\nDisallow: /news/*/drafts/\nDisallow: /media/search\n"
@@ -305,16 +306,10 @@ def step_world(out_dir: Path) -> tuple[SiteManifest, int]:
     further (the earlier years are unchanged) and renders it: old documents keep their bytes
     and times, so a re-crawl with conditional requests fetches only what is new.
     """
-    import inspect
-
-    from demosite.world import build_world
-
     spec_file = Path(out_dir) / "world.json"
     if not spec_file.exists():
         raise FileNotFoundError(f"{spec_file} not found: {out_dir} holds no generated world")
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    if "through_year" not in inspect.signature(build_world).parameters:
-        raise ValueError("this world model cannot be advanced (build_world has no through_year)")
     year = int(spec["through_year"]) + 1
-    world = build_world(seed=int(spec["seed"]), preset=str(spec["preset"]), through_year=year)  # type: ignore[call-arg]
+    world = build_world(seed=int(spec["seed"]), preset=str(spec["preset"]), through_year=year)
     return render_site(world, Path(out_dir)), year

@@ -22,14 +22,17 @@ directory itself is accepted too when it holds a ``site/`` directory and no ``in
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import formatdate
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -161,9 +164,6 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
     def _xml(self, path: str) -> Any:
         """Feeds and sitemaps hold ``{base_url}``: fill in where this server is reachable."""
-        import io
-        from email.utils import formatdate
-
         host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
         with open(path, "rb") as fh:
             data = fh.read().replace(b"{base_url}", f"http://{host}".encode())
@@ -223,8 +223,6 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (a killed crawler) are normal here; report anything else."""
-        import sys
-
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)

@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from common.datafiles import read_yaml
 from common.text import t2s
-from db.models import Document, DocumentFingerprint, utcnow
+from db.models import CooperationEvent, Document, DocumentFingerprint, Mention, utcnow
 
 CONFIG_FILE = Path(__file__).resolve().parent / "data" / "dedup.yml"
 SCHEME = "affine32"
@@ -395,13 +395,15 @@ def assign_clusters(
     document_ids: Iterable[int] | None = None,
     *,
     rebuild: bool = False,
+    include_stale: bool = False,
     config: DedupConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DedupReport:
     """Fingerprint documents and assign their duplicate clusters (``document_fingerprints``).
 
     Processes ``document_ids`` (default: every document without a current fingerprint — new,
-    changed since, or computed with other parameters); ``rebuild`` re-clusters every document.
+    changed since, or computed with other parameters; ``include_stale``: those and
+    ``document_ids``); ``rebuild`` re-clusters every document.
     A processed document is linked to every stored or processed document with the same
     (non-empty) text hash or a similarity >= threshold; clusters joined by a link merge. Stored
     clusters are kept, except those a changed document leaves: their other members are
@@ -415,13 +417,14 @@ def assign_clusters(
     stored = {row.document_id: row for row in session.execute(select(
         fp_.document_id, fp_.content_sha256, fp_.params, fp_.minhash, fp_.cluster_id, fp_.match, fp_.similarity))}
     docs = dict(session.execute(select(Document.id, Document.content_sha256)).all())
-    if document_ids is None:
-        todo = sorted(d for d, sha in docs.items()
-                      if d not in stored or stored[d].content_sha256 != sha or stored[d].params != cfg.params)
-    else:
-        todo = sorted(set(document_ids) & set(docs))
+    todo_set: set[int] = set()
+    if document_ids is None or include_stale:
+        todo_set = {d for d, sha in docs.items()
+                    if d not in stored or stored[d].content_sha256 != sha or stored[d].params != cfg.params}
+    if document_ids is not None:
+        todo_set |= set(document_ids) & set(docs)
+    todo = sorted(todo_set)
     report.unchanged = len(docs) - len(todo)
-    todo_set = set(todo)
     if progress:
         progress(f"fingerprinting {len(todo):,} documents")
 
@@ -535,8 +538,6 @@ def story_clusters(session: Session) -> dict[int, int]:
     a story only through their text. Read-only; what the review queue and the benchmark
     (``benchmarks/bench_etl.py``, duplicate-document F1) see.
     """
-    from db.models import CooperationEvent, Mention
-
     published = dict(session.execute(select(Document.id, Document.published_on)).all())
     news: dict[int, set[tuple[int, bool]]] = defaultdict(set)
     for doc_id, event_id, year, ended in session.execute(

@@ -1,11 +1,12 @@
 """Scoring of the relation extractor against labelled documents (pure functions, no database).
 
-Two kinds of labelled documents are scored the same way:
+Labelled documents are :class:`GoldDocument` objects, scored by :func:`score_documents`:
 
 * the hand-labelled announcements of ``tests/data/announcements_gold.jsonl`` (format and
-  labelling guidelines in ``tests/data/README.md``), scored with :func:`score_gold`;
-* the demo world's ground truth (``truth/documents.jsonl`` + ``truth/events.jsonl`` written by
-  :func:`demosite.render.render_site`), scored with :func:`score_world`.
+  labelling guidelines in ``tests/data/README.md``) are read by :func:`gold_documents` and scored
+  with :func:`score_gold`;
+* any other labelled corpus is turned into gold documents by its own reader (with
+  ``surfaces``, ``non_parties`` and ``negative_pairs`` when it knows them) and scored the same way.
 
 Predictions are the records written by ``aimap extract --out`` (issue 5, item 9): one JSON object
 per document, ``{"id", "is_cooperation", "relations": [{"a", "b", "direction": "a->b"|"b->a"|
@@ -20,9 +21,9 @@ Conventions shared by every figure (the definitions are repeated in each functio
 * **Names.** Gold names are written as in the text. A predicted name matches a gold name when
   their :func:`normalise_name` forms are equal, or one normalised form contains the other (an
   alias: "华为" in "华为技术有限公司"); a shorter form must have at least
-  :data:`MIN_ALIAS_CHARS` characters (:data:`MIN_ASCII_ALIAS_CHARS` for Latin-only names). For
-  the world, a predicted name is first mapped to a canonical organisation through the names the
-  document uses for it (``surfaces``), then compared exactly.
+  :data:`MIN_ALIAS_CHARS` characters (:data:`MIN_ASCII_ALIAS_CHARS` for Latin-only names). When
+  the gold records the names a document uses for each organisation (``surfaces``), a predicted
+  name is first mapped to a canonical organisation through them, then compared exactly.
 * **Matching.** Within one document, predicted and gold relations are paired one-to-one by a
   maximum-cardinality matching (ties broken towards agreeing attributes and exact names); a
   prediction never matches relations of another document. Counts are summed over documents
@@ -53,17 +54,16 @@ from typing import Any
 import networkx as nx
 
 from common.text import t2s
+from db.taxonomy import load_application_domains, load_provinces, load_tech_categories
 
 DIRECTIONS = ("a->b", "b->a", "mutual")
-#: Gold-only direction: any predicted direction agrees (see :func:`world_gold`).
+#: Gold-only direction: any predicted direction agrees (the text does not say who provides).
 ANY_DIRECTION = "any"
 STATUSES = ("new", "terminated", "historical")
 KINDS = (
     "strategic_agreement", "joint_lab", "product_adoption", "bid_award", "investment", "joint_development",
     "alliance_membership", "other",
 )
-#: The demo world's event kinds (demosite/data/world-model.yml) that the extractor names differently.
-WORLD_KINDS = {"procurement": "bid_award", "alliance": "alliance_membership", "supply": "product_adoption"}
 #: A shorter name counts as an alias contained in a longer one only from this many characters on.
 MIN_ALIAS_CHARS = 2
 MIN_ASCII_ALIAS_CHARS = 4
@@ -153,8 +153,6 @@ class Ratio:
 
 @lru_cache(maxsize=1)
 def _region_prefixes() -> tuple[str, ...]:
-    from db.taxonomy import load_provinces
-
     names: set[str] = set()
     for province in load_provinces():
         names.update((province.name, province.short_name))
@@ -276,7 +274,7 @@ class Relation:
 
     A predicted direction outside :data:`DIRECTIONS` is kept as given and never matches. A gold
     relation may have direction :data:`ANY_DIRECTION`: the text does not state one and the gold
-    does not require one (the world's background and termination sentences).
+    does not require one (e.g. a background sentence "A与B自2019年起开展合作").
     """
 
     a: str
@@ -311,7 +309,7 @@ class GoldDocument:
     """The labels of one document, in the form the scorer compares.
 
     ``surfaces`` None: predicted names are compared with gold names by :func:`name_match`.
-    Otherwise (the world): canonical name -> written names, predicted names are resolved with
+    Otherwise: canonical name -> written names, predicted names are resolved with
     :func:`surface_resolver` and compared exactly with the canonical names of ``relations``.
     ``non_parties``: organisations named in the document that are not parties of any relation.
     """
@@ -386,8 +384,6 @@ def match_relations(
 
 
 def _label_index(kind: str) -> dict[str, str]:
-    from db.taxonomy import load_application_domains, load_tech_categories
-
     items = load_tech_categories() if kind == "tech" else load_application_domains()
     index: dict[str, str] = {}
     for item in items:
@@ -537,7 +533,7 @@ def score_documents(
       predicted party name that matches the non-party better than it matches every gold party
       (so "中国移动通信集团江苏有限公司" as a party does not count against its parent group).
     * ``negative_pair_as_relation``: share of gold negative pairs (two organisations named
-      together without a cooperation, world truth only) that are predicted as a relation.
+      together without a cooperation, when the gold lists them) that are predicted as a relation.
     * ``recall_by_status``: strict recall of gold relations of each status.
     """
     by_id = {}  # the first record of an id counts
@@ -545,8 +541,6 @@ def score_documents(
         by_id.setdefault(str(record.get("id")), record)
     scores = Scores()
     seen: set[str] = set()
-    relations = pairs = tech = domains = PRF()
-    direction = kind = status = year = coop = non_party = negative = Ratio()
     by_status: dict[str, Ratio] = defaultdict(Ratio)
     for doc in gold:
         seen.add(doc.id)
@@ -555,67 +549,73 @@ def score_documents(
         if record is None:
             scores.missing.append(doc.id)
             record = {"id": doc.id, "is_cooperation": False, "relations": []}
-        predicted = _predicted_relations(record)
-        if doc.surfaces is not None:
-            resolve = surface_resolver(doc.surfaces)
-
-            def canonical(name: str, resolve: Callable[[str], str | None] = resolve) -> str:
-                found = resolve(name)
-                return found if found is not None else f"\x00{name}"
-
-            predicted = [Relation(canonical(p.a), canonical(p.b), p.direction, p.year, p.kind, p.status)
-                         for p in predicted]
-
-            def same(x: str, y: str) -> int:
-                return 2 if x == y else 0
-        else:
-            same = name_match
-        strict = match_relations(doc.relations, predicted, same, strict=True)
-        loose = match_relations(doc.relations, predicted, same, strict=False)
-        relations += PRF(len(strict), len(predicted) - len(strict), len(doc.relations) - len(strict))
-        pairs += PRF(len(loose), len(predicted) - len(loose), len(doc.relations) - len(loose))
-        for i, j, direction_ok in loose:
-            g, p = doc.relations[i], predicted[j]
-            if g.direction != ANY_DIRECTION:
-                direction += Ratio(int(direction_ok), 1)
-            status += Ratio(int(p.status == g.status), 1)
-            if g.year is not None:
-                year += Ratio(int(p.year == g.year), 1)
-            if kind_statuses is None or g.status in kind_statuses:
-                kind += Ratio(int(p.kind == g.kind), 1)
-        matched_gold = {i for i, _, _ in strict}
-        for i, g in enumerate(doc.relations):
-            by_status[str(g.status)] += Ratio(int(i in matched_gold), 1)
-        predicted_coop = bool(record.get("is_cooperation", bool(predicted)))
-        coop += Ratio(int(predicted_coop == doc.is_cooperation), 1)
-        if doc.is_cooperation:
-            tech += _set_prf(doc.tech_categories, label_codes(record.get("tech_categories"), "tech"))
-            domains += _set_prf(doc.application_domains, label_codes(record.get("application_domains"), "domain"))
-        party_names = {n for p in predicted for n in (p.a, p.b)}
-        gold_parties = {n for g in doc.relations for n in (g.a, g.b)}
-        for name in doc.non_parties:
-            hit = any(same(n, name) > max((same(n, g) for g in gold_parties), default=0) for n in party_names)
-            non_party += Ratio(int(hit), 1)
-        for x, y in doc.negative_pairs:
-            neg = Relation(x, y, "mutual")
-            hit = any(_edge(neg, p, same) is not None for p in predicted)
-            negative += Ratio(int(hit), 1)
-        matched_pred = {j for _, j, _ in strict}
-        errors = DocumentErrors(
-            doc.id,
-            missed=[g.describe() for i, g in enumerate(doc.relations) if i not in matched_gold],
-            spurious=[p.describe().replace("\x00", "?") for j, p in enumerate(predicted) if j not in matched_pred],
-            is_cooperation=None if predicted_coop == doc.is_cooperation else (doc.is_cooperation, predicted_coop),
-        )
-        if errors.missed or errors.spurious or errors.is_cooperation:
-            scores.errors.append(errors)
+        _score_document(scores, by_status, doc, record, kind_statuses)
     scores.unexpected = sorted(set(by_id) - seen)
-    scores.relations, scores.pairs, scores.direction = relations, pairs, direction
-    scores.kind, scores.status, scores.year, scores.is_cooperation = kind, status, year, coop
-    scores.tech_categories, scores.application_domains = tech, domains
-    scores.non_party_as_party, scores.negative_pair_as_relation = non_party, negative
     scores.recall_by_status = dict(by_status)
     return scores
+
+
+def _canonical_predictions(doc: GoldDocument, predicted: list[Relation]) -> tuple[list[Relation], Callable[[str, str], int]]:
+    """The predicted relations and the name comparison for ``doc``: names resolved through its
+    ``surfaces`` and compared exactly when it has them, else as written with :func:`name_match`."""
+    if doc.surfaces is None:
+        return predicted, name_match
+    resolve = surface_resolver(doc.surfaces)
+
+    def canonical(name: str) -> str:
+        found = resolve(name)
+        return found if found is not None else f"\x00{name}"
+
+    def same(x: str, y: str) -> int:
+        return 2 if x == y else 0
+
+    return [Relation(canonical(p.a), canonical(p.b), p.direction, p.year, p.kind, p.status) for p in predicted], same
+
+
+def _score_document(scores: Scores, by_status: dict[str, Ratio], doc: GoldDocument, record: Mapping[str, Any],
+                    kind_statuses: Collection[str] | None) -> None:
+    """Add one document's counts to ``scores`` (definitions in :func:`score_documents`)."""
+    predicted, same = _canonical_predictions(doc, _predicted_relations(record))
+    strict = match_relations(doc.relations, predicted, same, strict=True)
+    loose = match_relations(doc.relations, predicted, same, strict=False)
+    scores.relations += PRF(len(strict), len(predicted) - len(strict), len(doc.relations) - len(strict))
+    scores.pairs += PRF(len(loose), len(predicted) - len(loose), len(doc.relations) - len(loose))
+    for i, j, direction_ok in loose:
+        g, p = doc.relations[i], predicted[j]
+        if g.direction != ANY_DIRECTION:
+            scores.direction += Ratio(int(direction_ok), 1)
+        scores.status += Ratio(int(p.status == g.status), 1)
+        if g.year is not None:
+            scores.year += Ratio(int(p.year == g.year), 1)
+        if kind_statuses is None or g.status in kind_statuses:
+            scores.kind += Ratio(int(p.kind == g.kind), 1)
+    matched_gold = {i for i, _, _ in strict}
+    for i, g in enumerate(doc.relations):
+        by_status[str(g.status)] += Ratio(int(i in matched_gold), 1)
+    predicted_coop = bool(record.get("is_cooperation", bool(predicted)))
+    scores.is_cooperation += Ratio(int(predicted_coop == doc.is_cooperation), 1)
+    if doc.is_cooperation:
+        scores.tech_categories += _set_prf(doc.tech_categories, label_codes(record.get("tech_categories"), "tech"))
+        scores.application_domains += _set_prf(doc.application_domains,
+                                               label_codes(record.get("application_domains"), "domain"))
+    party_names = {n for p in predicted for n in (p.a, p.b)}
+    gold_parties = {n for g in doc.relations for n in (g.a, g.b)}
+    for name in doc.non_parties:
+        hit = any(same(n, name) > max((same(n, g) for g in gold_parties), default=0) for n in party_names)
+        scores.non_party_as_party += Ratio(int(hit), 1)
+    for x, y in doc.negative_pairs:
+        neg = Relation(x, y, "mutual")
+        hit = any(_edge(neg, p, same) is not None for p in predicted)
+        scores.negative_pair_as_relation += Ratio(int(hit), 1)
+    matched_pred = {j for _, j, _ in strict}
+    errors = DocumentErrors(
+        doc.id,
+        missed=[g.describe() for i, g in enumerate(doc.relations) if i not in matched_gold],
+        spurious=[p.describe().replace("\x00", "?") for j, p in enumerate(predicted) if j not in matched_pred],
+        is_cooperation=None if predicted_coop == doc.is_cooperation else (doc.is_cooperation, predicted_coop),
+    )
+    if errors.missed or errors.spurious or errors.is_cooperation:
+        scores.errors.append(errors)
 
 
 def _set_prf(gold: frozenset[str], predicted: frozenset[str]) -> PRF:
@@ -646,7 +646,8 @@ def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def _records(source: Path | str | Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def read_records(source: Path | str | Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records of a JSON-lines file, or the given records as a list."""
     if isinstance(source, str | Path):
         return read_jsonl(source)
     return list(source)
@@ -655,7 +656,7 @@ def _records(source: Path | str | Iterable[Mapping[str, Any]]) -> list[Mapping[s
 def gold_documents(items: Path | str | Iterable[Mapping[str, Any]]) -> list[GoldDocument]:
     """The labelled announcements (``tests/data/announcements_gold.jsonl`` format) as gold documents."""
     out = []
-    for item in _records(items):
+    for item in read_records(items):
         gold = item["gold"]
         out.append(GoldDocument(
             id=str(item["id"]),
@@ -681,129 +682,7 @@ def score_gold(
 
     Names are compared with :func:`name_match`; kind accuracy covers every gold relation.
     """
-    return score_documents(gold_documents(gold), _records(predictions))
-
-
-# --------------------------------------------------------------------------------------------
-# The demo world
-# --------------------------------------------------------------------------------------------
-
-
-def _reachable(doc: Mapping[str, Any]) -> bool:
-    return bool(doc.get("crawlable", True)) and doc.get("fault") not in ("gone", "broken") and bool(doc.get("text"))
-
-
-def world_documents(truth_dir: Path | str, *, reachable_only: bool = True) -> list[dict[str, Any]]:
-    """The world's documents as extractor input records (``id`` = the page URL).
-
-    ``reachable_only``: only documents a polite crawler stores (not robots-disallowed, not
-    ``gone`` or permanently ``broken``, with text).
-    """
-    docs = read_jsonl(Path(truth_dir) / "documents.jsonl")
-    return [
-        extractor_input({"id": d["url"], "text": d["text"], "title": d.get("title"), "published": d.get("published"),
-                         "url": d["url"]})
-        for d in docs if not reachable_only or _reachable(d)
-    ]
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
-def world_gold(
-    truth_dir: Path | str, *, reachable_only: bool = True, complete_groups: bool = True,
-    background_direction: bool = False,
-) -> list[GoldDocument]:
-    """The world's ground truth as gold documents.
-
-    Per document: its ``events`` are relations with status ``new``, ``historical`` ones status
-    ``historical``, ``terminated`` ones status ``terminated``; each with the event's provider and
-    receiver (canonical names), direction (``directed`` → ``a->b``, ``mutual``), year and kind
-    (:data:`WORLD_KINDS` renamed to the extractor's vocabulary). ``is_cooperation`` is true when
-    the document has any of them. Technology categories and application domains are those of the
-    news events (``events``): background and termination sentences do not restate them.
-    ``non_parties`` and ``negatives`` come from the document truth.
-
-    The world's background and termination sentences name both parties without saying who
-    provides ("{A}与{B}自{Y}年起开展合作", "公司与{B}于{Y}年签订的合作协议已终止"), so historical and
-    terminated relations get :data:`ANY_DIRECTION` (any predicted direction agrees; the loader
-    attaches them to the stored event, which keeps its direction) unless
-    ``background_direction`` asks for the events' own directions.
-
-    ``complete_groups``: a multi-party signing (events sharing a ``group_id`` in one document)
-    counts one mutual relation per pair of its parties, the issue's convention, also for pairs
-    the world does not list as events.
-    """
-    truth = Path(truth_dir)
-    events = {e["id"]: e for e in read_jsonl(truth / "events.jsonl")}
-    out = []
-    for doc in read_jsonl(truth / "documents.jsonl"):
-        if reachable_only and not _reachable(doc):
-            continue
-        relations: list[Relation] = []
-        for key, status in (("events", "new"), ("historical", "historical"), ("terminated", "terminated")):
-            groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for event_id in doc.get(key) or ():
-                e = events[event_id]
-                direction = "mutual" if e["direction"] == "mutual" else "a->b"
-                if status != "new" and not background_direction:
-                    direction = ANY_DIRECTION
-                kind = WORLD_KINDS.get(e["kind"], e["kind"])
-                relations.append(Relation(e["provider"], e["receiver"], direction, e.get("year"), kind, status))
-                if e.get("group_id"):
-                    groups[e["group_id"]].append(e)
-            if complete_groups:
-                for members in groups.values():
-                    parties = list(dict.fromkeys(n for e in members for n in (e["provider"], e["receiver"])))
-                    listed = {frozenset((e["provider"], e["receiver"])) for e in members}
-                    first = members[0]
-                    for x in range(len(parties)):
-                        for y in range(x + 1, len(parties)):
-                            if frozenset((parties[x], parties[y])) not in listed:
-                                relations.append(Relation(parties[x], parties[y],
-                                                          "mutual" if status == "new" or background_direction
-                                                          else ANY_DIRECTION, first.get("year"),
-                                                          WORLD_KINDS.get(first["kind"], first["kind"]), status))
-        tech = label_codes([t for i in doc.get("events") or () for t in _as_list(events[i].get("tech"))], "tech")
-        dom = label_codes([t for i in doc.get("events") or () for t in _as_list(events[i].get("domain"))], "domain")
-        out.append(GoldDocument(
-            id=doc["url"],
-            relations=tuple(relations),
-            is_cooperation=bool(relations),
-            tech_categories=tech,
-            application_domains=dom,
-            non_parties=tuple(doc.get("non_parties") or ()),
-            negative_pairs=tuple((str(a), str(b)) for a, b in doc.get("negatives") or ()),
-            surfaces={k: tuple(v) for k, v in (doc.get("surfaces") or {}).items()},
-        ))
-    return out
-
-
-def score_world(
-    truth_dir: Path | str,
-    predictions: Path | str | Iterable[Mapping[str, Any]],
-    *,
-    reachable_only: bool = True,
-    complete_groups: bool = True,
-    background_direction: bool = False,
-) -> Scores:
-    """Score extractor output for the world's documents against the world's ground truth.
-
-    Gold documents from :func:`world_gold`; predicted names are mapped to canonical
-    organisations through each document's ``surfaces`` (:func:`surface_resolver`), so a
-    relation matches when both resolved parties and the direction match (any direction for
-    background and termination relations, see :func:`world_gold`). Kind accuracy is
-    measured on news events only (``kind_statuses={"new"}``): the world's background and
-    termination sentences do not name the kind. Every other figure as in :func:`score_documents`.
-    """
-    gold = world_gold(truth_dir, reachable_only=reachable_only, complete_groups=complete_groups,
-                      background_direction=background_direction)
-    return score_documents(gold, _records(predictions), kind_statuses={"new"})
+    return score_documents(gold_documents(gold), read_records(predictions))
 
 
 # --------------------------------------------------------------------------------------------
@@ -839,7 +718,7 @@ def entity_resolution_f1(gold: Mapping[str, Hashable], predicted: Mapping[str, H
     """Pairwise F1 of entity resolution: ``{name or mention: organisation}`` (see :func:`pairwise_f1`).
 
     A true positive is a pair of names that the resolver puts in one organisation and that
-    belong to one organisation in the gold clustering (e.g. :func:`world_entity_clusters`).
+    belong to one organisation in the gold clustering.
     """
     return pairwise_f1(gold, predicted)
 
@@ -848,111 +727,6 @@ def duplicate_document_f1(gold: Mapping[str, Hashable], predicted: Mapping[str, 
     """Pairwise F1 of duplicate-document detection: ``{document: duplicate cluster}`` (see :func:`pairwise_f1`).
 
     A true positive is a pair of documents detected as copies of one another that are copies in
-    the gold clustering (e.g. :func:`world_duplicate_clusters`).
+    the gold clustering.
     """
     return pairwise_f1(gold, predicted)
-
-
-def world_entity_clusters(truth_dir: Path | str) -> dict[str, str]:
-    """Gold entity clusters of the world: every name written for an organisation -> its canonical name.
-
-    Names come from ``organisations.jsonl`` (the name, its alias forms and former names) and from
-    the ``surfaces`` of every document. A name used for two organisations is left out (it cannot
-    be resolved from the name alone).
-    """
-    truth = Path(truth_dir)
-    owners: dict[str, set[str]] = defaultdict(set)
-    for org in read_jsonl(truth / "organisations.jsonl"):
-        aliases = org.get("aliases") or {}
-        names = [org["name"], *(aliases.values() if isinstance(aliases, Mapping) else aliases),
-                 *(org.get("former_names") or ())]
-        for name in names:
-            if name:
-                owners[str(name)].add(org["name"])
-    for doc in read_jsonl(truth / "documents.jsonl"):
-        for canonical, names in (doc.get("surfaces") or {}).items():
-            for name in (canonical, *names):
-                owners[name].add(canonical)
-    return {name: next(iter(orgs)) for name, orgs in owners.items() if len(orgs) == 1}
-
-
-def world_duplicate_clusters(truth_dir: Path | str, *, reachable_only: bool = True) -> dict[str, str]:
-    """Gold duplicate-document clusters of the world: document URL -> story key.
-
-    Documents that report exactly the same news (non-empty): the same set of news events
-    (``events``) and of announced ends (``terminated``), are reports of one story (a newsroom
-    release, the exchange filing and the media rewrites of the same signing, or of the same
-    termination); every other document is its own cluster.
-    """
-    docs = read_jsonl(Path(truth_dir) / "documents.jsonl")
-
-    def story(d: Mapping[str, Any]) -> str:
-        news = sorted(d.get("events") or ()) + sorted("end:" + e for e in d.get("terminated") or ())
-        return "events:" + ",".join(news) if news else d["url"]
-
-    return {d["url"]: story(d) for d in docs if not reachable_only or _reachable(d)}
-
-
-def etl_entity_clusters(session: Any, names: Iterable[str]) -> dict[str, int]:
-    """The loaded database's entity clustering of ``names``: name -> organisation id.
-
-    Each name is resolved read-only by :class:`etl.resolve.Resolver` (aliases after folding
-    traditional/full-width forms, identifiers, recorded judgements, automatic fuzzy merges) —
-    what the ETL would attach the name to. Names it cannot resolve are left out (singletons
-    for :func:`pairwise_f1`).
-    """
-    from etl.resolve import Resolver
-
-    resolver = Resolver(session)
-    out: dict[str, int] = {}
-    for name in names:
-        if name.strip():
-            org_id = resolver.lookup(name)
-            if org_id is not None:
-                out[name] = org_id
-    return out
-
-
-def etl_duplicate_clusters(session: Any) -> dict[str, int]:
-    """The loaded database's duplicate-document clustering: document URL -> story cluster.
-
-    See :func:`etl.dedup.story_clusters` (text duplicates joined with documents reporting the
-    same news cooperations). Keyed by ``documents.url`` (the path for the demo site).
-    """
-    from sqlalchemy import select
-
-    from db.models import Document
-    from etl.dedup import story_clusters
-
-    clusters = story_clusters(session)
-    return {url: clusters[doc_id] for doc_id, url in session.execute(select(Document.id, Document.url))
-            if doc_id in clusters}
-
-
-def store_world_documents(session: Any, world_dir: Path | str, documents: Iterable[Mapping[str, Any]] | None = None,
-                          *, base_url: str = "http://127.0.0.1") -> int:
-    """Store a rendered world's registry and documents as a crawl would have (no crawl), and commit.
-
-    For measuring and testing the ETL on the world's truth without crawling: ``firms.csv`` is
-    imported, then each document (default: the reachable ones, :func:`world_documents`) becomes a
-    ``documents`` row with its text, content hash, title and publication date; ``url`` is the
-    page path and ``canonical_url`` ``base_url`` + path. Returns the number of documents stored.
-    """
-    import datetime as dt
-    import hashlib
-
-    from db.models import Document
-    from etl.registry import import_registry
-
-    world = Path(world_dir)
-    import_registry(session, world / "firms.csv")
-    docs = list(documents) if documents is not None else world_documents(world / "truth")
-    for d in docs:
-        session.add(Document(
-            canonical_url=base_url + d["url"], url=d["url"], http_status=200,
-            content_sha256=hashlib.sha256(d["text"].encode()).hexdigest(),
-            published_on=dt.date.fromisoformat(d["published"]) if d.get("published") else None,
-            title=d.get("title"), text=d["text"], language=d.get("language"), encoding=d.get("encoding"),
-        ))
-    session.commit()
-    return len(docs)

@@ -2,7 +2,7 @@
 
 Names come from (in increasing priority): the seed gazetteer of well-known organisations
 (``lexicons/seed_organisations.yml``), government bodies generated from the province and city
-table (``db/data/provinces.yml`` by the templates in ``lexicons/government_names.yml``), a firm
+table (``db/data/provinces.yml``, read through :mod:`db.taxonomy`, by the templates in ``lexicons/government_names.yml``), a firm
 registry CSV (for the offline ``aimap extract --registry``), and the database's organisations
 and aliases (for the ETL stage). New organisations found in text get a kind (by suffix), a
 province and city (from their name), and a GB/T 4754-2017 industry (``lexicons/industry_rules.yml``).
@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from common.datafiles import read_yaml
-from etl.extract import LEXICON_DIR, Gazetteer, OrgRef
-
-PROVINCES_FILE = Path(__file__).resolve().parents[1] / "db" / "data" / "provinces.yml"
-GBT_FILE = Path(__file__).resolve().parents[1] / "db" / "data" / "gbt4754-2017-divisions.csv"
-MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
+from common.vocab import MUNICIPALITIES, place_prefixes
+from db.taxonomy import load_industry_divisions, load_provinces
+from etl.lexicon import LEXICON_DIR
+from etl.mentions import Gazetteer, OrgRef
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,6 @@ class SeedOrganisation:
 
 
 @lru_cache(maxsize=1)
-def _provinces() -> list[dict[str, Any]]:
-    data = read_yaml(PROVINCES_FILE)
-    return data["provinces"] if isinstance(data, dict) and "provinces" in data else data
-
-
-@lru_cache(maxsize=1)
 def seed_organisations() -> tuple[SeedOrganisation, ...]:
     """The seed gazetteer plus government bodies of every province and prefecture-level city."""
     entries = read_yaml(LEXICON_DIR / "seed_organisations.yml")
@@ -53,8 +46,8 @@ def seed_organisations() -> tuple[SeedOrganisation, ...]:
     ]
     rules = read_yaml(LEXICON_DIR / "government_names.yml")
     known = {s.name for s in seeds} | {a for s in seeds for a in s.aliases}
-    for province in _provinces():
-        pname = province["name"]
+    for province in load_provinces():
+        pname = province.name
         templates = rules["municipality_templates"] + rules["city_templates"] if pname in MUNICIPALITIES \
             else rules["province_templates"]
         for template in templates:
@@ -65,12 +58,12 @@ def seed_organisations() -> tuple[SeedOrganisation, ...]:
                 seeds.append(SeedOrganisation(name, rules["kind"], pname, city, rules["division"], ()))
         if pname in MUNICIPALITIES:
             continue
-        for city in province.get("cities", []):
+        for city in province.cities:
             for template in rules["city_templates"]:
-                name = template.format(name=city["name"])
+                name = template.format(name=city.name)
                 if name not in known:
                     known.add(name)
-                    seeds.append(SeedOrganisation(name, rules["kind"], pname, city["name"], rules["division"], ()))
+                    seeds.append(SeedOrganisation(name, rules["kind"], pname, city.name, rules["division"], ()))
     return tuple(seeds)
 
 
@@ -116,9 +109,7 @@ def _industry_rules() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def division_sections() -> dict[str, str]:
     """GB/T 4754-2017 division -> section."""
-    with GBT_FILE.open(encoding="utf-8") as fh:
-        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
-        return {r["division"]: r["section"] for r in rows}
+    return {d.code: d.section_code for d in load_industry_divisions()}
 
 
 def industry_of(name: str, kind: str) -> tuple[str | None, str | None]:
@@ -135,24 +126,11 @@ def industry_of(name: str, kind: str) -> tuple[str | None, str | None]:
 
 
 @lru_cache(maxsize=1)
-def _places() -> tuple[list[tuple[str, str, str | None]], dict[str, str]]:
-    """(prefix, province name, city name) by decreasing prefix length, and short -> full province."""
-    places: list[tuple[str, str, str | None]] = []
-    shorts = {}
-    for province in _provinces():
-        pname = province["name"]
-        short = province.get("short_name") or pname
-        shorts[short] = pname
-        places.append((pname, pname, pname if pname in MUNICIPALITIES else None))
-        places.append((short, pname, pname if pname in MUNICIPALITIES else None))
-        for city in province.get("cities", []):
-            cname = city["name"]
-            places.append((cname, pname, cname))
-            stem = cname.removesuffix("市")
-            if len(stem) >= 2 and stem != cname:
-                places.append((stem, pname, cname))
+def _places() -> list[tuple[str, str, str | None]]:
+    """(prefix, province name, city name) of every place prefix, by decreasing prefix length."""
+    places = [(p.prefix, p.province, p.city) for p in place_prefixes(load_provinces())]
     places.sort(key=lambda p: -len(p[0]))
-    return places, shorts
+    return places
 
 
 def place_of(name: str) -> tuple[str | None, str | None]:
@@ -172,8 +150,7 @@ def place_of(name: str) -> tuple[str | None, str | None]:
 @lru_cache(maxsize=1)
 def _place_index() -> tuple[dict[str, tuple[str, str | None]], list[int]]:
     """:func:`_places` as a dict by prefix (the first entry wins) and the prefix lengths, longest first."""
-    places, _ = _places()
     by_prefix: dict[str, tuple[str, str | None]] = {}
-    for prefix, province, city in places:
+    for prefix, province, city in _places():
         by_prefix.setdefault(prefix, (province, city))
     return by_prefix, sorted({len(p) for p in by_prefix}, reverse=True)

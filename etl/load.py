@@ -16,8 +16,8 @@ sample firm as provider (when both or neither are sample firms, the first one na
 orientation rule the analysis documents. A *terminated* relation marks the pair's existing
 event terminated (``terminated_on`` = the document's date) instead of adding an edge; a
 *historical* one (a cooperation recalled with its own year) is an event of that year.
-Names are resolved to organisations by :mod:`etl.resolve` when available (identifiers, aliases,
-fuzzy matching with recorded judgements), else by exact alias; new names become organisations
+Names are resolved to organisations by :mod:`etl.resolve` (identifiers, aliases, fuzzy matching
+with recorded judgements); new names become organisations
 with kind, place and industry from :mod:`etl.gazetteer`.
 """
 
@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from common.events import event_key
+from db.ids import IdAllocator
 from db.models import (
     Alias,
     ApplicationDomain,
@@ -47,17 +48,13 @@ from db.models import (
     TechCategory,
     utcnow,
 )
-from etl.extract import (
-    EXTRACTOR_VERSION,
-    Extraction,
-    Gazetteer,
-    OrgRef,
-    Relation,
-    extract_document,
-    load_lexicon,
-)
-from etl.gazetteer import industry_of, place_of, seed_organisations
+from etl.dedup import assign_clusters
+from etl.extract import Extraction, Relation, extract_document
+from etl.gazetteer import division_sections, industry_of, place_of, seed_organisations
+from etl.lexicon import EXTRACTOR_VERSION, load_lexicon
+from etl.mentions import Gazetteer, OrgRef
 from etl.normalize import normalise
+from etl.resolve import OrgInfo, Resolver
 
 
 @dataclass
@@ -80,6 +77,12 @@ class EtlReport:
     def as_dict(self) -> dict[str, int]:
         """Counts only (for run records, artifacts and ``--json``)."""
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+    def add(self, other: EtlReport) -> None:
+        """Add the counts and messages of ``other`` (a later slice of the same run) to these."""
+        for name, value in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
+        self.error_messages += other.error_messages
 
 
 def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], set[int]]:
@@ -131,7 +134,7 @@ class LoaderState:
         self.provinces = {name: code for code, name in session.execute(select(Province.code, Province.name))}
         self.cities = {(name, prov): code for code, name, prov in session.execute(
             select(City.code, City.name, City.province_code))}
-        self.resolver = _optional_resolver(session)
+        self.resolver = Resolver(session)
         self.tech_codes = {name: code for code, name in session.execute(select(TechCategory.code, TechCategory.name))}
         self.domain_codes = {name: code for code, name in session.execute(
             select(ApplicationDomain.code, ApplicationDomain.name))}
@@ -145,8 +148,6 @@ class LoaderState:
 
     def allocate_ids(self) -> None:
         """Give new organisations and events their ids up front, so a batch is written in one flush."""
-        from db.ids import IdAllocator
-
         self.new_org_id = IdAllocator(self.session, Organisation.__table__)
         self.new_event_id = IdAllocator(self.session, CooperationEvent.__table__)
         self.allocating = True
@@ -179,25 +180,21 @@ class LoaderState:
             names = [("full", seed.name)] + [("english" if a.isascii() else "short", a) for a in seed.aliases]
             org_id = self._create(seed.name, seed.kind, "seed", seed.province, seed.city, seed.division, names)
         else:
-            if self.resolver is not None:
-                match = self.resolver.match(name, kind=kind)
-                if match.org_id is not None:  # an alias, an identifier, a judgement or an automatic merge
-                    self.merges += int(match.outcome in ("auto_merge", "judgement"))
-                    self.gazetteer.replace(name, OrgRef(name, kind, None, match.org_id))
-                    return match.org_id
+            match = self.resolver.match(name, kind=kind)
+            if match.org_id is not None:  # an alias, an identifier, a judgement or an automatic merge
+                self.merges += int(match.outcome in ("auto_merge", "judgement"))
+                self.gazetteer.replace(name, OrgRef(name, kind, None, match.org_id))
+                return match.org_id
             province, city = place_of(name)
             _section, division = industry_of(name, kind or "other")
             org_id = self._create(name, kind or "other", "extracted", province, city, division, [("full", name)])
-        if self.resolver is not None:  # indexes it and stores merge suggestions for review
-            made = self.created.pop(org_id, None)
-            if made is None:
-                self.resolver.adopt(org_id, name)
-            else:
-                from etl.resolve import OrgInfo
-
-                org, aliases = made
-                info = OrgInfo(org_id, org.name, org.kind, org.province_code, org.city_code, None, None, None, False)
-                self.resolver.adopt(org_id, name, info=info, aliases=aliases)
+        made = self.created.pop(org_id, None)  # the resolver indexes it and stores merge suggestions for review
+        if made is None:
+            self.resolver.adopt(org_id, name)
+        else:
+            org, aliases = made
+            info = OrgInfo(org_id, org.name, org.kind, org.province_code, org.city_code, None, None, None, False)
+            self.resolver.adopt(org_id, name, info=info, aliases=aliases)
         return org_id
 
     def event(self, event_id: int) -> CooperationEvent | None:
@@ -238,8 +235,6 @@ class LoaderState:
             prov_code = self.provinces.get(province or "")
             section = None
             if division:
-                from etl.gazetteer import division_sections
-
                 section = division_sections().get(division)
             org = Organisation(
                 id=self.new_org_id(), name=name, kind=kind, is_sample=False, origin=origin, province_code=prov_code,
@@ -268,18 +263,14 @@ def _unique(names: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _optional_resolver(session: Session) -> Any:
-    """The entity resolver of :mod:`etl.resolve` if it is installed (it is optional here)."""
-    try:
-        from etl.resolve import Resolver
-    except ImportError:
-        return None
-    return Resolver(session)
-
-
 def pending_documents(session: Session, limit: int | None = None, reprocess: bool = False) -> list[int]:
-    """Ids of documents whose current text this extractor version has not processed."""
-    stmt = select(Document.id).order_by(Document.id)
+    """Ids of documents whose current text this extractor version has not processed, oldest news first.
+
+    Ordered by publication date (undated last), then id: a termination notice is then loaded after
+    the cooperation it ends, whatever order the crawler stored them in, so a run's events do not
+    depend on crawl order (a termination loaded first would find no event to end and make its own).
+    """
+    stmt = select(Document.id).order_by(Document.published_on.is_(None), Document.published_on, Document.id)
     if not reprocess:
         stmt = stmt.where(or_(
             Document.extracted_sha256.is_(None),
@@ -592,8 +583,6 @@ def run_etl_ids(
             progress(min(start + batch_size, len(ids)), len(ids))
     report.organisations_new = (session.scalar(select(func.count()).select_from(Organisation)) or 0) - orgs_before
     if ids and dedup:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
-        from etl.dedup import assign_clusters
-
         dedup = assign_clusters(session, ids)
         report.duplicate_documents = dedup.exact + dedup.near
         session.commit()

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl.extract import Extraction, Gazetteer, OrgRef, extract_document, load_lexicon
+from etl.extract import Extraction, extract_document
 from etl.gazetteer import registry_gazetteer, seed_gazetteer
+from etl.lexicon import load_lexicon
+from etl.mentions import Gazetteer, OrgRef
 
 
 @dataclass
@@ -106,7 +108,7 @@ def read_documents(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str
 
 
 def extract_jsonl(
-    in_path: Path, out_path: Path, registry: Path | None = None, errors: list[str] | None = None
+    in_path: Path, out_path: Path, registry: Path | None = None, errors: list[str] | None = None,
 ) -> OfflineReport:
     """Run the extractor over a JSONL file of documents and write the JSONL results."""
     gazetteer = build_gazetteer(registry)

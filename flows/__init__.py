@@ -2,7 +2,8 @@
 
 ``crawl`` (a task per source), ``etl`` (extraction mapped over batches), ``gate`` (declared
 data-quality checks), ``analyze`` (the report bundle), ``refresh`` (the annual refresh and the
-weekly update), ``demo`` (``make demo``), ``deployments`` (``aimap serve`` / ``aimap deploy``),
-``steps`` (the per-edition step ledger in ``pipeline_runs``), ``notify`` (failure notifications).
-Operator guide: docs/operations.md.
+weekly update), ``deployments`` (``aimap serve`` / ``aimap deploy``, from
+``prefect.yaml``), ``notify`` (failure notifications), ``config`` (operator settings). The flows
+call the stages' plain functions and add retries, concurrency, mapping and artifacts; runs and the
+per-edition step ledger are recorded by :mod:`db.runs`. Operator guide: docs/operations.md.
 """

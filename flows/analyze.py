@@ -1,7 +1,7 @@
 """The analysis flow: the yearly networks, every table and figure, the report bundle of an edition.
 
 A thin wrapper over :func:`analysis.report.build_report` (definitions of every statistic are
-in :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysis.stats`). It adds what an
+in :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysis.measures`). It adds what an
 operator reads: a progress artifact (one step per yearly network, then the statistics and the
 bundle), log lines naming each network, and two table artifacts — Table 1 of the edition
 (``table1-<edition>``) and the 20 nodes of highest degree centrality in the network of year
@@ -18,13 +18,14 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from sqlalchemy import select
 
-from analysis.report import build_report, edition_years
-from analysis.stats import display_names, top_nodes
+from analysis.loaders import display_names, edition_years
+from analysis.measures import top_nodes
+from analysis.report import build_report
 from common.config import out_dir
 from db.models import Organisation
+from db.runs import Ledger, finish_run, start_run
 from db.session import session_scope
 from flows.notify import notify_failure
-from flows.steps import Ledger, finish_run, start_run
 
 TOP_NODES = 20
 

@@ -10,7 +10,7 @@ Concurrency, politeness and failure handling are Prefect's, the crawling is the 
   hit one site together, whichever worker runs them. The limits are created on the fly (upsert)
   when a flow starts, so a new source needs no set-up;
 - a failed crawl (the process failed, or the source delivered fewer documents than its declared
-  ``expected_min_documents``: a source that suddenly yields far less fails loudly) is retried
+  ``expected_min_documents``, :func:`crawlers.run.check_minimum`; skipped for a ``since`` crawl) is retried
   with exponential backoff and jitter; an invalid source file is not retried;
 - one source failing does not stop the others: the flow waits for every task, returns every
   source's summary and ends ``Failed`` naming the failed sources;
@@ -18,7 +18,7 @@ Concurrency, politeness and failure handling are Prefect's, the crawling is the 
   when the per-domain limit is 1, so the flow's own tasks do not wait on each other's slots.
 
 Within an annual refresh (``edition`` given) each source is a step of the refresh ledger
-(:mod:`flows.steps`): a source whose crawl completed for the edition is not crawled again
+(:mod:`db.runs`): a source whose crawl completed for the edition is not crawled again
 when the refresh is resumed.
 """
 
@@ -32,28 +32,20 @@ from typing import Any
 from prefect import allow_failure, flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
-from sqlalchemy import select
 
 from common.config import home_dir
-from crawlers.run import CrawlError, run_crawl
+from crawlers.run import CrawlError, check_minimum, delivered, run_crawl
 from crawlers.sources import SourceConfig, SourceError, list_sources, load_source
-from db.models import PipelineRun
-from db.session import session_scope
+from db.runs import Ledger, latest_counts
 from flows import config
 from flows.notify import notify_failure
-from flows.steps import Ledger
 
 CRAWL_LIMIT = "aimap-crawl"
-#: Counts that make up what a source delivered in a run (new, changed, unchanged or not modified pages).
-DELIVERED = ("documents_new", "documents_changed", "documents_unchanged", "documents_not_modified")
-
-
-class SourceBelowMinimum(RuntimeError):
-    """A crawl finished but the source delivered fewer documents than its declared minimum."""
 
 
 class CrawlFailures(RuntimeError):
@@ -92,27 +84,15 @@ def domain_groups(sources: list[SourceConfig]) -> dict[str, int]:
 
 def ensure_limits(limits: dict[str, int]) -> None:
     """Create (or update) global concurrency limits by name — on the fly, before tasks use them."""
-    from prefect.client.orchestration import get_client
-
     with get_client(sync_client=True) as client:
         for name, limit in limits.items():
             client.upsert_global_concurrency_limit_by_name(name, limit)
 
 
-def delivered(counts: dict[str, Any]) -> int:
-    """Documents a crawl delivered: pages stored new, changed, unchanged or confirmed not modified."""
-    return sum(int(counts.get(k, 0) or 0) for k in DELIVERED)
-
-
 def _previous_requests(source: str) -> int:
     """Requests of the source's last completed crawl (the progress estimate of the next one)."""
-    with session_scope() as session:
-        runs = session.scalars(select(PipelineRun).where(PipelineRun.flow == "crawl", PipelineRun.state == "completed")
-                               .order_by(PipelineRun.id.desc()).limit(200))
-        for run in runs:
-            if run.parameters.get("source") == source:
-                return int((run.counts or {}).get("requests", 0) or 0)
-    return 0
+    counts = latest_counts("crawl", source=source) or {}
+    return int(counts.get("requests", 0) or 0)
 
 
 def _retry_unless_invalid(task: Any, task_run: Any, state: Any) -> bool:
@@ -130,7 +110,7 @@ def _retry_unless_invalid(task: Any, task_run: Any, state: Any) -> bool:
       retry_jitter_factor=0.5, retry_condition_fn=_retry_unless_invalid, cache_policy=NO_CACHE,
       task_run_name="crawl-{source}")
 def crawl_source(source: str, sources_dir: str | None = None, base_url: str | None = None,
-                 since: dt.date | None = None, check_minimum: bool = True) -> dict[str, Any]:
+                 since: dt.date | None = None, minimum: bool = True) -> dict[str, Any]:
     """Crawl one source in its own Scrapy process, holding the crawl and per-domain slots; return its summary."""
     logger = get_run_logger()
     cfg = load_source(source, sources_dir)
@@ -165,9 +145,8 @@ def crawl_source(source: str, sources_dir: str | None = None, base_url: str | No
     logger.info("crawl %s: delivered %d (new %d, changed %d, not modified %d), errors %d, by status %s", cfg.name,
                 got, result.counts["documents_new"], result.counts["documents_changed"],
                 result.counts["documents_not_modified"], result.counts["errors"], result.status_counts)
-    if check_minimum and got < cfg.expected_min_documents:
-        raise SourceBelowMinimum(f"source {cfg.name} delivered {got} documents, fewer than its expected minimum "
-                                 f"{cfg.expected_min_documents} (crawl run {result.run_id}, log {log_file})")
+    if minimum:
+        check_minimum(cfg, result, log_file)
     return summary
 
 
@@ -216,7 +195,7 @@ def crawl_flow(
                                          expected_min_documents=available[name].expected_min_documents)
         before = previous.get(group[name])
         futures[name] = runner.submit(name, str(sources_dir) if sources_dir else None, base_url, since,
-                                      check_minimum=since is None,
+                                      minimum=since is None,
                                       wait_for=[allow_failure(before)] if before is not None else None)
         if config.crawl_domain_limit() == 1:
             previous[group[name]] = futures[name]

@@ -23,6 +23,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from prefect.blocks.core import Block
+
 from flows.config import notify_block, notify_webhook
 
 logger = logging.getLogger("aimap.notify")
@@ -70,8 +72,6 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     block_name = notify_block()
     if block_name:
         try:
-            from prefect.blocks.core import Block
-
             block = Block.load(block_name)
             block.notify(  # type: ignore[attr-defined]
                 f"aimap: flow run {payload['flow_run']} of {payload['flow']} failed: {payload['message']}",

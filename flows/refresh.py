@@ -2,17 +2,17 @@
 
 ``annual_refresh(edition_year, cutoff_date)`` rebuilds an edition of the report after its data
 cut-off: subflows **crawl -> etl -> gate -> analyze -> publish**. Every step (and every source of
-the crawl) is recorded per edition in ``pipeline_runs`` (:mod:`flows.steps`), so running the
+the crawl) is recorded per edition in ``pipeline_runs`` (:mod:`db.runs`), so running the
 refresh of the same edition again after a failure resumes it: steps that completed are skipped
 — unless a step before them ran again in this run (new documents, a re-evaluated gate), since
 their input changed — and the failed step is retried. ``fresh=True`` forgets the earlier steps.
 A failing source does not stop the crawl of the others nor the ETL; the data-quality gate then
-fails on it and stops the refresh before the analysis (see :mod:`flows.gate` for overrides).
+fails on it and stops the refresh before the analysis (see :mod:`analysis.quality` for overrides).
 
-*Publish* writes ``MANIFEST.json`` into the edition's bundle (every file with its size and
-SHA-256, the cut-off, the step records, the gate's verdict and any override with its reason),
-points ``<out>/LATEST`` at the newest published edition and records which sample firms have
-relations (the next edition's gate compares with it).
+*Publish* (:func:`analysis.publish.publish_bundle`) writes ``MANIFEST.json`` into the edition's
+bundle (every file with its size and SHA-256, the cut-off, the step records, the gate's verdict
+and any override with its reason), points ``<out>/LATEST`` at the newest published edition and
+records which sample firms have relations (the next edition's gate compares with it).
 
 ``weekly_update`` is the incremental crawl + ETL the scheduler runs every week.
 
@@ -24,8 +24,6 @@ counts, the review-queue size and the gate's results.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,18 +31,20 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from analysis.publish import MANIFEST, publish_bundle
+from analysis.quality import GATE_STEP, CheckResult, GateResult, firms_with_relations, result_table
 from common.config import out_dir, safe_url
 from crawlers.sources import list_sources
+from db.runs import PUBLISH_STEP, Ledger, Step, finish_run, start_run
 from db.session import session_scope
+from etl.review import list_items
 from flows.analyze import analyze_flow
 from flows.crawl import CrawlFailures, crawl_flow
 from flows.etl import run_etl_flow
-from flows.gate import GATE_STEP, firms_with_relations, gate_flow, result_table
+from flows.gate import gate_flow
 from flows.notify import notify_failure
-from flows.steps import PUBLISH_STEP, Ledger, Step, finish_run, start_run
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
-MANIFEST = "MANIFEST.json"
 STEPS = ("crawl", "etl", GATE_STEP, "analyze", PUBLISH_STEP)
 ETL_COUNTS = ("documents", "relations", "events_new", "events_updated", "events_terminated", "events_removed",
               "mentions_new", "organisations_new", "merges", "quarantined")
@@ -69,14 +69,6 @@ def edition_and_cutoff(edition_year: int | None, cutoff_date: dt.date | None,
     return edition, cutoff
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @flow(name="aimap-publish", log_prints=True, on_failure=[notify_failure])
 def publish_flow(edition: int, cutoff_date: dt.date, directory: str) -> dict[str, Any]:
     """Publish the bundle in ``directory``: manifest, ``LATEST`` pointer, firms with relations recorded."""
@@ -85,28 +77,12 @@ def publish_flow(edition: int, cutoff_date: dt.date, directory: str) -> dict[str
     record = ledger.start(PUBLISH_STEP, directory=directory)
     bundle = Path(directory)
     try:
-        if not (bundle / "report.md").exists() and not (bundle / "table1.csv").exists():
-            raise RefreshError(f"{bundle} holds no report bundle")
-        files = sorted(p for p in bundle.rglob("*") if p.is_file() and p.name != MANIFEST)
-        steps = {s.step: {"id": s.id, "state": s.state, "finished_at": s.finished_at.isoformat()
-                          if s.finished_at else None} for s in ledger.steps()}
-        gate = ledger.completed(GATE_STEP)
         with session_scope() as session:
             firms = firms_with_relations(session, edition - 1)
-        manifest = {
-            "edition": edition, "cutoff_date": cutoff_date.isoformat(),
-            "published_at": dt.datetime.now(TIMEZONE).isoformat(timespec="seconds"),
-            "database": safe_url(), "steps": steps,
-            "gate": {"passed": gate.counts.get("passed"), "overridden": gate.counts.get("overridden"),
-                     "failed": gate.counts.get("failed"), "overrides": gate.counts.get("overrides")} if gate else None,
-            "files": [{"path": p.relative_to(bundle).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
-                      for p in files],
-        }
-        (bundle / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        latest = bundle.parent / "LATEST"
-        current = int(latest.read_text().strip()) if latest.exists() and latest.read_text().strip().isdigit() else 0
-        if edition >= current:
-            latest.write_text(f"{edition}\n", encoding="utf-8")
+        published = publish_bundle(bundle, edition=edition, cutoff_date=cutoff_date,
+                                   published_at=dt.datetime.now(TIMEZONE), database=safe_url(),
+                                   steps=ledger.steps(), gate=ledger.completed(GATE_STEP))
+        files = published.files
     except BaseException as exc:
         ledger.finish(record, state="failed", message=f"{type(exc).__name__}: {exc}")
         raise
@@ -122,8 +98,6 @@ def publish_flow(edition: int, cutoff_date: dt.date, directory: str) -> dict[str
 
 def _review_queue() -> dict[str, int]:
     try:
-        from etl.review import list_items
-
         with session_scope() as session:
             items = list_items(session)
     except Exception:  # noqa: BLE001 - the summary must not fail on an optional part
@@ -200,8 +174,6 @@ def refresh_summary(edition: int, cutoff: dt.date, state: str, ran: list[str], l
                      "(`aimap review list`)")
     gate = ledger.latest(GATE_STEP)
     if gate is not None and gate.counts.get("checks"):
-        from flows.gate import CheckResult, GateResult
-
         result = GateResult(edition, int(gate.counts.get("version", 0)),
                             [CheckResult(**c) for c in gate.counts["checks"]], gate.counts.get("overrides") or [])
         verdict = "passed" if gate.counts.get("passed") and not gate.counts.get("overridden") else (

@@ -1,16 +1,21 @@
-"""The ``aimap`` command line: help texts, status, db upgrade/downgrade."""
+"""The ``aimap`` command line: help texts, status, db upgrade/downgrade, sources, firms, etl, extract."""
 
 from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from aimap.cli import app
+from db.models import PipelineRun
+from db.session import session_scope
+from demosite.render import render_site
+from demosite.world import build_world
 
 runner = CliRunner()
 
-COMMANDS = ["status", "db", "firms", "world", "sources", "crawl", "etl", "extract", "analyze", "demo"]
+COMMANDS = ["status", "db", "firms", "sources", "crawl", "etl", "extract", "analyze", "refresh"]
 
 
 def test_help_documents_every_command():
@@ -18,8 +23,7 @@ def test_help_documents_every_command():
     assert result.exit_code == 0
     for command in COMMANDS:
         assert command in result.output
-    for group, subs in {"db": ["upgrade", "downgrade"], "firms": ["import"], "world": ["generate", "serve", "step"],
-                        "sources": ["list", "check"]}.items():
+    for group, subs in {"db": ["upgrade", "downgrade"], "firms": ["import"], "sources": ["list", "check"]}.items():
         sub = runner.invoke(app, [group, "--help"])
         assert sub.exit_code == 0
         for name in subs:
@@ -61,12 +65,30 @@ def test_db_downgrade_and_upgrade(env_db):
     assert "tech_categories" in up.output
 
 
-def test_sources_list_and_check():
-    listed = runner.invoke(app, ["sources", "list"])
+def test_sources_list_and_check(tmp_path):
+    sources = str(render_site(build_world(7, "tiny"), tmp_path / "world").sources_dir)  # the demo world's sources
+    listed = runner.invoke(app, ["sources", "list", "--sources", sources])
     assert listed.exit_code == 0 and "demo-newsrooms" in listed.output
-    assert runner.invoke(app, ["sources", "check", "demo-newsrooms"]).exit_code == 0
-    missing = runner.invoke(app, ["sources", "check", "no-such-source"])
+    assert runner.invoke(app, ["sources", "check", "demo-newsrooms", "--sources", sources]).exit_code == 0
+    missing = runner.invoke(app, ["sources", "check", "no-such-source", "--sources", sources])
     assert missing.exit_code == 1 and "known sources" in missing.output
+    # a field the schema does not know (like the old per-source `schedule:`) is an error, not ignored
+    path = tmp_path / "world" / "sources" / "demo-newsrooms.yml"
+    path.write_text(path.read_text(encoding="utf-8") + 'schedule: "0 3 * * 1"\n', encoding="utf-8")
+    unknown = runner.invoke(app, ["sources", "check", "demo-newsrooms", "--sources", sources])
+    assert unknown.exit_code == 1 and "unknown field 'schedule'" in unknown.output
+
+
+def test_etl_records_its_run_as_the_flow_does(env_db):
+    result = runner.invoke(app, ["etl", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["documents"] == 0
+    with session_scope() as session:
+        run = session.scalars(select(PipelineRun).where(PipelineRun.flow == "etl")).one()
+        assert run.state == "completed" and run.finished_at is not None and run.counts["documents"] == 0
+        # the keys flows/etl.py records (the same step, recorded the same way from either face)
+        assert run.parameters == {"documents": 0, "batch_size": 200, "edition": None, "runner": "serial",
+                                  "limit": None, "reprocess": False}
 
 
 REGISTRY_HEADER = "企业名称,企业简称,统一社会信用代码,省份,城市,员工人数\n"

@@ -21,6 +21,42 @@ LIST = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head><
 <ul class="news-list">{items}</ul>{next}</body></html>"""
 
 
+# The newsroom source of the fixture site below (its own layout: hub links to /news/, three date formats).
+NEWSROOM_SOURCE = """\
+# The corporate newsrooms of the test site (served on 127.0.0.1); {base_url} is filled in at crawl time.
+name: demo-newsrooms
+kind: newsroom
+publisher: aimap demo web (generated corporate newsrooms)
+start_urls:
+  - "{base_url}/"
+allowed_domains: ["127.0.0.1", "localhost"]
+canonical_base_url: "http://demo-site.aimap.test"
+follow:
+  # links from hub pages (the site index) to each firm's newsroom
+  hubs: 'a[href*="/news/"]::attr(href)'
+list:
+  items: "ul.news-list li.news-item a::attr(href)"
+  next: "a.next::attr(href)"
+article:
+  title: ["h1.article-title::text", "title::text"]
+  published: ["span.pub-date::text", 'meta[name="pubdate"]::attr(content)']
+  body: "div.article-body p"
+date_formats: ["%Y-%m-%d", "%Y年%m月%d日", "%Y/%m/%d"]
+language: zh
+politeness:
+  download_delay: 0.0
+  concurrent_requests_per_domain: 4
+expected_min_documents: 10
+"""
+
+
+def _sources(root: Path) -> Path:
+    """A sources directory holding the fixture site's newsroom source (``demo-newsrooms``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "demo-newsrooms.yml").write_text(NEWSROOM_SOURCE, encoding="utf-8")
+    return root
+
+
 def _site(root: Path, body_a: str = "甲公司与乙大学签署战略合作协议。") -> Path:
     (root / "news" / "acme").mkdir(parents=True)
     (root / "private").mkdir()
@@ -55,19 +91,20 @@ def _counts(url: str) -> dict[str, int]:
 def test_crawl_stores_documents_idempotently(env_db, tmp_path):
     db_url = env_db
     root = _site(tmp_path / "site")
+    sources = _sources(tmp_path / "sources")
     with serve(root) as server:
-        first = run_crawl("demo-newsrooms", base_url=server.base_url, db_url=db_url)
+        first = run_crawl("demo-newsrooms", sources_dir=sources, base_url=server.base_url, db_url=db_url)
         assert first.counts["documents_new"] == 3
         assert first.status_counts.get("404") == 1
         assert _counts(db_url) == {"documents": 3, "errors": 1, "sources": 1}
 
-        second = run_crawl("demo-newsrooms", base_url=server.base_url, db_url=db_url)
+        second = run_crawl("demo-newsrooms", sources_dir=sources, base_url=server.base_url, db_url=db_url)
         # conditional requests: no unchanged page body is transferred again
         assert second.counts["documents_new"] == 0 and second.counts["documents_not_modified"] == 3
         assert second.status_counts.get("304") == 3 and second.counts["documents_unchanged"] == 0
 
         (root / "news" / "acme" / "a.html").write_text(ARTICLE.format(title="A", date="2021-03-04", body="已更新"))
-        third = run_crawl("demo-newsrooms", base_url=server.base_url, db_url=db_url)
+        third = run_crawl("demo-newsrooms", sources_dir=sources, base_url=server.base_url, db_url=db_url)
         assert third.counts["documents_changed"] == 1
 
     engine = make_engine(db_url)
@@ -91,16 +128,17 @@ def test_crawl_stores_documents_idempotently(env_db, tmp_path):
     engine.dispose()
 
 
-def test_unreachable_site_is_recorded_not_silent(env_db):
+def test_unreachable_site_is_recorded_not_silent(env_db, tmp_path):
     db_url = env_db
+    sources = _sources(tmp_path / "sources")
     with pytest.raises(SourceError, match="base-url"):
-        run_crawl("demo-newsrooms", base_url=None, db_url=db_url)
+        run_crawl("demo-newsrooms", sources_dir=sources, base_url=None, db_url=db_url)
     import socket
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = run_crawl("demo-newsrooms", base_url=f"http://127.0.0.1:{port}", db_url=db_url)
+    result = run_crawl("demo-newsrooms", sources_dir=sources, base_url=f"http://127.0.0.1:{port}", db_url=db_url)
     assert result.counts["documents_new"] == 0 and result.counts["errors"] >= 1
     engine = make_engine(db_url)
     with session_factory(engine)() as s:

@@ -13,9 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from common.identifiers import validate_stock_code, validate_uscc
 from crawlers.sources import load_source
+from demosite.cli import app
 from demosite.render import REGISTRY_COLUMNS, SiteManifest, render_site
 from demosite.server import serve
 from demosite.world import World, build_world
@@ -216,3 +218,29 @@ def test_step_adds_a_year_and_keeps_old_documents(tmp_path: Path) -> None:
     assert articles
     for path in articles:
         assert (path.read_bytes(), path.stat().st_mtime) == before[path], path
+
+
+# --------------------------------------------------------------------------------------
+# the demosite command line
+# --------------------------------------------------------------------------------------
+
+
+def test_demosite_command_line(rendered: SiteManifest, tmp_path: Path) -> None:
+    runner = CliRunner()
+    shown = runner.invoke(app, ["--help"])
+    assert shown.exit_code == 0
+    for command in ("generate", "serve", "step", "demo"):
+        assert command in shown.output
+    out = tmp_path / "w"
+    made = runner.invoke(app, ["generate", "--scale", "tiny", "--seed", "7", "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    assert "8 sample firms" in made.output and f"demosite serve {out}" in made.output
+    assert all_files(out) == all_files(rendered.out_dir)  # the same world, byte for byte
+    stepped = runner.invoke(app, ["step", str(out)])
+    assert stepped.exit_code == 0 and "now runs through 2024" in stepped.output
+    assert json.loads((out / "world.json").read_text(encoding="utf-8"))["through_year"] == 2024
+    unknown = runner.invoke(app, ["generate", "--scale", "huge", "--out", str(tmp_path / "x")])
+    assert unknown.exit_code == 1 and "unknown preset" in unknown.output
+    nothing = runner.invoke(app, ["serve", str(tmp_path / "empty")])
+    assert nothing.exit_code == 1 and "holds no generated world" in nothing.output
+    assert runner.invoke(app, ["step", str(tmp_path / "empty")]).exit_code == 1

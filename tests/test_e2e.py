@@ -1,6 +1,7 @@
-"""End to end: the Prefect demo flow — what `make demo` runs: the demo world, its registry and the
-annual refresh over it (real Prefect test harness, real Scrapy processes, the demo world served on
-127.0.0.1) — on SQLite and PostgreSQL, checked against the world's ground truth."""
+"""End to end: `demosite demo` — what `make demo` runs: the demo world served on 127.0.0.1, and the
+system driven through its public command line over it (`aimap db upgrade`, `aimap firms import`,
+`aimap refresh`: real Prefect flows in the ephemeral API, real Scrapy processes) — on SQLite and
+PostgreSQL, checked against the world's ground truth."""
 
 from __future__ import annotations
 
@@ -10,21 +11,15 @@ import json
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from aimap.cli import app
 from db.models import CooperationEvent, Document, Mention, NetworkSnapshot, Organisation, PipelineRun
 from db.session import make_engine, session_factory
+from demosite.cli import app as demosite_app
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def prefect_harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def truth_nodes(world: Path) -> dict[int, tuple[int, int]]:
@@ -51,17 +46,24 @@ def runs(db_url: str, flow: str) -> list[PipelineRun]:
     return found
 
 
-def test_demo_flow_end_to_end(env_db, prefect_harness, tmp_path):
-    from flows.demo import demo_flow
+def demo(runner: CliRunner) -> str:
+    result = runner.invoke(demosite_app, ["demo", "--preset", "tiny", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    return result.output
 
-    result = demo_flow(preset="tiny", seed=7)
+
+def test_demo_end_to_end(env_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))  # the subprocesses' own ephemeral API
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+    output = demo(runner)
     world = tmp_path / "home" / "world"
     documents = [json.loads(line) for line in (world / "truth" / "documents.jsonl").read_text(encoding="utf-8").splitlines()]
     crawlable = [d for d in documents if d["crawlable"] and d["fault"] not in ("gone", "broken")]
     firms = list(csv.DictReader((world / "firms.csv").open(encoding="utf-8")))
 
-    assert result["registry"]["created"] == len(firms)
-    assert result["refresh"]["ran"] == ["crawl", "etl", "gate", "analyze", "publish"]
+    assert f"created {len(firms)}," in output
+    assert "steps run now: crawl, etl, gate, analyze, publish" in output
     crawl_runs = runs(env_db, "crawl")
     assert sum(r.counts["documents_new"] for r in crawl_runs) == len(crawlable)
     etl = runs(env_db, "etl")[-1].counts
@@ -94,11 +96,13 @@ def test_demo_flow_end_to_end(env_db, prefect_harness, tmp_path):
         assert flows.count("crawl") == len(crawl_runs) == len(list((world / "sources").glob("*.yml")))
         assert flows.count("etl") == 1
     engine.dispose()
-    assert result["refresh"]["report"] == str(out / "report.html") and (out / "report.html").exists()
+    assert f"report of edition 2024: {out / 'report.html'}" in output and (out / "report.html").exists()
+    assert (out / "table1.md").read_text(encoding="utf-8").strip() in output  # Table 1 is printed
 
     # running the demo again resumes the published edition: nothing is redone
-    again = demo_flow(preset="tiny", seed=7)
-    assert again["refresh"]["ran"] == []
+    again = demo(runner)
+    assert "(kept)" in again and "created 0," in again
+    assert "steps run now: none" in again
     assert len(runs(env_db, "crawl")) == len(crawl_runs) and len(runs(env_db, "etl")) == 1
 
     status = CliRunner().invoke(app, ["status", "--json"])

@@ -9,6 +9,7 @@ when a batch hits a database error) leave the same database state.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import etl.load as load
+from db.bootstrap import prepare_database
 from db.models import (
     Alias,
     CooperationEvent,
@@ -27,10 +29,14 @@ from db.models import (
     Organisation,
     PipelineError,
 )
+from db.session import make_engine, session_factory
+from demosite.evaluation import world_documents
 from demosite.render import render_site
 from demosite.world import build_world
-from etl.evaluate import store_world_documents, world_documents
+from etl import pipeline
+from etl.lexicon import EXTRACTOR_VERSION, LEXICON_DIR, extractor_files, extractor_version
 from etl.registry import SOURCE as REGISTRY
+from tests.worldeval import store_world_documents
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +180,9 @@ def test_story_clusters_join_reports_of_one_news_and_split_templates(session: Se
     text duplicates alone find none of them; joined with the loaded events they are found, and
     exchange announcements of one template that report different cooperations stay apart.
     """
-    from etl.evaluate import duplicate_document_f1, etl_duplicate_clusters, world_duplicate_clusters
+    from demosite.evaluation import world_duplicate_clusters
+    from etl.evaluate import duplicate_document_f1
+    from tests.worldeval import etl_duplicate_clusters
 
     world, docs = tiny_world
     _add_documents(session, world, docs)
@@ -190,3 +198,49 @@ def test_story_clusters_join_reports_of_one_news_and_split_templates(session: Se
     stories, texts = duplicate_document_f1(gold, predicted), duplicate_document_f1(gold, text_only)
     assert stories.recall >= 0.8 and stories.precision >= 0.7, stories
     assert stories.f1 > texts.f1 + 0.5
+
+
+def test_a_changed_lexicon_makes_stored_documents_pending(session: Session, tiny_world, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The extractor version hashes every lexicon: editing one re-extracts the stored documents."""
+    world, docs = tiny_world
+    _add_documents(session, world, docs)
+    load.run_etl(session, batch_size=40)
+    assert load.pending_documents(session) == []
+    copy = tmp_path / "lexicons"
+    shutil.copytree(LEXICON_DIR, copy)
+    assert extractor_version(files=extractor_files(lexicon_dir=copy)) == EXTRACTOR_VERSION  # same bytes
+    edited = copy / "relation_kinds.yml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# a new phrase list would go here\n", encoding="utf-8")
+    (copy / "new_lexicon.yml").write_text("words: [x]\n", encoding="utf-8")
+    changed = extractor_version(files=extractor_files(lexicon_dir=copy))
+    assert changed != EXTRACTOR_VERSION and changed.startswith("rules-")
+    monkeypatch.setattr(load, "EXTRACTOR_VERSION", changed)
+    stored = sorted(session.scalars(select(Document.id)))
+    assert load.pending_documents(session) == stored
+    again = load.run_etl(session, batch_size=40)
+    assert again.documents == len(stored) and load.pending_documents(session) == []
+    assert set(session.scalars(select(Mention.extractor_version))) == {changed}
+    assert set(session.scalars(select(Document.extractor_version))) == {changed}
+
+
+def test_pipeline_without_extraction_ahead_equals_the_serial_load(db_url: str, tiny_world, tmp_path: Path) -> None:
+    """``aimap etl``'s path (etl.pipeline.run_pipeline, waves sharing one loader) = run_etl."""
+    world, docs = tiny_world
+    engine = make_engine(db_url)
+    with session_factory(engine)() as session:
+        _add_documents(session, world, docs)
+    ids = pipeline.pending(db_url)
+    waved = pipeline.run_pipeline(db_url, ids, batch_size=30, wave_batches=2)
+    with session_factory(engine)() as session:
+        state = _state(session)
+    engine.dispose()
+    reference_engine = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    prepare_database(reference_engine)
+    with session_factory(reference_engine)() as session:
+        _add_documents(session, world, docs)
+        serial = load.run_etl(session, batch_size=30)
+        reference = _state(session)
+    reference_engine.dispose()
+    assert waved.as_dict() == serial.as_dict() and waved.documents == len(docs)
+    assert state == reference

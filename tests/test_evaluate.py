@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from db.taxonomy import load_application_domains, load_tech_categories
+from demosite.evaluation import world_documents, world_duplicate_clusters, world_entity_clusters
 from etl.evaluate import (
     KINDS,
     PRF,
@@ -24,12 +25,9 @@ from etl.evaluate import (
     pairwise_f1,
     read_jsonl,
     score_gold,
-    score_world,
     surface_resolver,
-    world_documents,
-    world_duplicate_clusters,
-    world_entity_clusters,
 )
+from tests.worldeval import score_world
 
 GOLD_FILE = Path(__file__).parent / "data" / "announcements_gold.jsonl"
 

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from etl.extract import Gazetteer, OrgRef, extract_document, load_lexicon
+from etl.extract import extract_document
+from etl.lexicon import load_lexicon
+from etl.mentions import Gazetteer, OrgRef
 from etl.normalize import find_dates, normalise, sentences
 
 REF = {"星云": OrgRef("北京星云智能科技有限公司", "firm"), "清华": OrgRef("清华大学", "university"),

@@ -407,14 +407,15 @@ def test_etl_flow_on_dask_gives_the_same_database(env_db, harness, tmp_path, mon
 # --------------------------------------------------------------------------- deployments, notifications, gate file
 
 
-def test_deployments_declared_once_and_prefect_yaml_agrees():
+def test_deployments_are_declared_once_in_prefect_yaml():
     from flows.deployments import build_deployments, load_specs
 
     pool, specs = load_specs()
     declared = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     assert pool == "aimap-pool"
+    assert not (ROOT / "flows" / "deployments.yml").exists()  # one home for the schedules
     by_name = {d["name"]: d for d in declared["deployments"]}
-    assert set(by_name) == {s.name for s in specs}
+    assert [s.name for s in specs] == list(by_name)
     for spec in specs:
         d = by_name[spec.name]
         assert d["entrypoint"] == spec.entrypoint and d["work_pool"]["name"] == pool
@@ -431,6 +432,20 @@ def test_deployments_declared_once_and_prefect_yaml_agrees():
     # the compose worker polls the pool the deployments are registered on
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     assert f"--pool {pool}" in compose["services"]["aimap-worker"]["command"][2]
+
+
+def test_a_deployment_with_two_schedules_or_two_pools_is_refused(tmp_path):
+    from flows.deployments import DeploymentSpecError, load_specs
+
+    entry = "  - {name: %s, entrypoint: 'flows/crawl.py:crawl_flow', work_pool: {name: %s}, schedules: %s}\n"
+    two_crons = tmp_path / "two-crons.yaml"
+    two_crons.write_text("deployments:\n" + entry % ("a", "p", "[{cron: '0 1 * * *'}, {cron: '0 2 * * *'}]"))
+    with pytest.raises(DeploymentSpecError, match="at most one cron schedule"):
+        load_specs(two_crons)
+    two_pools = tmp_path / "two-pools.yaml"
+    two_pools.write_text("deployments:\n" + entry % ("a", "p", "[]") + entry % ("b", "q", "[]"))
+    with pytest.raises(DeploymentSpecError, match="one work pool"):
+        load_specs(two_pools)
 
 
 def test_aimap_deploy_registers_every_deployment_on_the_pool(harness):
@@ -480,7 +495,7 @@ def test_failure_notification_through_a_prefect_block(harness, receiver, monkeyp
 
 
 def test_checks_file_is_validated(tmp_path):
-    from flows.gate import CHECKS, GateError, load_checks
+    from analysis.quality import CHECKS, GateError, load_checks
 
     version, entries = load_checks()
     assert version >= 1 and {e["name"] for e in entries} == set(CHECKS)

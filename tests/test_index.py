@@ -27,26 +27,23 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from aimap.cli import app
-from analysis.compare import PUBLISHED_2024, load_figures
-from analysis.index import (
-    IndexBuildError,
+from analysis.figures import PUBLISHED_2024, load_figures
+from analysis.index import build_index, compare_published, published_ranking
+from analysis.index_data import Regions, computed_indicators, load_index_source
+from analysis.index_imports import IndexImportError, read_imports
+from analysis.index_method import (
     aggregate,
-    build_index,
-    compare_published,
     drivers,
     entropy_weights,
     expert_weights,
-    load_tree,
     minmax,
     normalise,
-    published_ranking,
     sensitivity,
     spearman,
-    write_index,
     zscore,
 )
-from analysis.index_data import Regions, computed_indicators, load_index_source
-from analysis.index_imports import IndexImportError, read_imports
+from analysis.index_outputs import write_index
+from analysis.index_tree import IndexBuildError, load_tree
 from db.models import City, CooperationEvent, FirmAttributes, FirmFinancials, Organisation, PipelineError
 from db.session import make_engine, session_factory
 

@@ -21,15 +21,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from aimap.cli import app
-from analysis.compare import (
-    PUBLISHED_2024,
-    check_figures,
-    compare_figures,
-    diff_editions,
-    load_figures,
-)
+from analysis.compare import check_figures, compare_figures, diff_editions
+from analysis.edition import ReportError
+from analysis.figures import PUBLISHED_2024, load_figures
 from analysis.report import TABLE1_COLUMNS, build_report
-from analysis.stats import ReportError
 from db.models import NetworkSnapshot
 from db.session import make_engine, session_factory
 from tests.test_stats import A, B, F, G, H, U, build_world
@@ -118,7 +113,7 @@ def test_charts_render_chinese_without_missing_glyphs(tmp_path, caplog):
     import warnings
 
     from analysis.charts import font_family, render_chart
-    from analysis.stats import Chart, Column, Table
+    from analysis.presentation import Chart, Column, Table
 
     assert font_family() == "Noto Sans CJK SC"
     table = Table("figx", "图X 技术合作关系省份分布", "x", [Column("p", "省份"), Column("share", "占比", "pct")],

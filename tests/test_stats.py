@@ -19,6 +19,9 @@ import math
 import numpy as np
 import pytest
 
+from analysis.edition import ReportError
+from analysis.loaders import edition_years, load_report_data
+from analysis.measures import degree_concentration, degree_distribution, fit_power_law, top_nodes
 from analysis.network import (
     EventRow,
     EventTable,
@@ -27,22 +30,9 @@ from analysis.network import (
     yearly_edges,
     yearly_network,
 )
-from analysis.stats import (
-    Bucket,
-    ReportError,
-    bucket_counts,
-    compute_edition,
-    degree_concentration,
-    degree_distribution,
-    edition_years,
-    fit_power_law,
-    load_report_data,
-    load_spec,
-    rank_order,
-    share_rows,
-    top_nodes,
-    validate_partition,
-)
+from analysis.presentation import bucket_counts, rank_order, share_rows
+from analysis.spec import Bucket, load_spec, validate_partition
+from analysis.stats import compute_edition
 from db.models import (
     Alias,
     CooperationEvent,

@@ -3,7 +3,7 @@
 Calibration tolerances (stated here, checked below; the benchmark prints every figure):
 
 - Table 1 sample nodes, relation nodes, nodes and edges of every year: within 5% of the report's
-  values scaled to the preset (demosite.calibration.table1_targets);
+  values scaled to the preset (demosite.targets.table1_targets);
 - top 20% of nodes hold 65-85% of the degree (report: about 75%);
 - hubs of Tables 2 and 3: total degree within 10% (or 2) of the scaled report value;
 - technology categories and application domains (top five): within 1 percentage point;
@@ -37,6 +37,7 @@ import yaml
 from common.identifiers import validate_stock_code, validate_uscc
 from db.taxonomy import load_industry_divisions, load_provinces
 from demosite import calibration as cal
+from demosite import targets as tg
 from demosite.world import (
     APPLICATION_DOMAINS,
     EVENT_CSV_COLUMNS,
@@ -125,7 +126,7 @@ def test_next_year_extends_the_world(small: World) -> None:
     assert small.events[: len(early.events)] == early.events
     assert max(e.year for e in early.events) == 2019
     # the extra year grows by the extrapolated rates
-    targets = cal.table1_targets(300, PRESETS["small"].relation_nodes, PRESETS["small"].edges)
+    targets = tg.table1_targets(300, PRESETS["small"].relation_nodes, PRESETS["small"].edges)
     row = cal.table1(later, [2024], paths=False)[0]
     assert abs(row.edges - targets[2024][2]) <= 0.05 * targets[2024][2]
     assert abs(row.relation_nodes - targets[2024][1]) <= 0.05 * targets[2024][1]
@@ -137,7 +138,7 @@ def test_bad_arguments_are_rejected() -> None:
     with pytest.raises(ValueError, match="through_year"):
         build_world(preset="tiny", through_year=2013)
     with pytest.raises(ValueError, match="through_year"):
-        build_world(preset="tiny", through_year=cal.MAX_YEAR + 1)
+        build_world(preset="tiny", through_year=tg.MAX_YEAR + 1)
 
 
 # --------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def test_preset_sizes(tiny: World, small: World, medium: World) -> None:
 
 def _check_table1(world: World) -> None:
     preset = PRESETS[world.preset]
-    targets = cal.table1_targets(preset.firms, preset.relation_nodes, preset.edges)
+    targets = tg.table1_targets(preset.firms, preset.relation_nodes, preset.edges)
     for row in cal.table1(world, paths=False):
         s, r, e = targets[row.year]
         for got, want in ((row.sample_nodes, s), (row.relation_nodes, r), (row.nodes, s + r), (row.edges, e)):
@@ -173,14 +174,14 @@ def test_report_preset_table1_and_hubs() -> None:
     world = build_world(7, "report")
     _check_table1(world)
     rows = {r.year: r for r in cal.table1(world, paths=False)}
-    reported = cal.report()["network"]["table1"]
+    reported = tg.report()["network"]["table1"]
     assert rows[2023].sample_nodes == 4311
     assert abs(rows[2023].edges - reported[2023][3]) <= 0.05 * reported[2023][3]
     degrees = cal.degrees(world, 2023)
     by_report_name = {f.report_name: f.name for f in world.firms if f.report_name}
     by_report_name |= {p.report_name: p.name for p in world.partners if p.report_name}
     for table in ("top_sample_nodes", "top_relation_nodes"):
-        for name, (_i, _o, total) in cal.report()["network"][table].items():
+        for name, (_i, _o, total) in tg.report()["network"][table].items():
             got = sum(degrees[by_report_name[name]])
             assert abs(got - total) <= max(2, 0.1 * total), (name, got, total)
     assert 0.65 <= cal.concentration(world, 2023) <= 0.85
@@ -188,9 +189,9 @@ def test_report_preset_table1_and_hubs() -> None:
 
 def test_hubs_and_concentration(medium: World, medium_figures: dict) -> None:
     assert 0.65 <= medium_figures["concentration"] <= 0.85
-    scale = PRESETS["medium"].edges / cal.report()["network"]["table1"][2023][3]
+    scale = PRESETS["medium"].edges / tg.report()["network"]["table1"][2023][3]
     for table in ("top_sample_nodes", "top_relation_nodes"):
-        for name, (_i, _o, total) in cal.report()["network"][table].items():
+        for name, (_i, _o, total) in tg.report()["network"][table].items():
             got = sum(medium_figures["hubs"][name])
             assert abs(got - total * scale) <= max(2, 0.1 * total * scale), (name, got, total * scale)
     # the biggest hub is the biggest node
@@ -200,7 +201,7 @@ def test_hubs_and_concentration(medium: World, medium_figures: dict) -> None:
 
 
 def test_categories_and_domains(medium_figures: dict) -> None:
-    coop = cal.report()["cooperation"]
+    coop = tg.report()["cooperation"]
     for name, share in coop["tech_categories_top5"].items():
         assert abs(medium_figures["tech"][name] - share) <= 1.0, name
     for name, share in coop["application_domains_top5"].items():
@@ -208,7 +209,7 @@ def test_categories_and_domains(medium_figures: dict) -> None:
 
 
 def test_receiving_side_sectors(medium_figures: dict) -> None:
-    coop = cal.report()["cooperation"]
+    coop = tg.report()["cooperation"]
     for name, share in coop["sectors_2023"].items():
         assert abs(medium_figures["sectors"].get(name, 0.0) - share) <= 3.0, name
     from db.taxonomy import load_industry_sections
@@ -223,7 +224,7 @@ def test_receiving_side_sectors(medium_figures: dict) -> None:
 
 
 def test_province_shares(medium_figures: dict) -> None:
-    spatial = cal.report()["spatial"]
+    spatial = tg.report()["spatial"]
     for key, table in (("enabling", spatial["enabling_by_province"]), ("input", spatial["input_by_province"])):
         for name, share in list(table.items())[:5]:
             assert abs(medium_figures[key].get(name, 0.0) - share) <= 3.0, (key, name)
@@ -233,7 +234,7 @@ def test_province_shares(medium_figures: dict) -> None:
 
 
 def test_firm_distributions(medium: World, medium_figures: dict) -> None:
-    ff, rf = medium_figures["firms"], cal.report()["firms"]
+    ff, rf = medium_figures["firms"], tg.report()["firms"]
     assert abs(ff["founded_2012_2018"] - rf["founding_year"]["share_2012_2018"]) <= 1.5
     assert ff["founded_peak"][0] == rf["founding_year"]["peak_year"]
     for name, share in rf["provinces_top5"].items():
@@ -256,9 +257,8 @@ def test_firm_distributions(medium: World, medium_figures: dict) -> None:
 
 
 def test_path_statistics_medium(medium: World) -> None:
-    pytest.importorskip("analysis.metrics")
     diameter, apl, clustering = cal.path_statistics(cal.network_edges(medium, 2023))
-    reported = cal.report()["network"]["table1"][2023]
+    reported = tg.report()["network"]["table1"][2023]
     assert abs(apl - reported[6]) <= 0.15 * reported[6]
     assert abs(diameter - reported[5]) <= 3
     assert 0.02 <= clustering <= 0.12
@@ -328,7 +328,7 @@ def test_events_are_consistent(small: World) -> None:
     slugs = {f.id: f for f in small.firms}
     ids = [e.id for e in small.events]
     assert len(set(ids)) == len(ids)
-    since = cal.model()["tech"]["since"]
+    since = tg.model()["tech"]["since"]
     groups: dict[str, list] = defaultdict(list)
     for e in small.events:
         assert e.provider != e.receiver
@@ -376,7 +376,7 @@ def test_events_are_consistent(small: World) -> None:
 
 def test_late_categories_appear_mainly_late(medium: World) -> None:
     """The report's 2023-active categories gain share every year; the newest never appear early."""
-    late = cal.model()["tech"]["late"]
+    late = tg.model()["tech"]["late"]
     total = Counter(e.year for e in medium.events)
     in_late = Counter(e.year for e in medium.events if e.tech in late)
     share = {y: in_late[y] / total[y] for y in total}

@@ -137,7 +137,7 @@ class SourceSpider(scrapy.Spider):
     @staticmethod
     def auto_text(response: Response) -> str:
         """Main text by ``trafilatura`` (for sources without a body selector)."""
-        import trafilatura
+        import trafilatura  # deferred: heavy (lxml, justext), only sources with ``body: auto`` need it
 
         return (trafilatura.extract(response.text, include_comments=False, favor_precision=True) or "").strip()
 

@@ -17,13 +17,15 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import scrapy
 from scrapy.http import Response
 from sqlalchemy import select
 
 from crawlers.spiders.base import SourceSpider
+from db.models import Organisation
+from db.session import get_engine, session_factory
 
 
 class ExchangeSpider(SourceSpider):
@@ -37,9 +39,6 @@ class ExchangeSpider(SourceSpider):
 
     def registry_codes(self) -> list[str]:
         """Stock codes of the listed sample firms in the database (the firm registry)."""
-        from db.models import Organisation
-        from db.session import get_engine, session_factory
-
         with session_factory(get_engine())() as session:
             return sorted(session.scalars(select(Organisation.stock_code).where(
                 Organisation.is_sample.is_(True), Organisation.stock_code.is_not(None))))
@@ -118,7 +117,5 @@ class ExchangeSpider(SourceSpider):
 
 
 def _query_value(url: str, name: str) -> str | None:
-    from urllib.parse import parse_qs, urlsplit
-
     values = parse_qs(urlsplit(url).query).get(name)
     return values[-1] if values else None

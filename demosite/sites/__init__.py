@@ -20,8 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from demosite.model import Event, World
 from demosite.phrasing import Phraser
-from demosite.world import Event, World
 
 #: Injected faults and the share of document pages that get each: ``gone`` pages are listed but
 #: answer 404; ``flaky`` answer 500 twice then 200 (retries recover them); ``broken`` always

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
+from demosite.model import Event, Firm
 from demosite.pages import DocTruth, Page, escape, html_page, malform
 from demosite.phrasing import Written
 from demosite.sites import Context, event_status
-from demosite.world import Event, Firm
 
 SITE = "exchange"
 SOURCE = "demo-exchange"
@@ -162,8 +163,6 @@ def render(ctx: Context) -> tuple[list[Page], dict[str, list[dict[str, str]]]]:
 
 def write_index(index: dict[str, list[dict[str, str]]], server_dir: str) -> None:
     """Write the API's per-stock-code index files."""
-    from pathlib import Path
-
     target = Path(server_dir) / "exchange"
     target.mkdir(parents=True, exist_ok=True)
     for code, entries in sorted(index.items()):

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from demosite.model import Event
 from demosite.pages import DocTruth, Page, escape, html_page, malform
 from demosite.phrasing import Written
 from demosite.sites import Context, event_witnesses
-from demosite.world import Event
 
 SITE = "government"
 SOURCE = "demo-gov"

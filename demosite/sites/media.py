@@ -16,10 +16,12 @@ import datetime as dt
 from email.utils import format_datetime
 from functools import lru_cache
 
+import opencc
+
+from demosite.model import Event
 from demosite.pages import DocTruth, Page, escape, html_page, malform
 from demosite.phrasing import Written
 from demosite.sites import Context
-from demosite.world import Event
 
 SITES = {
     "media": {"source": "demo-media", "name": "智能产业网", "lang": "zh-CN", "language": "zh-Hans"},
@@ -32,8 +34,6 @@ FEED_ITEMS = 50
 
 @lru_cache(maxsize=1)
 def _s2t():  # noqa: ANN202 - opencc has no type hints
-    import opencc
-
     return opencc.OpenCC("s2t")
 
 

@@ -14,10 +14,10 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
+from demosite.model import CompanyNews, Event, Firm
 from demosite.pages import DocTruth, Page, escape, html_page, malform
 from demosite.phrasing import Written
 from demosite.sites import Context, event_status, event_witnesses
-from demosite.world import CompanyNews, Event, Firm
 
 SITE = "newsroom"
 SOURCE = "demo-newsrooms"

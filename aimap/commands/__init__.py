@@ -1,0 +1,1 @@
+"""The ``aimap`` command groups, one module each; :mod:`aimap.cli` registers them on the app."""

@@ -1,0 +1,210 @@
+"""What the report's statistics read from the database, loaded in a few bulk queries.
+
+:func:`load_report_data` gathers the events (:func:`analysis.network.load_event_table`), every
+organisation (:class:`OrgTable`, with display names), the taxonomy tables as seeded from
+``db/data`` (:class:`Taxonomy`), the events' technology categories and application domains, and
+the sample firms' attributes and financials (:class:`FirmRows`). No per-row ORM loads.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from analysis.edition import ReportError
+from analysis.network import EventTable, load_event_table
+from db.models import (
+    Alias,
+    ApplicationDomain,
+    CooperationEvent,
+    EventApplicationDomain,
+    EventTechCategory,
+    FirmAttributes,
+    FirmFinancials,
+    IndustryDivision,
+    IndustrySection,
+    Organisation,
+    Province,
+    Region,
+    RegionProvince,
+    TechCategory,
+)
+
+#: First year of Table 1 in the report (the series starts in 2014).
+FIRST_YEAR = 2014
+
+
+@dataclass
+class Taxonomy:
+    """Names and groupings used by the figures (from the seeded taxonomy tables)."""
+
+    provinces: dict[str, str]
+    sections: dict[str, str]
+    divisions: dict[str, tuple[str, str, str]]  # code -> (name, section, sector)
+    section_sector: dict[str, str]
+    tech: list[tuple[str, str]]  # (code, name) in report order
+    domains: list[tuple[str, str]]
+    regions: list[tuple[str, list[str]]]  # (name, province codes) in report order
+
+
+def load_taxonomy(session: Session) -> Taxonomy:
+    """Read the taxonomy tables (a handful of small queries)."""
+    divisions = {c: (n, s, sec) for c, n, s, sec in session.execute(
+        select(IndustryDivision.code, IndustryDivision.name, IndustryDivision.section_code, IndustryDivision.sector))}
+    by_section: dict[str, Counter[str]] = {}
+    for _, s, sec in divisions.values():
+        by_section.setdefault(s, Counter())[sec] += 1
+    regions: dict[str, list[str]] = {}
+    order = {}
+    for code, name, sort in session.execute(select(Region.code, Region.name, Region.sort_order)):
+        regions[code], order[code] = [], (sort, name)
+    for rc, pc in session.execute(select(RegionProvince.region_code, RegionProvince.province_code)):
+        regions[rc].append(pc)
+    return Taxonomy(
+        provinces=dict(session.execute(select(Province.code, Province.name)).all()),
+        sections=dict(session.execute(select(IndustrySection.code, IndustrySection.name)).all()),
+        divisions=divisions,
+        section_sector={s: c.most_common(1)[0][0] for s, c in by_section.items()},
+        tech=[(c, n) for c, n in session.execute(select(TechCategory.code, TechCategory.name)
+                                                 .order_by(TechCategory.sort_order))],
+        domains=[(c, n) for c, n in session.execute(select(ApplicationDomain.code, ApplicationDomain.name)
+                                                    .order_by(ApplicationDomain.sort_order))],
+        regions=[(order[c][1], sorted(regions[c])) for c in sorted(regions, key=lambda c: order[c])],
+    )
+
+
+@dataclass
+class OrgTable:
+    """Every organisation as columns aligned with ascending ``ids`` (one query plus one for aliases)."""
+
+    ids: np.ndarray
+    name: list[str]
+    display: list[str]
+    kind: list[str]
+    is_sample: np.ndarray
+    province: list[str | None]
+    section: list[str | None]
+    division: list[str | None]
+
+    def index(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions of organisation ``ids`` (all must exist)."""
+        return np.searchsorted(self.ids, ids)
+
+
+def display_names(session: Session) -> dict[int, str]:
+    """Display name per organisation that has one: its first recorded ``short`` alias (lowest
+    alias id), else its first ``stock_short`` alias. Others display their full name."""
+    out: dict[int, str] = {}
+    rows = session.execute(select(Alias.organisation_id, Alias.kind, Alias.name)
+                           .where(Alias.kind.in_(("short", "stock_short"))).order_by(Alias.id))
+    stock: dict[int, str] = {}
+    for oid, kind, name in rows:
+        (out if kind == "short" else stock).setdefault(oid, name)
+    return {**stock, **out}
+
+
+def load_orgs(session: Session) -> OrgTable:
+    """All organisations (network nodes) with the columns the figures need."""
+    rows = session.execute(select(
+        Organisation.id, Organisation.name, Organisation.kind, Organisation.is_sample, Organisation.province_code,
+        Organisation.industry_section, Organisation.industry_division).order_by(Organisation.id)).all()
+    short = display_names(session)
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
+    ids = np.asarray(cols[0], dtype=np.int64)
+    return OrgTable(ids=ids, name=list(cols[1]), display=[short.get(i, n) for i, n in zip(cols[0], cols[1],
+                                                                                          strict=True)],
+                    kind=list(cols[2]), is_sample=np.asarray(cols[3], dtype=bool), province=list(cols[4]),
+                    section=list(cols[5]), division=list(cols[6]))
+
+
+@dataclass
+class FirmRows:
+    """The sample firms' attributes (one row per sample firm; None where unknown)."""
+
+    org_id: list[int]
+    province: list[str | None]
+    founded_year: list[int | None]
+    employees: list[int | None]
+    listed: list[bool]
+    tech_layer: list[str | None]
+    patents: list[int | None]
+    revenue: dict[int, float]  # org id -> revenue (CNY) of the fiscal year
+    rd_expense: dict[int, float]
+    fiscal_year: int
+
+
+def load_firms(session: Session, fiscal_year: int) -> FirmRows:
+    """Sample firms with their attributes and their financials of ``fiscal_year`` (two queries)."""
+    rows = session.execute(
+        select(Organisation.id, Organisation.province_code, FirmAttributes.founded_on, FirmAttributes.employees,
+               FirmAttributes.listed, FirmAttributes.tech_layer, FirmAttributes.patents)
+        .outerjoin(FirmAttributes, FirmAttributes.organisation_id == Organisation.id)
+        .where(Organisation.is_sample.is_(True)).order_by(Organisation.id)).all()
+    revenue, rd = {}, {}
+    for oid, rev, rde in session.execute(
+            select(FirmFinancials.organisation_id, FirmFinancials.revenue_cny, FirmFinancials.rd_expense_cny)
+            .where(FirmFinancials.fiscal_year == fiscal_year)):
+        if rev is not None:
+            revenue[oid] = float(rev)
+        if rde is not None:
+            rd[oid] = float(rde)
+    return FirmRows(
+        org_id=[r[0] for r in rows], province=[r[1] for r in rows],
+        founded_year=[r[2].year if r[2] is not None else None for r in rows],
+        employees=[r[3] for r in rows], listed=[bool(r[4]) for r in rows], tech_layer=[r[5] for r in rows],
+        patents=[r[6] for r in rows], revenue=revenue, rd_expense=rd, fiscal_year=fiscal_year)
+
+
+@dataclass
+class ReportData:
+    """Everything the edition's statistics read from the database (loaded once, no per-row ORM loads)."""
+
+    events: EventTable
+    orgs: OrgTable
+    taxonomy: Taxonomy
+    tech_pairs: tuple[np.ndarray, np.ndarray]  # (event row, index into taxonomy.tech)
+    domain_pairs: tuple[np.ndarray, np.ndarray]
+    firms: FirmRows
+
+
+def _assignment_pairs(session: Session, model: type, code_col: str, codes: Sequence[str],
+                      events: EventTable) -> tuple[np.ndarray, np.ndarray]:
+    rows = session.execute(select(model.event_id, getattr(model, code_col))).all()
+    index = {c: i for i, c in enumerate(codes)}
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ev = np.searchsorted(events.event_id, np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+    code = np.fromiter((index[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+    return ev, code
+
+
+def load_report_data(session: Session, edition: int) -> ReportData:
+    """Load events, organisations, taxonomies, category assignments and sample firms (a few bulk queries)."""
+    events = load_event_table(session)
+    taxonomy = load_taxonomy(session)
+    return ReportData(
+        events=events,
+        orgs=load_orgs(session),
+        taxonomy=taxonomy,
+        tech_pairs=_assignment_pairs(session, EventTechCategory, "category_code", [c for c, _ in taxonomy.tech], events),
+        domain_pairs=_assignment_pairs(session, EventApplicationDomain, "domain_code",
+                                       [c for c, _ in taxonomy.domains], events),
+        firms=load_firms(session, edition - 2),
+    )
+
+
+def edition_years(session: Session, edition: int, first_year: int | None = None) -> list[int]:
+    """Years of an edition's Table 1: ``max(2014, first event year)`` (or ``first_year``) .. edition - 1."""
+    last = edition - 1
+    earliest = session.scalar(select(func.min(CooperationEvent.year)).where(CooperationEvent.year <= last))
+    if earliest is None:
+        raise ReportError(f"edition {edition} has no cooperation events dated {last} or earlier; "
+                          "run `aimap etl` first or choose another --edition")
+    first = first_year if first_year is not None else max(FIRST_YEAR, earliest)
+    return list(range(min(first, last), last + 1))
+

@@ -1,0 +1,440 @@
+"""Every table and figure of the report, built from an edition's networks and the loaded data.
+
+One builder per group of the report — Table 1 (:func:`table1`), Tables 2/3 (:func:`hub_tables`),
+Fig. 14 (:func:`degree_tables`), Figs. 15-20 (:func:`category_tables`, :func:`industry_tables`),
+Tables 6/7 (:func:`province_tables`), Figs. 1-12 (:func:`firm_tables`) and Fig. 13
+(:func:`network_drawing_table`) — each returning :class:`~analysis.presentation.Table` objects
+whose notes state the population. The statistics themselves are defined in
+:mod:`analysis.measures`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from analysis.edition import YearResult
+from analysis.loaders import FirmRows, OrgTable, ReportData, Taxonomy
+from analysis.measures import (
+    assignment_shares,
+    degree_concentration,
+    degree_distribution,
+    drawing_subgraph,
+    fit_power_law,
+    province_flows,
+    top_nodes,
+)
+from analysis.network import YearEdges
+from analysis.presentation import Chart, Column, Table, bucket_table, pct, rank_order, share_rows
+from analysis.spec import ReportSpec
+from db.models import TECH_LAYERS
+from db.taxonomy import SECONDARY, SECTORS, TERTIARY
+
+#: GB/T 4754-2017 section of manufacturing (制造业), whose divisions Fig. 20 ranks.
+MANUFACTURING = "C"
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def table1(networks: Mapping[int, YearResult], years: Sequence[int], window: int | None) -> Table:
+    """表1 价值网络结构性统计指标: counts (:mod:`analysis.network`) and Gephi statistics (:mod:`analysis.metrics`)."""
+    columns = [
+        Column("year", "年份 (year)", "int"), Column("sample_nodes", "样本节点总数 (sample nodes)", "int"),
+        Column("relation_nodes", "关系节点总数 (relation nodes)", "int"), Column("nodes", "节点总数 (nodes)", "int"),
+        Column("edges", "总边数 (edges)", "int"), Column("avg_degree", "平均度 (avg degree)", "gephi"),
+        Column("diameter", "网络直径 (diameter)", "int"),
+        Column("avg_path_length", "平均路径长度 (avg path length)", "gephi"),
+        Column("avg_clustering", "平均聚类系数 (avg clustering)", "gephi"),
+    ]
+    rows = []
+    for y in years:
+        c, s = networks[y].counts, networks[y].stats
+        rows.append([y, c.sample_nodes, c.relation_nodes, c.nodes, c.edges, c.avg_degree, s.diameter,
+                     s.avg_path_length, s.avg_clustering])
+    scope = f"rolling {window}-year window" if window else "cumulative"
+    notes = [f"Directed value network per year ({scope}): edges = unique provider -> receiver pairs; "
+             "avg degree = edges / nodes; diameter and avg path length over reachable ordered pairs; "
+             "avg clustering = Gephi 0.9.2 directed clustering averaged over all nodes. "
+             "Values shown with 3 decimals rounded half-even, as Gephi 0.9.2 displays them."]
+    return Table("table1", f"表1 {years[0]}-{years[-1]}年价值网络结构性统计指标的动态变化",
+                 "Table 1 Structure of the value network per year", columns, rows, notes)
+
+
+# --------------------------------------------------------------------------- Tables 2/3, Fig. 14
+
+
+def hub_tables(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) -> tuple[dict[str, Table], list[int]]:
+    """表2/表3: the top-k sample / relation nodes by degree centrality on the latest network.
+
+    Degree centrality = in-degree + out-degree (连入度 + 连出度) on the unique-pair graph of year
+    E-1. Ranked by degree descending, then display name, then id (:func:`top_nodes`). Names:
+    the display name (short alias, :func:`display_names`) and the full name.
+    """
+    k = int(spec.top["nodes"])
+    in_deg, out_deg = edges.degrees()
+    rows_idx = orgs.index(edges.nodes)
+    labels = [orgs.display[i] for i in rows_idx]
+    is_sample = orgs.is_sample[rows_idx]
+    out: dict[str, Table] = {}
+    hubs: list[int] = []
+    for key, title, title_en, mask in (
+        ("table2_top_sample_nodes", f"表2 度数中心度排名前{k}的样本企业",
+         f"Table 2 Top {k} sample firms by degree centrality", is_sample),
+        ("table3_top_relation_nodes", f"表3 关系节点度数 TOP{k}", f"Table 3 Top {k} relation nodes by degree",
+         ~is_sample),
+    ):
+        pos = np.flatnonzero(mask)
+        top = top_nodes(edges.nodes[pos], [labels[i] for i in pos], in_deg[pos], out_deg[pos], k)
+        rows = []
+        for rank, t in enumerate(top, 1):
+            i = pos[t]
+            hubs.append(int(edges.nodes[i]))
+            rows.append([rank, labels[i], orgs.name[rows_idx[i]], int(in_deg[i]), int(out_deg[i]),
+                         int(in_deg[i] + out_deg[i])])
+        out[key] = Table(key, title, title_en, [
+            Column("rank", "排名 (rank)", "int"), Column("name", "名称 (name)"), Column("full_name", "全称 (full name)"),
+            Column("in_degree", "连入度 (in)", "int"), Column("out_degree", "连出度 (out)", "int"),
+            Column("degree", "度数中心度 (degree)", "int")], rows,
+            [f"Network of {edges.year}; degree centrality = in-degree + out-degree on unique pairs; "
+             "ties: degree descending, then name, then id."])
+    return out, hubs
+
+
+def degree_tables(edges: YearEdges, spec: ReportSpec) -> dict[str, Table]:
+    """图14: degree distribution (log-log) with a power-law fit and the degree concentration.
+
+    Points: for every degree centrality k present, the share of nodes with degree k. Fit:
+    :func:`fit_power_law`. Concentration: :func:`degree_concentration` with the fraction in
+    ``buckets.yml`` (report: 20% of nodes hold about 75% of all degree).
+    """
+    in_deg, out_deg = edges.degrees()
+    degree = in_deg + out_deg
+    fraction = float(spec.top["concentration_share"])
+    fit = fit_power_law(degree)
+    share = degree_concentration(degree, fraction)
+    fit_rows: list[list[Any]] = [["nodes", edges.n_nodes], [f"top_{round(fraction * 100)}pct_degree_share", share]]
+    if fit:
+        fit_rows += [["alpha", fit.alpha], ["alpha_sigma", fit.sigma], ["xmin", fit.xmin], ["n_tail", fit.n_tail],
+                     ["loglikelihood_ratio_R_vs_lognormal", fit.R], ["p_value", fit.p]]
+    payload = {"alpha": fit.alpha, "xmin": fit.xmin, "R": fit.R, "p": fit.p} if fit else {}
+    payload["concentration"] = share
+    dist = Table("fig14_degree_distribution", "图14 价值网络度数中心度幂律分布特征图",
+                 "Fig. 14 Degree distribution (log-log) with power-law fit",
+                 [Column("degree", "度数中心度 k (degree)", "int"), Column("nodes", "节点数 (nodes)", "int"),
+                  Column("share", "占比% P(k)", "pct")], degree_distribution(degree),
+                 [f"Network of {edges.year}: degree centrality = in + out degree.",
+                  f"Top {fraction:.0%} of nodes hold {share:.2f}% of all degree."
+                  + (f" Power law (discrete MLE, powerlaw package): alpha = {fit.alpha:.3f} ± {fit.sigma:.3f}, "
+                     f"xmin = {fit.xmin:g} ({fit.n_tail} nodes in the tail); vs lognormal: R = {fit.R:.3f}, "
+                     f"p = {fit.p:.3f} (R > 0 favours the power law)." if fit else " Too few nodes to fit.")],
+                 Chart("loglog", "degree", ("share",), "P(k)", payload=payload))
+    fit_table = Table("fig14_power_law_fit", "图14 幂律拟合参数", "Fig. 14 Power-law fit and degree concentration",
+                      [Column("statistic", "统计量 (statistic)"), Column("value", "值 (value)", "float")], fit_rows,
+                      ["alpha, xmin: Clauset-Shalizi-Newman (2009) discrete maximum likelihood; R: log-likelihood "
+                       "ratio power law vs lognormal, p: Vuong test (powerlaw package, Alstott et al. 2014)."])
+    return {dist.key: dist, fit_table.key: fit_table}
+
+
+# --------------------------------------------------------------------------- Figs. 15-20
+
+
+def category_tables(data: ReportData, edges: YearEdges, tax: Taxonomy) -> dict[str, Table]:
+    """图15/图16: shares of technology categories / application domains (:func:`assignment_shares`)."""
+    active = np.unique(edges.contrib_event)
+    out = {}
+    for key, title, title_en, pairs, labels in (
+        ("fig15_tech_categories", "图15 技术类别的技术合作密度分布", "Fig. 15 Cooperation by technology category",
+         data.tech_pairs, tax.tech),
+        ("fig16_application_domains", "图16 人工智能技术合作关系的应用领域分布",
+         "Fig. 16 Cooperation by application domain", data.domain_pairs, tax.domains),
+    ):
+        counts, total, missing = assignment_shares(active, pairs[0], pairs[1], len(labels))
+        names = [n for _, n in labels]
+        order = rank_order(names, counts.tolist(), list(range(len(names))))
+        rows = [[names[i], int(counts[i]), pct(int(counts[i]), total)] for i in order]
+        out[key] = Table(key, title, title_en, [Column("name", "类别 (category)"), Column("events", "合作事件 (events)", "int"),
+                                                Column("share", "占比% (share)", "pct")], rows,
+                         [f"Unit: the {active.size} cooperation events of the network of {edges.year}, each with its "
+                          f"categories; an event with several categories counts once in each; shares are over "
+                          f"the {total} (event, category) assignments. {missing} events without a category are "
+                          "left out. Ties: count, then name."],
+                         Chart("barh", "name", ("share",), "占比 (%)"))
+    return out
+
+
+def industry_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, sector: np.ndarray,
+                    section: list[str | None], sector_rows: list[list[Any]], spec: ReportSpec) -> dict[str, Table]:
+    """图17-20: industry of the technology-receiving side (GB/T 4754-2017), unit = cooperation relations (edges).
+
+    Fig. 17: per year, share of the year's edges in each sector of the receiver (:func:`sector_shares`).
+    Figs. 18/19 (year E-1): among edges whose receiver is tertiary / secondary, share per
+    GB/T 4754 section of the receiver. Fig. 20: among edges whose receiver has a division in
+    section C (制造业), share per division, top 20.
+    """
+    recv = orgs.index(edges.receiver_ids())
+    out: dict[str, Table] = {}
+    out["fig17_sectors_by_year"] = Table(
+        "fig17_sectors_by_year", f"图17 {sector_rows[0][0]}-{sector_rows[-1][0]}年人工智能技术合作关系在三次产业的分布",
+        "Fig. 17 Cooperation relations by sector of the receiver, per year",
+        [Column("year", "年份 (year)", "int"), *[Column(f"share_{i + 1}", f"{s}% ", "pct") for i, s in enumerate(SECTORS)],
+         Column("relations", "关系数 (relations with known industry)", "int"),
+         Column("unknown", "行业未知 (unknown industry)", "int")],
+        sector_rows,
+        ["Unit: edges (unique provider -> receiver pairs) of each year's network, by the sector of the receiver "
+         "(GB/T 4754-2017 division, 三次产业划分规定 2018); receivers of unknown industry are left out."],
+        Chart("line", "year", tuple(f"share_{i + 1}" for i in range(3)), "占比 (%)",
+              payload={"labels": list(SECTORS)}))
+    for key, title, title_en, wanted in (
+        ("fig18_tertiary_sections", "图18 人工智能技术合作关系第三产业分布", "Fig. 18 Tertiary sector by section",
+         SECTORS.index(TERTIARY)),
+        ("fig19_secondary_sections", "图19 人工智能技术合作关系第二产业分布", "Fig. 19 Secondary sector by section",
+         SECTORS.index(SECONDARY)),
+    ):
+        counts = Counter(tax.sections[section[r]] for r in recv if sector[r] == wanted)
+        out[key] = Table(key, title, title_en, [Column("section", "门类 (section)"), Column("relations", "关系数", "int"),
+                                                Column("share", "占比% (share)", "pct")], share_rows(counts),
+                         [f"Unit: edges of the network of {edges.year} whose receiver is in the "
+                          f"{SECTORS[wanted]}; share per GB/T 4754-2017 section of the receiver."],
+                         Chart("barh", "section", ("share",), "占比 (%)"))
+    divisions = Counter(tax.divisions[orgs.division[r]][0] for r in recv
+                        if orgs.division[r] and tax.divisions.get(orgs.division[r], ("", ""))[1] == MANUFACTURING)
+    no_division = sum(1 for r in recv if section[r] == MANUFACTURING and not orgs.division[r])
+    k = int(spec.top["manufacturing"])
+    total = sum(divisions.values())
+    out["fig20_manufacturing_divisions"] = Table(
+        "fig20_manufacturing_divisions", f"图20 人工智能技术合作关系在制造业排名前{k}的行业",
+        f"Fig. 20 Top {k} manufacturing divisions",
+        [Column("division", "大类 (division)"), Column("relations", "关系数", "int"), Column("share", "占比% (share)", "pct")],
+        share_rows(divisions, total=total)[:k],
+        [f"Unit: edges of the network of {edges.year} whose receiver has a GB/T 4754-2017 division in section C "
+         f"(制造业), N = {total}; share per division, top {k}."
+         + (f" {no_division} edges to manufacturing receivers without a division are left out." if no_division else "")],
+        Chart("barh", "division", ("share",), "占比 (%)"))
+    return out
+
+
+def province_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, spec: ReportSpec) -> dict[str, Table]:
+    """表6/表7: provinces of technology enabling (provider side) and technology input (receiver side), flows.
+
+    Unit: edges of the network of year E-1. Table 6: share of the edges whose provider (技术赋能)
+    / receiver (技术输入) is in a province, among edges whose provider / receiver province is
+    known; top 20 each. Table 7: share of the edges per (provider province, receiver province)
+    among edges with both known; top 20, marked 省内 (intra-provincial: same province) or 跨省.
+    Reference: the report's section 三 (Tables 6 and 7); provinces by GB/T 2260 (db/data/provinces.yml).
+    """
+    src = [orgs.province[i] for i in orgs.index(edges.provider_ids())]
+    dst = [orgs.province[i] for i in orgs.index(edges.receiver_ids())]
+    name = tax.provinces
+    k = int(spec.top["provinces"])
+    enabling = Counter(name[p] for p in src if p)
+    inputs = Counter(name[p] for p in dst if p)
+    e_rows, i_rows = share_rows(enabling)[:k], share_rows(inputs)[:k]
+    rows = []
+    for rank in range(max(len(e_rows), len(i_rows))):
+        e = e_rows[rank] if rank < len(e_rows) else ["", 0, None]
+        i = i_rows[rank] if rank < len(i_rows) else ["", 0, None]
+        rows.append([rank + 1, e[0], e[1], e[2], i[0], i[1], i[2]])
+    core = spec.core_provinces
+    e_total, i_total = sum(enabling.values()), sum(inputs.values())
+    core_e, core_i = pct(sum(enabling[p] for p in core), e_total), pct(sum(inputs[p] for p in core), i_total)
+    t6 = Table("table6_provinces", f"表6 技术合作关系占比排名前{k}的省级行政区",
+               f"Table 6 Top {k} provinces by technology enabling and technology input",
+               [Column("rank", "排名 (rank)", "int"), Column("enabling_province", "技术赋能省份 (provider)"),
+                Column("enabling_relations", "技术赋能关系数", "int"), Column("enabling_share", "技术赋能占比%", "pct"),
+                Column("input_province", "技术输入省份 (receiver)"), Column("input_relations", "技术输入关系数", "int"),
+                Column("input_share", "技术输入占比%", "pct")], rows,
+               [f"Unit: edges of the network of {edges.year}. Enabling = provider's province (N = {e_total}); "
+                f"input = receiver's province (N = {i_total}); unknown provinces left out.",
+                f"Core four ({'、'.join(core)}): enabling {core_e:.2f}%, input {core_i:.2f}%."])
+    flows = province_flows(src, dst)
+    f_total = sum(flows.values())
+    labels = [f"{name[a]}-{name[b]}" for a, b in flows]
+    keys = list(flows)
+    order = rank_order(labels, [flows[key] for key in keys])[: int(spec.top["flows"])]
+    f_rows = [[n + 1, name[keys[i][0]], name[keys[i][1]], flows[keys[i]], pct(flows[keys[i]], f_total),
+               "省内技术流动" if keys[i][0] == keys[i][1] else "跨省技术流动"] for n, i in enumerate(order)]
+    t7 = Table("table7_flows", f"表7 技术合作流向排名前{int(spec.top['flows'])}的省级行政区",
+               "Table 7 Top province-to-province technology flows",
+               [Column("rank", "排名 (rank)", "int"), Column("from_province", "技术赋能地 (provider)"),
+                Column("to_province", "技术输入地 (receiver)"), Column("relations", "关系数", "int"),
+                Column("share", "占比% (share)", "pct"), Column("type", "类型 (intra/inter-provincial)")], f_rows,
+               [f"Unit: edges of the network of {edges.year} with both provinces known (N = {f_total}); "
+                "省内 = provider and receiver in the same province, 跨省 otherwise."])
+    return {t6.key: t6, t7.key: t7}
+
+
+# --------------------------------------------------------------------------- Figs. 1-12
+
+
+def firm_tables(firms: FirmRows, tax: Taxonomy, spec: ReportSpec) -> dict[str, Table]:
+    """图1-12: attributes of the sample firms (``is_sample``); each table's notes state its population.
+
+    Definitions (report section 一): Fig. 1 share of firms per founding year (of firms with a date);
+    Figs. 2/3 share of firms per region / province (of firms with a province; regions may overlap);
+    Fig. 4 head-count buckets; Fig. 5 listed vs unlisted (of all sample firms); Figs. 6-8 revenue,
+    R&D expense and R&D intensity (R&D / revenue) buckets of listed firms, fiscal year edition-2;
+    Fig. 9 technology layers; Fig. 10 patent-count buckets; Figs. 11/12 share of all patents per
+    province (top 10) and per layer. Buckets: :class:`Bucket` and ``buckets.yml``.
+    """
+    n_firms = len(firms.org_id)
+    k10 = int(spec.top["firm_provinces"])
+    out: dict[str, Table] = {}
+    out.update(_founding_table(firms, spec, n_firms))
+    out.update(_location_tables(firms, tax, n_firms, k10))
+    out["fig04_employees"] = bucket_table(
+        "fig04_employees", f"图4 {n_firms}家人工智能企业员工规模分布（单位：人）", "Fig. 4 Sample firms by head count",
+        [e for e in firms.employees if e is not None], spec.buckets["employees"],
+        "sample firms with a known head count", "persons")
+    out.update(_listed_tables(firms, spec, n_firms))
+    out.update(_layer_and_patent_tables(firms, tax, spec, n_firms, k10))
+    return out
+
+
+def _founding_table(firms: FirmRows, spec: ReportSpec, n_firms: int) -> dict[str, Table]:
+    """图1: share of the sample firms (with a founding date) per founding year."""
+    out: dict[str, Table] = {}
+    years = Counter(y for y in firms.founded_year if y is not None)
+    n_known = sum(years.values())
+    lo, hi = spec.founding_span
+    span = pct(sum(c for y, c in years.items() if lo <= y <= hi), n_known)
+    peak = min(years, key=lambda y: (-years[y], y)) if years else None
+    out["fig01_founding_years"] = Table(
+        "fig01_founding_years", f"图1 {n_firms}家人工智能样本企业的创建时间分布", "Fig. 1 Founding years of the sample firms",
+        [Column("year", "创建年份 (year)", "int"), Column("firms", "企业数 (firms)", "int"), Column("share", "占比%", "pct")],
+        [[y, years[y], pct(years[y], n_known)] for y in sorted(years)],
+        [f"Population: sample firms with a founding date (N = {n_known} of {n_firms}).",
+         f"Founded {lo}-{hi} (inclusive): {span:.2f}%."
+         + (f" Peak year {peak}: {pct(years[peak], n_known):.2f}% (ties: earlier year)." if peak else "")],
+        Chart("bar", "year", ("share",), "占比 (%)"))
+    return out
+
+
+def _location_tables(firms: FirmRows, tax: Taxonomy, n_firms: int, k10: int) -> dict[str, Table]:
+    """图2/图3: share of the sample firms (with a province) per region and per province."""
+    out: dict[str, Table] = {}
+    prov_counts = Counter(p for p in firms.province if p)
+    n_prov = sum(prov_counts.values())
+    region_counts = {name: sum(prov_counts[p] for p in members) for name, members in tax.regions}
+    region_rows = [[name, c, pct(c, n_prov)] for name, c in region_counts.items()]
+    region_rows = [region_rows[i] for i in rank_order([r[0] for r in region_rows], [r[1] for r in region_rows])]
+    out["fig02_regions"] = Table(
+        "fig02_regions", f"图2 {n_firms}家人工智能企业在全国都市圈的分布", "Fig. 2 Sample firms by metropolitan region",
+        [Column("region", "地区 (region)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")], region_rows,
+        [f"Population: sample firms with a province (N = {n_prov}). Regions and member provinces from "
+         "db/data/regions.yml; a province may belong to several regions, so shares do not add up to 100%."],
+        Chart("bar", "region", ("share",), "占比 (%)"))
+    out["fig03_provinces"] = Table(
+        "fig03_provinces", f"图3 {n_firms}家人工智能企业在省市自治区的分布", "Fig. 3 Sample firms by province",
+        [Column("province", "省份 (province)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")],
+        share_rows(Counter({tax.provinces[p]: c for p, c in prov_counts.items()})),
+        [f"Population: sample firms with a province (N = {n_prov}); the chart shows the top {k10}."],
+        Chart("bar", "province", ("share",), "占比 (%)", limit=k10))
+    return out
+
+
+def _listed_tables(firms: FirmRows, spec: ReportSpec, n_firms: int) -> dict[str, Table]:
+    """图5-8: listed share, and revenue / R&D expense / R&D intensity buckets of the listed firms."""
+    out: dict[str, Table] = {}
+    listed = sum(firms.listed)
+    out["fig05_listed"] = Table(
+        "fig05_listed", "图5 人工智能上市公司占比", "Fig. 5 Listed share of the sample firms",
+        [Column("status", "类别 (status)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")],
+        [["上市公司 (listed)", listed, pct(listed, n_firms)],
+         ["非上市公司 (unlisted)", n_firms - listed, pct(n_firms - listed, n_firms)]],
+        [f"Population: all sample firms (N = {n_firms}); listed = firm_attributes.listed."],
+        Chart("pie", "status", ("firms",)))
+    fy = firms.fiscal_year
+    listed_ids = [o for o, is_listed in zip(firms.org_id, firms.listed, strict=True) if is_listed]
+    rev = [firms.revenue[o] / spec.units["revenue"] for o in listed_ids if o in firms.revenue]
+    rd = [firms.rd_expense[o] / spec.units["rd_expense"] for o in listed_ids if o in firms.rd_expense]
+    intensity = [pct(firms.rd_expense[o], firms.revenue[o]) for o in listed_ids
+                 if o in firms.rd_expense and firms.revenue.get(o, 0) > 0]
+    n_listed = len(listed_ids)
+    out["fig06_revenue"] = bucket_table(
+        "fig06_revenue", f"图6 {n_listed}家人工智能上市公司营业收入分布情况（单位：亿人民币）",
+        f"Fig. 6 Listed firms by revenue, fiscal year {fy}", rev, spec.buckets["revenue"],
+        f"listed sample firms with revenue for fiscal year {fy}", "亿元")
+    out["fig07_rd_expense"] = bucket_table(
+        "fig07_rd_expense", f"图7 {n_listed}家人工智能上市公司研发费用分布情况（单位：亿人民币）",
+        f"Fig. 7 Listed firms by R&D expense, fiscal year {fy}", rd, spec.buckets["rd_expense"],
+        f"listed sample firms with R&D expense for fiscal year {fy}", "亿元")
+    out["fig08_rd_intensity"] = bucket_table(
+        "fig08_rd_intensity", f"图8 {n_listed}家上市公司研发强度分布", f"Fig. 8 Listed firms by R&D intensity, fiscal year {fy}",
+        intensity, spec.buckets["rd_intensity"],
+        f"listed sample firms with revenue > 0 and R&D expense for fiscal year {fy}; intensity = R&D / revenue",
+        "percent")
+    return out
+
+
+def _layer_and_patent_tables(firms: FirmRows, tax: Taxonomy, spec: ReportSpec, n_firms: int,
+                             k10: int) -> dict[str, Table]:
+    """图9-12: technology layers, patent-count buckets, patents per province (top k) and per layer."""
+    out: dict[str, Table] = {}
+    layers = Counter(dict.fromkeys(TECH_LAYERS, 0))
+    layers.update(t for t in firms.tech_layer if t)
+    out["fig09_tech_layers"] = Table(
+        "fig09_tech_layers", f"图9 {n_firms}家人工智能企业技术层次分布", "Fig. 9 Sample firms by technology layer",
+        [Column("layer", "技术层次 (layer)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")],
+        share_rows(layers), [f"Population: sample firms with a technology layer (N = {sum(layers.values())})."],
+        Chart("pie", "layer", ("firms",)))
+    out["fig10_patents"] = bucket_table(
+        "fig10_patents", f"图10 {n_firms}家企业的专利数分布（单位：项）", "Fig. 10 Sample firms by patent count",
+        [p for p in firms.patents if p is not None], spec.buckets["patents"], "sample firms with a known patent count",
+        "patents")
+    by_prov: Counter[str] = Counter()
+    by_layer: Counter[str] = Counter(dict.fromkeys(TECH_LAYERS, 0))
+    for p, layer, n in zip(firms.province, firms.tech_layer, firms.patents, strict=True):
+        if n and p:
+            by_prov[tax.provinces[p]] += n
+        if n and layer:
+            by_layer[layer] += n
+    patents_total = sum(by_prov.values())
+    prov_rows = share_rows(by_prov)
+    top_share = sum(r[2] for r in prov_rows[:k10])
+    out["fig11_patents_by_province"] = Table(
+        "fig11_patents_by_province", f"图11 {n_firms}家样本企业专利数地区分布（前{k10}）",
+        f"Fig. 11 Patents of the sample firms by province (top {k10})",
+        [Column("province", "省份 (province)"), Column("patents", "专利数 (patents)", "int"), Column("share", "占比%", "pct")],
+        prov_rows[:k10],
+        [f"Share of all patents of sample firms with a province and a patent count (N = {patents_total} patents); "
+         f"the top {k10} hold {top_share:.2f}%."],
+        Chart("bar", "province", ("share",), "占比 (%)"))
+    out["fig12_patents_by_layer"] = Table(
+        "fig12_patents_by_layer", "图12 各技术层次企业专利数占比", "Fig. 12 Patents by technology layer",
+        [Column("layer", "技术层次 (layer)"), Column("patents", "专利数", "int"), Column("share", "占比%", "pct")],
+        share_rows(by_layer),
+        [f"Share of all patents of sample firms with a layer and a patent count (N = {sum(by_layer.values())})."],
+        Chart("pie", "layer", ("patents",)))
+    return out
+
+
+# --------------------------------------------------------------------------- Fig. 13
+
+
+def network_drawing_table(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) -> Table:
+    """图13: the latest network drawn (rule in :func:`drawing_subgraph`), the top hubs labelled."""
+    max_nodes, n_labels = spec.drawing["max_nodes"], spec.drawing["labels"]
+    keep, s, t = drawing_subgraph(edges, max_nodes)
+    in_deg, out_deg = edges.degrees()
+    degree = in_deg + out_deg
+    rows_idx = orgs.index(edges.nodes)
+    labels = [orgs.display[i] for i in rows_idx]
+    hubs = top_nodes(edges.nodes, labels, in_deg, out_deg, n_labels)
+    rows = [[r + 1, labels[i], bool(orgs.is_sample[rows_idx[i]]), int(degree[i])] for r, i in enumerate(hubs)]
+    payload = {
+        "nodes": keep.tolist(), "sources": s.tolist(), "targets": t.tolist(),
+        "degree": degree.tolist(), "sample": orgs.is_sample[rows_idx].tolist(),
+        "labels": {int(i): labels[i] for i in hubs}, "seed": spec.drawing["seed"],
+    }
+    drawn = "the whole network" if keep.size == edges.n_nodes else f"its {keep.size} highest-degree nodes"
+    return Table("fig13_network", "图13 人工智能企业簇群价值网络图", "Fig. 13 The value network (hubs labelled)",
+                 [Column("rank", "排名", "int"), Column("name", "标注节点 (labelled hub)"),
+                  Column("is_sample", "样本节点 (sample)", "str"), Column("degree", "度数中心度", "int")], rows,
+                 [f"Network of {edges.year} ({edges.n_nodes} nodes, {edges.n_edges} edges); drawn: {drawn} and the "
+                  f"{s.size} edges among them (spring layout, fixed seed); node size ~ degree; the {len(hubs)} "
+                  "highest-degree nodes are labelled. Sample nodes red, relation nodes blue."],
+                 Chart("network", "name", ("degree",), payload=payload))
