@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -24,10 +25,12 @@ from db.models import (
     CooperationEvent,
     EventApplicationDomain,
     EventTechCategory,
+    ExtractorVersion,
     FirmAttributes,
     FirmFinancials,
     IndustryDivision,
     IndustrySection,
+    Mention,
     Organisation,
     Province,
     Region,
@@ -160,6 +163,19 @@ def load_firms(session: Session, fiscal_year: int) -> FirmRows:
         patents=[r[6] for r in rows], revenue=revenue, rd_expense=rd, fiscal_year=fiscal_year)
 
 
+@dataclass(frozen=True)
+class ExtractorUse:
+    """An extractor version behind the database's mentions: how many, and its measured quality.
+
+    ``quality`` is the ``extractor_versions`` row's figures (measured on the frozen real-text test
+    part with this very version), or None when that version was never measured.
+    """
+
+    version: str
+    mentions: int
+    quality: dict[str, Any] | None
+
+
 @dataclass
 class ReportData:
     """Everything the edition's statistics read from the database (loaded once, no per-row ORM loads)."""
@@ -170,6 +186,14 @@ class ReportData:
     tech_pairs: tuple[np.ndarray, np.ndarray]  # (event row, index into taxonomy.tech)
     domain_pairs: tuple[np.ndarray, np.ndarray]
     firms: FirmRows
+    extractors: list[ExtractorUse] = field(default_factory=list)
+
+
+def load_extractors(session: Session) -> list[ExtractorUse]:
+    """Every extractor version of the stored mentions (most mentions first) with its quality."""
+    counts = session.execute(select(Mention.extractor_version, func.count()).group_by(Mention.extractor_version)).all()
+    quality = dict(session.execute(select(ExtractorVersion.version, ExtractorVersion.quality)).all())
+    return [ExtractorUse(v, int(n), quality.get(v)) for v, n in sorted(counts, key=lambda vn: (-vn[1], vn[0]))]
 
 
 def _assignment_pairs(session: Session, model: type, code_col: str, codes: Sequence[str],
@@ -195,6 +219,7 @@ def load_report_data(session: Session, edition: int) -> ReportData:
         domain_pairs=_assignment_pairs(session, EventApplicationDomain, "domain_code",
                                        [c for c, _ in taxonomy.domains], events),
         firms=load_firms(session, edition - 2),
+        extractors=load_extractors(session),
     )
 
 

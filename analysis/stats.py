@@ -55,6 +55,7 @@ from analysis.presentation import Table, pct
 from analysis.spec import ReportSpec, load_spec
 from analysis.tables import (
     category_tables,
+    data_quality_table,
     degree_tables,
     firm_tables,
     hub_tables,
@@ -111,6 +112,7 @@ def compute_edition(
     tables.update(province_tables(latest.edges, orgs, tax, spec))
     tables.update(firm_tables(data.firms, tax, spec))
     tables["fig13_network"] = network_drawing_table(latest.edges, orgs, spec)
+    tables["table8_data_quality"] = data_quality_table(data)
     ordered = dict(sorted(tables.items(), key=lambda kv: _table_sort_key(kv[0])))
     result = EditionStats(edition, list(years), window, mutual, networks, ordered, {}, hubs, timings)
     result.figures = figures_of(result, spec, data)

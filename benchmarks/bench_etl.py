@@ -1,13 +1,22 @@
 """Relation-extraction quality and throughput: the labelled announcements and the demo world.
 
-    .venv/bin/python benchmarks/bench_etl.py [--preset small] [--seed 7] [--world DIR]
+    .venv/bin/python benchmarks/bench_etl.py [--realtext-only] [--record-quality] [--preset small] [--seed 7] [--world DIR]
         [--show-errors N] [--entity-clusters FILE] [--duplicate-clusters FILE] [--json FILE] [--check]
 
 Runs the offline interface ``aimap extract`` as a subprocess (pinned to one CPU) and scores its
 output with :mod:`etl.evaluate`:
 
-(a) on ``tests/data/announcements_gold.jsonl`` (124 hand-labelled announcements written
-    independently of the demo templates): relation P/R/F1, direction-agnostic pair F1, direction,
+(0) on the **frozen test part of the real-text corpus** (``tests/data/realtext/test.jsonl``, 138
+    paraphrases of real public pages; :mod:`etl.corpus`): the published quality figures, for the
+    extractor and, in the same run, for the rule extractor alone (``aimap extract --rules-only``)
+    as the baseline: relation P/R/F1 over all relations and over ``new`` ones, direction accuracy
+    on matched pairs, document-level is_cooperation accuracy, category and domain micro-F1,
+    documents per CPU-second of the whole command (start-up and model loading included: the
+    throughput target is measured in (c)); targets relation F1 (new) >= 0.75, direction >= 0.85,
+    is_cooperation >= 0.90, category micro-F1 >= 0.70.
+    ``--realtext-only`` stops after (0). Nothing is tuned on this part;
+(a) on ``tests/data/announcements_gold.jsonl`` (124 self-written announcements, a regression set
+    since the real-text corpus exists): relation P/R/F1, direction-agnostic pair F1, direction,
     kind, status and year accuracy, document-level accuracy, category and domain micro-F1,
     against the targets relation F1 >= 0.85, direction accuracy >= 0.85, category F1 >= 0.75;
 (b) on the demo world (``build_world(seed, preset)`` rendered with ``render_site``, or an
@@ -24,7 +33,7 @@ output with :mod:`etl.evaluate`:
     pinned to one CPU, so its user+system time is its one-core time; wall time is printed too and
     equals it on an idle machine, but not on a shared one), net of the fixed cost of the same
     command on an empty input (start-up, gazetteer and lexicons) measured in this run, with the
-    ratio to the target (>= 500 documents/s) and to an I/O floor (reading and writing the same
+    ratio to the target (>= 300 documents/s) and to an I/O floor (reading and writing the same
     JSON lines in Python, also measured in this run).
 
 ``--check`` exits with status 1 when a target is missed. Nothing is contacted over the network.
@@ -33,6 +42,7 @@ output with :mod:`etl.evaluate`:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
@@ -48,6 +58,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from db.bootstrap import prepare_database  # noqa: E402
+from db.session import make_engine, session_factory  # noqa: E402
+from demosite.evaluation import world_documents, world_duplicate_clusters, world_entity_clusters  # noqa: E402
+from demosite.render import render_site  # noqa: E402
+from demosite.world import build_world  # noqa: E402
+from etl.corpus import CorpusScores, extractor_record, read_part, score_corpus  # noqa: E402
 from etl.evaluate import (  # noqa: E402
     Scores,
     duplicate_document_f1,
@@ -55,17 +71,24 @@ from etl.evaluate import (  # noqa: E402
     extractor_input,
     read_jsonl,
     score_gold,
+)
+from etl.lexicon import EXTRACTOR_VERSION  # noqa: E402
+from etl.load import run_etl  # noqa: E402
+from etl.quality import QUALITY_FILE, write_quality  # noqa: E402
+from tests.worldeval import (  # noqa: E402
+    etl_duplicate_clusters,
+    etl_entity_clusters,
     score_world,
-    world_documents,
-    world_duplicate_clusters,
-    world_entity_clusters,
+    store_world_documents,
 )
 
 GOLD_FILE = ROOT / "tests" / "data" / "announcements_gold.jsonl"
+REALTEXT_TARGETS = {"relation F1 (new)": 0.75, "direction accuracy": 0.85, "is_cooperation accuracy": 0.90,
+                    "category micro-F1": 0.70}
 GOLD_TARGETS = {"relation F1": 0.85, "direction accuracy": 0.85, "category micro-F1": 0.75}
 WORLD_TARGETS = {"relation F1": 0.95}
 CLUSTER_TARGETS = {"entity resolution F1": 0.95, "duplicate documents F1": 0.95}
-THROUGHPUT_TARGET = 500.0  # documents per second, extraction alone, one core
+THROUGHPUT_TARGET = 300.0  # documents per second, extraction alone, one core (issue 13: with the recogniser)
 
 
 @dataclass(frozen=True)
@@ -97,11 +120,13 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def run_extract(in_path: Path, out_path: Path, registry: Path | None = None) -> Run:
+def run_extract(in_path: Path, out_path: Path, registry: Path | None = None, rules_only: bool = False) -> Run:
     """Run ``aimap extract`` on one CPU; fail loudly when it fails."""
     command = [_aimap(), "extract", "--in", str(in_path), "--out", str(out_path)]
     if registry is not None:
         command += ["--registry", str(registry)]
+    if rules_only:
+        command.append("--rules-only")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, preexec_fn=_one_cpu, check=False)
@@ -148,6 +173,41 @@ def _print_scores(scores: Scores, show_errors: int) -> None:
             print(f"      spurious {spurious}")
         if errors.is_cooperation:
             print(f"      is_cooperation gold {errors.is_cooperation[0]}, predicted {errors.is_cooperation[1]}")
+
+
+def realtext_figures(scores: CorpusScores, run: Run) -> dict[str, float]:
+    """The published figures of one extractor on the frozen test part (see the module docstring)."""
+    return {
+        "relation F1 (all)": scores.all.relations.f1, "relation P (all)": scores.all.relations.precision,
+        "relation R (all)": scores.all.relations.recall,
+        "relation F1 (new)": scores.new.relations.f1, "relation P (new)": scores.new.relations.precision,
+        "relation R (new)": scores.new.relations.recall,
+        "direction accuracy": scores.all.direction.value or 0.0,
+        "is_cooperation accuracy": scores.all.is_cooperation.value or 0.0,
+        "category micro-F1": scores.all.tech_categories.f1, "domain micro-F1": scores.all.application_domains.f1,
+        "documents/s (whole command)": run.documents / max(run.cpu, 1e-9),
+    }
+
+
+def bench_realtext(tmp: Path, show_errors: int) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """(0): the frozen test part of the real-text corpus, the extractor beside the rules alone."""
+    docs = read_part("test")
+    in_path = tmp / "realtext-in.jsonl"
+    write_jsonl(in_path, [extractor_record(d) for d in docs])
+    print(f"(0) real-text corpus, frozen test part: {len(docs)} documents (tests/data/realtext/test.jsonl)")
+    figures: dict[str, dict[str, float]] = {}
+    scored: dict[str, CorpusScores] = {}
+    for label, rules_only in (("rules only", True), ("extractor", False)):
+        out_path = tmp / f"realtext-{'rules' if rules_only else 'model'}.jsonl"
+        run = run_extract(in_path, out_path, rules_only=rules_only)
+        scored[label] = score_corpus(docs, read_jsonl(out_path))
+        figures[label] = realtext_figures(scored[label], run)
+    print(f"  {'figure':<26} {'rules only':>10} {'extractor':>10}")
+    for name in figures["extractor"]:
+        print(f"  {name:<26} {figures['rules only'][name]:>10.3f} {figures['extractor'][name]:>10.3f}")
+    print("  the extractor in detail (all relations):")
+    _print_scores(scored["extractor"].all, show_errors)
+    return figures, _targets("real-text test part", figures["extractor"], REALTEXT_TARGETS)
 
 
 def bench_gold(tmp: Path, show_errors: int) -> tuple[Scores, Run, list[str]]:
@@ -210,11 +270,6 @@ def etl_clusterings(world: Path, db_path: Path, names: dict[str, str]) -> dict[s
     The documents are written straight into ``documents`` as a crawl would store them (the
     crawler is not what is measured here), after the world's registry ``firms.csv``.
     """
-    from db.bootstrap import prepare_database
-    from db.session import make_engine, session_factory
-    from etl.evaluate import etl_duplicate_clusters, etl_entity_clusters, store_world_documents
-    from etl.load import run_etl
-
     engine = make_engine(f"sqlite:///{db_path}")
     prepare_database(engine)
     started = time.perf_counter()
@@ -239,16 +294,32 @@ def main() -> None:
     parser.add_argument("--duplicate-clusters", type=Path, help="JSON {document URL: cluster} from the ETL")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--realtext-only", action="store_true", help="only (0), the real-text test part")
+    parser.add_argument("--record-quality", action="store_true",
+                        help="write (0)'s figures to etl/data/extractor-quality.json (the report's data-quality section)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="aimap-bench-etl-") as tmp_dir:
         tmp = Path(tmp_dir)
-        gold_scores, _gold_run, missed = bench_gold(tmp, args.show_errors)
+        realtext, missed = bench_realtext(tmp, args.show_errors)
+        if args.record_quality:
+            write_quality({"extractor_version": EXTRACTOR_VERSION, "measured_on": dt.date.today().isoformat(),
+                           "corpus": "tests/data/realtext/test.jsonl (frozen test part)",
+                           "documents": len(read_part("test")),
+                           "figures": {k: round(v, 3) for k, v in realtext["extractor"].items()},
+                           "rules_only": {k: round(v, 3) for k, v in realtext["rules only"].items()}})
+            print(f"  recorded in {QUALITY_FILE.relative_to(ROOT)} for extractor {EXTRACTOR_VERSION}")
+        if args.realtext_only:
+            if args.json:
+                args.json.write_text(json.dumps({"realtext": realtext, "missed_targets": missed}, indent=1,
+                                                ensure_ascii=False) + "\n", encoding="utf-8")
+            print("\nmissed targets: " + (", ".join(missed) if missed else "none"))
+            sys.exit(1 if args.check and missed else 0)
+        print()
+        gold_scores, _gold_run, gold_missed = bench_gold(tmp, args.show_errors)
+        missed += gold_missed
         world = args.world
         if world is None:
-            from demosite.render import render_site
-            from demosite.world import build_world
-
             started = time.perf_counter()
             world = render_site(build_world(seed=args.seed, preset=args.preset), tmp / "world").out_dir
             print(f"\ngenerated world {args.preset} (seed {args.seed}) in {time.perf_counter() - started:.1f} s")
@@ -272,7 +343,7 @@ def main() -> None:
 
     if args.json:
         args.json.write_text(json.dumps({
-            "gold": gold_scores.as_dict(), "world": world_scores.as_dict(), "clusterings": extra,
+            "realtext": realtext, "gold": gold_scores.as_dict(), "world": world_scores.as_dict(), "clusterings": extra,
             "throughput": {"documents": run.documents, "wall_s": round(run.wall, 3), "cpu_s": round(run.cpu, 3),
                            "fixed_cpu_s": round(fixed.cpu, 3), "fixed_wall_s": round(fixed.wall, 3),
                            "documents_per_cpu_s": round(rate, 1),

@@ -452,6 +452,21 @@ class PipelineRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ExtractorVersion(Base):
+    """An extractor version the ETL has run, with its measured quality (revision 0004).
+
+    ``quality`` holds the figures measured on the frozen test part of the real-text corpus
+    (``etl/data/extractor-quality.json``, written by ``benchmarks/bench_etl.py --record-quality``)
+    when they were measured with this very version, else null ("not measured"). The report
+    bundle's data-quality section reads it for the versions behind an edition's mentions.
+    """
+
+    __tablename__ = "extractor_versions"
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 Index("ix_cooperation_events_pair", CooperationEvent.provider_id, CooperationEvent.receiver_id)
 
 #: Tables whose row counts ``aimap status`` reports, in display order.
@@ -468,7 +483,7 @@ STATUS_TABLES = {
 
 
 # --------------------------------------------------------------------------- resolution, dedup, review
-# Entity-resolution judgements, document fingerprints and analyst reviews (etl/resolve.py,
+# Entity-resolution judgements, document fingerprints and analyst reviews (etl/resolve/,
 # etl/dedup.py, etl/review.py; revision 0003).
 
 #: A judgement on a pair of organisation references, as in nomenklatura: ``pending`` is a merge

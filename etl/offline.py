@@ -22,6 +22,7 @@ from etl.extract import Extraction, extract_document
 from etl.gazetteer import registry_gazetteer, seed_gazetteer
 from etl.lexicon import load_lexicon
 from etl.mentions import Gazetteer, OrgRef
+from etl.pairs import ExtractionError, extract_with_model
 
 
 @dataclass
@@ -109,10 +110,17 @@ def read_documents(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str
 
 def extract_jsonl(
     in_path: Path, out_path: Path, registry: Path | None = None, errors: list[str] | None = None,
+    rules_only: bool = False,
 ) -> OfflineReport:
-    """Run the extractor over a JSONL file of documents and write the JSONL results."""
+    """Run the extractor over a JSONL file of documents and write the JSONL results.
+
+    ``rules_only``: the rule extractor alone, without the pair model (to compare the two). A
+    document the extractor cannot read (over :data:`etl.pairs.MAX_DOCUMENT_CHARS`, say) is a bad
+    line with its reason, and the run goes on.
+    """
     gazetteer = build_gazetteer(registry)
     lexicon = load_lexicon()
+    extract = extract_document if rules_only else extract_with_model
     report = OfflineReport()
     with Path(out_path).open("w", encoding="utf-8") as out:
         for number, doc, error in read_documents(in_path):
@@ -121,7 +129,13 @@ def extract_jsonl(
                 if errors is not None:
                     errors.append(f"{in_path}:{number}: {error}")
                 continue
-            extraction = extract_document(doc["text"], doc.get("published"), gazetteer, lexicon, doc.get("title"))
+            try:
+                extraction = extract(doc["text"], doc.get("published"), gazetteer, lexicon, doc.get("title"))
+            except ExtractionError as exc:
+                report.bad_lines += 1
+                if errors is not None:
+                    errors.append(f"{in_path}:{number}: {exc}")
+                continue
             record = to_record(doc["id"], extraction)
             report.documents += 1
             report.relations += len(record["relations"])

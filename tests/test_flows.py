@@ -1,5 +1,5 @@
 """The Prefect flows (flows/): annual refresh, resume, gate and override, artifacts, notifications,
-the next edition after `aimap world step`, ETL on Dask, deployments.
+the next edition after `demosite step` (the world advanced one year), ETL on Dask, deployments.
 
 One module-scoped ``prefect_test_harness`` (a real, temporary Prefect API); real Scrapy processes
 crawl the ``tiny`` demo world served on 127.0.0.1. The full refresh runs on SQLite and

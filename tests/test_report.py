@@ -25,7 +25,7 @@ from analysis.compare import check_figures, compare_figures, diff_editions
 from analysis.edition import ReportError
 from analysis.figures import PUBLISHED_2024, load_figures
 from analysis.report import TABLE1_COLUMNS, build_report
-from db.models import NetworkSnapshot
+from db.models import CooperationEvent, Document, ExtractorVersion, Mention, NetworkSnapshot
 from db.session import make_engine, session_factory
 from tests.test_stats import A, B, F, G, H, U, build_world
 
@@ -41,7 +41,7 @@ def test_bundle_files(session, tmp_path):
     session.commit()
     out = tmp_path / "2024"
     tables = result.stats.tables
-    assert len(tables) == 26
+    assert len(tables) == 27  # the report's 26 tables and figures + table 8, data quality
 
     # every table as CSV, UTF-8 with BOM; Table 1 keeps its historical first columns
     for key in tables:
@@ -219,3 +219,27 @@ def test_cli_analyze_compare_and_diff(env_db, tmp_path):
     res = runner.invoke(app, ["analyze", "--diff", "2020", "2024", "--out", str(out)])
     assert res.exit_code == 1 and "aimap analyze --edition 2020" in res.output
     _ = G
+
+
+def test_data_quality_table_states_each_extractor_versions_measured_error(session, tmp_path):
+    """Table 8: the measured figures of the extractor versions behind the mentions, or 'not measured'."""
+    build_world(session)
+    events = session.scalars(select(CooperationEvent).order_by(CooperationEvent.id)).all()
+    doc = Document(url="http://127.0.0.1/q", canonical_url="http://127.0.0.1/q", text="t", content_sha256="0" * 64)
+    session.add(doc)
+    session.flush()
+    session.add_all([Mention(event_id=e.id, document_id=doc.id, extractor_version="pairs-1.0+aaaaaaaaaaaa")
+                     for e in events[:2]] + [Mention(event_id=events[2].id, document_id=doc.id,
+                                                     extractor_version="rules-1.0+bbbbbbbbbbbb")])
+    session.add(ExtractorVersion(version="pairs-1.0+aaaaaaaaaaaa", quality={
+        "measured_on": "2026-12-04", "corpus": "tests/data/realtext/test.jsonl", "documents": 138,
+        "figures": {"relation F1 (new)": 0.25, "direction accuracy": 0.7},
+        "rules_only": {"relation F1 (new)": 0.15}}))
+    session.commit()
+    table = build_report(session, tmp_path, edition=2024).stats.tables["table8_data_quality"]
+    rows = {(r[0], r[2]): r for r in table.rows}
+    measured = rows["pairs-1.0+aaaaaaaaaaaa", "新合作关系 F1 (relation F1 (new))"]
+    assert measured[1] == 2 and measured[3:] == [0.25, 0.15]
+    assert rows["rules-1.0+bbbbbbbbbbbb", "not measured"][1:] == [1, "not measured", None, None]
+    csv_text = (tmp_path / "2024" / "table8_data_quality.csv").read_text(encoding="utf-8-sig")
+    assert "pairs-1.0+aaaaaaaaaaaa" in csv_text and "not measured" in csv_text

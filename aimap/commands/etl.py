@@ -66,6 +66,7 @@ def extract(
     out_path: Annotated[Path, typer.Option("--out", help="Results, JSON lines (one per input document).")],
     registry: Annotated[Path | None, typer.Option(help="Firm registry CSV: canonical names and aliases.",
                                                   exists=True, dir_okay=False)] = None,
+    rules_only: Annotated[bool, typer.Option("--rules-only", help="The rule extractor alone, without the pair model.")] = False,
 ) -> None:
     """Run the relation extractor on free text without a database (offline evaluation interface).
 
@@ -75,7 +76,7 @@ def extract(
     """
     errors: list[str] = []
     started = time.perf_counter()
-    report = extract_jsonl(in_path, out_path, registry, errors)
+    report = extract_jsonl(in_path, out_path, registry, errors, rules_only=rules_only)
     elapsed = time.perf_counter() - started
     for message in errors[:50]:
         err.print(f"[yellow]skipped:[/yellow] {message}", highlight=False)

@@ -1,0 +1,602 @@
+"""The pair model: which two organisations of a sentence cooperate, in which direction, how and when.
+
+The rule extractor (:mod:`etl.extract`) was written against our own phrasing and finds a small
+part of what an analyst marks on real announcements (tests/data/realtext). Here its findings
+become *features* of a statistical decision instead of gates:
+
+1. **Candidates.** Every organisation mention the rules find (gazetteer, suffixes, declared
+   aliases) plus every span the statistical recogniser proposes (:mod:`etl.recognise`: LAC for
+   Chinese, capitalised words for English), grouped into document entities (a short name joins
+   the full name it is part of).
+2. **Pairs.** Every two entities named in one sentence form a candidate pair occurrence. Its
+   features (:func:`pair_features`): the recogniser's tags and the names' kinds, the characters
+   between the two names (unigrams and bigrams when short, the ends otherwise) and around them,
+   the cue groups of ``etl/lexicons/pair_cues.yml`` found between, before, after and in the
+   sentence, the list structure (only 、/和/与 between, other names between), the sentence's
+   position, and what the rules decided for that pair (directed either way or mutual, its kind and
+   status).
+3. **Decisions.** Logistic-regression models (``etl/models/pairs.json``, rebuilt from the real-text
+   dev part by ``python -m etl.models.train``) give, per occurrence, P(the two are parties of one
+   relation), the direction (first -> second, second -> first, mutual), each status (new,
+   historical, terminated) and each kind. A document-level pair is a relation when its best
+   occurrence passes the model's threshold; its direction is the probability-weighted vote of its
+   occurrences; every status and kind above their thresholds gives one relation (ANNOTATION.md:
+   one relation per pair and kind).
+
+Pure functions of text: no database. The model file and the cue lexicon are part of the
+extractor version (:data:`etl.extract.EXTRACTOR_VERSION` hashes them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from common.datafiles import read_yaml
+from common.text import t2s
+from common.vocab import place_prefixes
+from db.taxonomy import load_provinces
+from etl import recognise
+from etl.extract import Extraction, Relation, extract_document, same_group
+from etl.lexicon import Lexicon, has_cue, load_lexicon
+from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind
+from etl.normalize import find_dates, normalise, sentences
+
+MODEL_FILE = Path(__file__).resolve().parent / "models" / "pairs.json"
+CUES_FILE = Path(__file__).resolve().parent / "lexicons" / "pair_cues.yml"
+#: Directions of an occurrence, relative to text order (x is named first).
+DIRECTIONS = ("x->y", "y->x", "mutual")
+STATUSES = ("new", "historical", "terminated")
+KINDS = ("strategic_agreement", "joint_lab", "product_adoption", "bid_award", "investment",
+         "joint_development", "alliance_membership", "other")
+#: Longest document the extractor reads (characters); a longer one is refused with
+#: :class:`ExtractionError` (an announcement is a few thousand characters; 500,000 is a book).
+MAX_DOCUMENT_CHARS = 500_000
+#: At most this many entities of one sentence are paired (long lists are read by their first ones).
+MAX_ENTITIES = 14
+_LEFT, _RIGHT, _BETWEEN = 12, 16, 24
+_FOLD_DROP = re.compile(r"[\s()（）\[\]【】'\"“”‘’.,·]")
+_LIST_ONLY = re.compile(r"^(?:[、,，和与及跟同/]|以及|并与|and|with|,\s*and|\s)+$", re.I)
+
+
+class ExtractionError(ValueError):
+    """A document the extractor refuses, with the reason (the batch goes on without it)."""
+
+
+@dataclass(frozen=True)
+class Cues:
+    """The cue groups of ``etl/lexicons/pair_cues.yml``: group name -> phrases (lower case), and the
+    name endings (Chinese) or words (English) that tell a candidate's kind."""
+
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+    name_kinds: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def kind_of(self, name: str) -> str:
+        """The first kind whose ending (Chinese) or word (English) the name has; ``unknown`` else."""
+        lowered = t2s(name).lower().strip()
+        words = set(re.findall(r"[a-z]+", lowered))
+        for kind, endings in self.name_kinds:
+            for ending in endings:
+                if (ending in words) if ending.isascii() else lowered.endswith(ending):
+                    return kind
+        return "unknown"
+
+    def found(self, text: str) -> list[str]:
+        """The groups one of whose phrases occurs in ``text`` (case-insensitive)."""
+        lowered = text.lower()
+        return [name for name, phrases in self.groups if any(p in lowered for p in phrases)]
+
+
+@lru_cache(maxsize=2)
+def load_cues(path: Path = CUES_FILE) -> Cues:
+    """The cue groups (see :class:`Cues`)."""
+    data = read_yaml(path)
+    return Cues(tuple((name, tuple(str(p).lower() for p in phrases)) for name, phrases in data["groups"].items()),
+                tuple((kind, tuple(str(p).lower() for p in endings))
+                      for kind, endings in data.get("name_kinds", {}).items()))
+
+
+def fold(name: str) -> str:
+    """Comparison form of a name inside one document: simplified, case-folded, no spaces/brackets."""
+    return _FOLD_DROP.sub("", t2s(name).casefold())
+
+
+@dataclass
+class Entity:
+    """An organisation of one document: every mention of it, its best surface form."""
+
+    id: int
+    folded: str
+    mentions: list[Mention] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)
+    kind: str | None = None
+    name_kind: str = "unknown"
+    first_sentence: int = 0
+    in_title: bool = False
+    mention_rank: int = 99
+
+    @property
+    def surface(self) -> str:
+        """The longest form the text writes, preferring the text's own script over Latin letters."""
+        best = ""
+        for m in self.mentions:
+            s = m.surface or m.name
+            if not best or (best.isascii() and not s.isascii()) or (len(s) > len(best) and best.isascii() == s.isascii()):
+                best = s
+        return best
+
+    @property
+    def identity(self) -> str:
+        """The name the rules gave the organisation (canonical when known), else the surface form."""
+        for m in self.mentions:
+            if m.key is not None or m.entity:
+                return m.identity
+        return self.surface
+
+
+@dataclass
+class Occurrence:
+    """Two entities named in one sentence; ``x`` is named first."""
+
+    x: Entity
+    y: Entity
+    sentence: tuple[int, int]
+    features: list[str]
+    rule: Relation | None = None
+
+
+@dataclass
+class DocumentView:
+    """A document as the pair model reads it: the rules' extraction, entities and pair occurrences."""
+
+    text: str
+    published: dt.date | None
+    rules: Extraction
+    entities: list[Entity]
+    occurrences: list[Occurrence]
+    rule_pairs: dict[frozenset[int], list[Relation]] = field(default_factory=dict)
+    negated: set[tuple[int, int]] = field(default_factory=set)
+
+
+def _entity_for(entities: list[Entity], by_fold: dict[str, Entity], name: str) -> Entity | None:
+    key = fold(name)
+    if not key:
+        return None
+    if key in by_fold:
+        return by_fold[key]
+    minimum = 4 if key.isascii() else 2
+    best: Entity | None = None
+    for e in entities:
+        short, long_ = (key, e.folded) if len(key) <= len(e.folded) else (e.folded, key)
+        if len(short) >= minimum and short in long_ and (best is None or len(e.folded) > len(best.folded)):
+            best = e
+    return best
+
+
+def _add(entities: list[Entity], by_fold: dict[str, Entity], mention: Mention, tag: str,
+         identity: str | None = None) -> Entity:
+    entity = _entity_for(entities, by_fold, identity or mention.name)
+    if entity is None:
+        entity = Entity(len(entities), fold(identity or mention.name))
+        entities.append(entity)
+        by_fold[entity.folded] = entity
+    entity.mentions.append(mention)
+    entity.tags.add(tag)
+    by_fold.setdefault(fold(mention.name), entity)
+    return entity
+
+
+def _bucket(n: int) -> str:
+    return str(n) if n < 4 else ("4-8" if n < 9 else ("9-20" if n < 21 else "21+"))
+
+
+def _grams(text: str, prefix: str) -> list[str]:
+    text = text.lower()
+    return [f"{prefix}{c}" for c in set(text) if not c.isspace()] + [
+        f"{prefix}{text[i:i + 2]}" for i in range(len(text) - 1) if not text[i:i + 2].isspace()]
+
+
+def _word_features(tagged: list[tuple[int, int, str]], doc: str, x: Mention, y: Mention,
+                   names: list[Mention]) -> list[str]:
+    """Words (and their tags) between, before and after the pair; other names become ``<ORG>``."""
+    def word(w: tuple[int, int, str]) -> str:
+        if any(m.start <= w[0] and w[1] <= m.end for m in names):
+            return "<ORG>"
+        text = doc[w[0]:w[1]].lower()
+        return "<NUM>" if w[2] in ("m", "TIME", "t") or text.isdigit() else text
+
+    between = [w for w in tagged if x.end <= w[0] and w[1] <= y.start]
+    before = [w for w in tagged if w[1] <= x.start][-2:]
+    after = [w for w in tagged if y.end <= w[0]][:3]
+    f = [f"bw:{word(w)}" for w in between] + [f"lw:{word(w)}" for w in before] + [f"rw:{word(w)}" for w in after]
+    if len(between) <= 5:
+        f.append("bp:" + " ".join(w[2] for w in between))
+        f.append("bs:" + " ".join(word(w) for w in between))
+    if between:
+        f += [f"xr1:{word(between[0])}", f"yl1:{word(between[-1])}"]
+    if after:
+        f.append(f"r1:{word(after[0])}")
+    if before:
+        f.append(f"l1:{word(before[-1])}")
+    return f
+
+
+def pair_features(doc: str, s: tuple[int, int], x: Mention, y: Mention, ex: Entity, ey: Entity,
+                  between_names: int, sentence_index: int, cues: Cues, rule: Relation | None,
+                  tagged: list[tuple[int, int, str]] | None = None, names: list[Mention] | None = None) -> list[str]:
+    """The features of one pair occurrence (module docstring, step 2); ``x`` ends before ``y`` starts."""
+    start, end = s
+    between = doc[x.end:y.start]
+    left = doc[max(start, x.start - _LEFT):x.start]
+    right = doc[y.end:min(end, y.end + _RIGHT)]
+    sentence = doc[start:end]
+    f = ["bias", f"tx={sorted(ex.tags)[0]}", f"ty={sorted(ey.tags)[0]}", f"kx={ex.kind}", f"ky={ey.kind}",
+         f"kxy={ex.kind}|{ey.kind}", f"nx={ex.name_kind}", f"ny={ey.name_kind}", f"nxy={ex.name_kind}|{ey.name_kind}",
+         f"mx={_bucket(len(ex.mentions))}", f"my={_bucket(len(ey.mentions))}",
+         f"fx={min(ex.first_sentence, 3)}", f"fy={min(ey.first_sentence, 3)}",
+         f"title={int(ex.in_title)}{int(ey.in_title)}", f"gap={_bucket(len(between))}", f"names_between={_bucket(between_names)}",
+         f"sent={'first' if sentence_index == 0 else 'later'}"]
+    if _LIST_ONLY.match(between or " "):
+        f.append("list_only")
+    if len(between) <= _BETWEEN:
+        f += _grams(between, "b:")
+    else:
+        f += _grams(between[:10], "bl:") + _grams(between[-10:], "br:")
+    f += _grams(left[-6:], "l:") + _grams(right[:8], "r:")
+    found_between = cues.found(between)
+    f += [f"cb:{g}" for g in found_between] + [f"cl:{g}" for g in cues.found(left)]
+    f += [f"nxy|cb:{ex.name_kind}|{ey.name_kind}|{g}" for g in found_between]
+    f.append(f"subject={'x' if not doc[start:x.start].strip(' ，,。:：0-9年月日') else 'none'}")
+    f.append(f"hub={'x' if ex.mention_rank == 0 else ('y' if ey.mention_rank == 0 else 'none')}")
+    f += [f"cr:{g}" for g in cues.found(right)] + [f"cs:{g}" for g in cues.found(sentence)]
+    if rule is not None:
+        if rule.direction == "mutual":
+            f.append("rule=mutual")
+        else:
+            f.append("rule=x->y" if rule.provider.identity in {m.identity for m in ex.mentions} else "rule=y->x")
+        f += [f"rule_kind={rule.kind}", f"rule_status={rule.status}"]
+    else:
+        f.append("rule=none")
+    if x.surface and x.surface.isascii() and y.surface and y.surface.isascii():
+        f.append("lang=en")
+    if tagged:
+        f += _word_features(tagged, doc, x, y, names or [])
+    return f
+
+
+#: Cue groups that make a sentence worth the recogniser's time (it costs about 1 ms a sentence).
+RELATION_GROUPS = frozenset({"cooperation", "joint_build", "supply", "investment", "tender_win", "terminated"})
+
+
+_NOT_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _not_names(lexicon: Lexicon) -> frozenset[str]:
+    """Words the recogniser proposes that name no organisation: places on their own (北京市, 广东省,
+    with and without 市/省; db.taxonomy via :func:`common.vocab.place_prefixes`) and the names and
+    keywords of technology categories and application domains (智慧城市, 自然语言处理).
+    Cached per lexicon object (lexicons are loaded once per process)."""
+    if id(lexicon) in _NOT_NAMES:
+        return _NOT_NAMES[id(lexicon)]
+    words = {fold(place.prefix) for place in place_prefixes(load_provinces())}
+    words |= {fold(p) + suffix for p in list(words) for suffix in ("市", "省", "区", "县")}
+    for table in (lexicon.tech, lexicon.domains):
+        for name, keywords in table.items():
+            words.add(fold(name))
+            words.update(fold(k) for k in keywords)
+    _NOT_NAMES[id(lexicon)] = frozenset(w for w in words if w)
+    return _NOT_NAMES[id(lexicon)]
+
+
+def _pairable(entity: Entity, not_names: frozenset[str]) -> bool:
+    """Whether an entity may be paired: its name is plausible (:func:`etl.recognise.plausible`) and
+    not a place or a category word; the rules' own relations are kept whatever their names."""
+    return recognise.plausible(entity.surface) and entity.folded not in not_names
+
+
+def _worth_reading(sentence: str, cues: Cues) -> bool:
+    """Whether the recogniser reads a sentence: only one that carries a relation cue
+    (:data:`RELATION_GROUPS`), so sentences of background and boilerplate cost nothing."""
+    return bool(RELATION_GROUPS.intersection(cues.found(sentence)))
+
+
+def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, lexicon: Lexicon | None = None,
+                  title: str | None = None, cues: Cues | None = None) -> DocumentView:
+    """The rules' extraction, the document's entities and every pair occurrence with its features."""
+    lexicon = lexicon or load_lexicon()
+    cues = cues or load_cues()
+    rules = extract_document(text, published, gazetteer, lexicon, title)
+    norm = normalise(text)
+    doc = norm.text
+    entities: list[Entity] = []
+    by_fold: dict[str, Entity] = {}
+    by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]] = defaultdict(list)
+    bounds = sentences(doc)
+    rule_mentions = sorted(rules.mentions, key=lambda m: (m.start, -m.end))
+    tagged: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
+    not_names = _not_names(lexicon)
+
+    def sentence_text(bound: tuple[int, int]) -> str:
+        return doc[bound[0]:bound[1]]
+
+    # sentences the rules settled (a relation found, or a negation cue): the model adds nothing there
+    # (:func:`decide`), so the recogniser need not read them
+    settled = {r.sentence for r in rules.relations} | {
+        sentence_text(b) for b in bounds if has_cue(sentence_text(b), lexicon.negation)}
+    for s in bounds:
+        inside = [m for m in rule_mentions if s[0] <= m.start and m.end <= s[1]]
+        for m in inside:
+            by_sentence[s].append((m, _add(entities, by_fold, m, "RULE", m.identity)))
+        if sentence_text(s) in settled or not _worth_reading(doc[s[0]:s[1]], cues):
+            tagged[s] = []
+            continue
+        tagged[s] = recognise.words(doc, s[0], s[1])
+        for a, b, tag in recognise.candidates(doc, s[0], s[1], tagged[s]):
+            if any(m.start < b and a < m.end for m in inside) or fold(doc[a:b]) in not_names:
+                continue
+            name = doc[a:b]
+            m = Mention(a, b, name, None, None, norm.original_text(a, b))
+            by_sentence[s].append((m, _add(entities, by_fold, m, tag)))
+    title_folded = fold(title or "")
+    for e in entities:
+        e.name_kind = cues.kind_of(e.surface)
+        e.in_title = bool(title_folded) and e.folded in title_folded
+        e.first_sentence = next((i for i, s in enumerate(bounds) if any(s[0] <= m.start < s[1] for m in e.mentions)),
+                                len(bounds))
+        e.kind = next((m.kind for m in e.mentions if m.kind), None) or organisation_kind(e.surface, lexicon)
+        if e.kind is None:
+            key = next((m.key for m in e.mentions if isinstance(m.key, OrgRef)), None)
+            e.kind = key.kind if key else None
+    for rank, e in enumerate(sorted(entities, key=lambda e: (-len(e.mentions), e.first_sentence))):
+        e.mention_rank = rank
+    rule_pairs: dict[frozenset[int], list[Relation]] = defaultdict(list)
+    ids_by_identity = {m.identity: e.id for e in entities for m in e.mentions}
+    for r in rules.relations:
+        a, b = ids_by_identity.get(r.provider.identity), ids_by_identity.get(r.receiver.identity)
+        if a is not None and b is not None and a != b:
+            rule_pairs[frozenset((a, b))].append(r)
+    occurrences = []
+    for index, s in enumerate(bounds):
+        named = sorted(by_sentence.get(s, []), key=lambda me: me[0].start)
+        first: dict[int, Mention] = {}
+        for m, e in named:
+            first.setdefault(e.id, m)
+        order = sorted(first.items(), key=lambda kv: kv[1].start)[:MAX_ENTITIES]
+        order = [(i, m) for i, m in order if _pairable(entities[i], not_names)]
+        for i, (xi, xm) in enumerate(order):
+            for yi, ym in order[i + 1:]:
+                ex, ey = entities[xi], entities[yi]
+                rule = next(iter(rule_pairs.get(frozenset((xi, yi)), ())), None)
+                between_names = sum(1 for _, m in order if xm.end <= m.start and m.end <= ym.start)
+                feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
+                                      [m for m, _ in named])
+                occurrences.append(Occurrence(ex, ey, s, feats, rule))
+    negated = {b for b in bounds if has_cue(sentence_text(b), lexicon.negation)}
+    return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A logistic-regression model over named binary features: one weight vector per class.
+
+    Binary models have one class (the positive one; P = sigmoid(w·x + b)); multi-class models give
+    softmax probabilities over ``classes``.
+    """
+
+    classes: tuple[str, ...]
+    intercept: tuple[float, ...]
+    weights: Mapping[str, tuple[float, ...]]
+
+    def scores(self, features: Iterable[str]) -> list[float]:
+        """w·x + b per class (features not in the model weigh nothing)."""
+        total = list(self.intercept)
+        for f in features:
+            w = self.weights.get(f)
+            if w is not None:
+                for k, v in enumerate(w):
+                    total[k] += v
+        return total
+
+    def probabilities(self, features: Iterable[str]) -> dict[str, float]:
+        """P(class | features): sigmoid for a binary model, softmax otherwise."""
+        z = self.scores(features)
+        if len(self.classes) == 1:
+            return {self.classes[0]: 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z[0]))))}
+        top = max(z)
+        exp = [math.exp(v - top) for v in z]
+        norm = sum(exp)
+        return {c: e / norm for c, e in zip(self.classes, exp, strict=True)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LinearModel:
+        """From ``{"classes", "intercept", "weights": {feature: [w per class]}}``."""
+        return cls(tuple(data["classes"]), tuple(data["intercept"]),
+                   {f: tuple(w) for f, w in data["weights"].items()})
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form read by :meth:`from_json` (weights rounded to 5 decimals)."""
+        return {"classes": list(self.classes), "intercept": [round(v, 5) for v in self.intercept],
+                "weights": {f: [round(v, 5) for v in w] for f, w in sorted(self.weights.items())}}
+
+
+@dataclass(frozen=True)
+class PairModel:
+    """The four decisions (party, direction, status, kind) and their thresholds."""
+
+    party: LinearModel
+    direction: LinearModel
+    status: Mapping[str, LinearModel]
+    kind: Mapping[str, LinearModel]
+    thresholds: Mapping[str, float]
+    version: str = ""
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> PairModel:
+        """Read ``etl/models/pairs.json`` (written by ``python -m etl.models.train``)."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(LinearModel.from_json(data["party"]), LinearModel.from_json(data["direction"]),
+                   {k: LinearModel.from_json(v) for k, v in data["status"].items()},
+                   {k: LinearModel.from_json(v) for k, v in data["kind"].items()},
+                   dict(data["thresholds"]), str(data.get("version", "")))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form :meth:`load` reads."""
+        return {"version": self.version, "thresholds": dict(self.thresholds), "party": self.party.to_json(),
+                "direction": self.direction.to_json(),
+                "status": {k: v.to_json() for k, v in self.status.items()},
+                "kind": {k: v.to_json() for k, v in self.kind.items()}}
+
+
+@lru_cache(maxsize=1)
+def default_model() -> PairModel | None:
+    """The shipped model, or None when ``etl/models/pairs.json`` is absent (rules only)."""
+    return PairModel.load() if MODEL_FILE.exists() else None
+
+
+def _year(view: DocumentView, occ: Occurrence, status: str) -> int | None:
+    if occ.rule is not None and occ.rule.status == status and occ.rule.year is not None:
+        return occ.rule.year
+    dates = [d for d in find_dates(view.text[occ.sentence[0]:occ.sentence[1]], view.published) if d.year]
+    if dates:
+        return dates[0].year
+    if status == "new" and view.published is not None:
+        return view.published.year
+    return None
+
+
+def decide(view: DocumentView, model: PairModel) -> list[Relation]:
+    """The document's relations: the rules' relations the model does not veto, and the model's own.
+
+    A pair the rules relate keeps the rules' relations (direction, kind, status, year) unless the
+    model's best probability for it is below the ``veto`` threshold: the rules are precise on the
+    phrasings they know, and the model only overrules them when it is sure. Every other pair is
+    decided by the model over its occurrences (module docstring, step 3) against ``party``, in the
+    sentences where the rules found no relation and saw no negation cue (talks, intentions, rumours:
+    ``negation`` in ``etl/lexicons/relation_kinds.yml``): a sentence the rules understood is left to them.
+    """
+    by_pair: dict[frozenset[int], list[tuple[Occurrence, float]]] = defaultdict(list)
+    for occ in view.occurrences:
+        p = model.party.probabilities(occ.features)[model.party.classes[0]]
+        by_pair[frozenset((occ.x.id, occ.y.id))].append((occ, p))
+    relations: list[Relation] = []
+    veto = model.thresholds.get("veto", 0.0)
+    ruled = set(view.negated)  # sentences the rules read as no relation (talks, intentions) or with one
+    for pair, rules in view.rule_pairs.items():
+        scored = by_pair.pop(pair, None)
+        ruled.update(occ.sentence for occ, _ in scored or ())
+        if not scored or max(p for _, p in scored) >= veto:
+            relations += rules
+    t_party = model.thresholds.get("party", 0.5)
+    for scored in by_pair.values():
+        scored = [(occ, p) for occ, p in scored if occ.sentence not in ruled]
+        if not scored:
+            continue
+        best_occ, best_p = max(scored, key=lambda op: op[1])
+        if best_p < t_party:
+            continue
+        x, y = best_occ.x, best_occ.y
+        mx, my = x.mentions[0], y.mentions[0]
+        if same_group(mx, my) or _aliases(x, y):
+            continue
+        votes = {d: 0.0 for d in DIRECTIONS}
+        status_p = {s: 0.0 for s in STATUSES}
+        kind_p = {k: 0.0 for k in KINDS}
+        weight = 0.0
+        for occ, p in scored:
+            if p < t_party * 0.5:
+                continue
+            weight += p
+            for d, q in model.direction.probabilities(occ.features).items():
+                votes[d if occ.x is x else {"x->y": "y->x", "y->x": "x->y"}.get(d, d)] += p * q
+            for s, m in model.status.items():
+                status_p[s] = max(status_p[s], m.probabilities(occ.features)[m.classes[0]])
+            for k, m in model.kind.items():
+                kind_p[k] = max(kind_p[k], m.probabilities(occ.features)[m.classes[0]])
+        direction = max(votes, key=lambda d: votes[d])
+        provider, receiver = (x, y) if direction != "y->x" else (y, x)
+        statuses = [s for s in STATUSES if status_p[s] >= model.thresholds.get(f"status_{s}", 0.5)]
+        statuses = statuses or [max(status_p, key=lambda s: status_p[s])]
+        kinds = [k for k in KINDS if kind_p[k] >= model.thresholds.get(f"kind_{k}", 0.5)]
+        kinds = kinds or [max(kind_p, key=lambda k: kind_p[k])]
+        pm, rm = _mention(provider), _mention(receiver)
+        sentence = view.text[best_occ.sentence[0]:best_occ.sentence[1]]
+        for status in statuses:
+            year = _year(view, best_occ, status)
+            for kind in kinds:
+                relations.append(Relation(pm, rm, "mutual" if direction == "mutual" else "directed", kind, status,
+                                          year, None, sentence=sentence, confidence=round(best_p, 3)))
+    return relations
+
+
+def _aliases(x: Entity, y: Entity) -> bool:
+    """Whether two entities are written as one name (one folded form contains the other)."""
+    a, b = fold(x.surface), fold(y.surface)
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return bool(short) and short in long_
+
+
+def _mention(entity: Entity) -> Mention:
+    """One mention standing for the entity, with its best surface form and identity."""
+    m = max(entity.mentions, key=lambda m: (m.key is not None, len(m.surface or m.name)))
+    return Mention(m.start, m.end, m.name, m.key, m.kind or entity.kind, entity.surface, entity.identity)
+
+
+def extract_with_model(text: str, published: dt.date | None, gazetteer: Gazetteer, lexicon: Lexicon | None = None,
+                       title: str | None = None, model: PairModel | None = None) -> Extraction:
+    """The document's extraction: the rules' mentions and labels, relations decided by the pair model.
+
+    Without a model (no ``etl/models/pairs.json``) this is the rules' extraction unchanged.
+    """
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise ExtractionError(f"text of {len(text):,} characters is over the limit of {MAX_DOCUMENT_CHARS:,}")
+    model = model or default_model()
+    if model is None:
+        return extract_document(text, published, gazetteer, lexicon, title)
+    view = read_document(text, published, gazetteer, lexicon, title)
+    relations = decide(view, model)
+    rules = view.rules
+    mentions = [m for e in view.entities for m in e.mentions]
+    parties = {r.provider.name for r in relations} | {r.receiver.name for r in relations}
+    tech, domains = (rules.tech_categories, rules.application_domains) if relations else ([], [])
+    return Extraction(relations, mentions, parties, {m.name for m in mentions} - parties, tech, domains)
+
+
+def training_rows(view: DocumentView, resolve: Any, gold: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Labelled occurrences of one dev document, for ``etl.models.train``.
+
+    ``resolve`` maps a written name to the gold canonical party (``etl.evaluate.surface_resolver``);
+    ``gold`` is the document's relations in ANNOTATION.md form. Each row: ``features``, ``party``
+    (bool), and for party rows ``direction`` (relative to text order), ``statuses`` and ``kinds``.
+    """
+    canon: dict[int, str | None] = {}
+    for e in view.entities:
+        names = [m.surface or m.name for m in e.mentions] + [e.identity]
+        found = [c for c in (resolve(n) for n in names) if c is not None]
+        canon[e.id] = max(set(found), key=found.count) if found else None
+    rows = []
+    for occ in view.occurrences:
+        cx, cy = canon[occ.x.id], canon[occ.y.id]
+        rels = [r for r in gold if cx and cy and cx != cy and {r["a"], r["b"]} == {cx, cy}]
+        row: dict[str, Any] = {"features": occ.features, "party": bool(rels)}
+        if rels:
+            main = next((r for r in rels if r["status"] == "new"), rels[0])
+            if main["direction"] == "mutual":
+                row["direction"] = "mutual"
+            else:
+                provider = main["a"] if main["direction"] == "a->b" else main["b"]
+                row["direction"] = "x->y" if provider == cx else "y->x"
+            row["statuses"] = sorted({r["status"] for r in rels})
+            row["kinds"] = sorted({r["kind"] for r in rels})
+        rows.append(row)
+    return rows

