@@ -164,6 +164,7 @@ class DocumentView:
     occurrences: list[Occurrence]
     rule_pairs: dict[frozenset[int], list[Relation]] = field(default_factory=dict)
     negated: set[tuple[int, int]] = field(default_factory=set)
+    rule_unpaired: list[Relation] = field(default_factory=list)  # rules' relations of no candidate pair
 
 
 def _entity_for(entities: list[Entity], by_fold: dict[str, Entity], name: str) -> Entity | None:
@@ -359,10 +360,13 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         e.mention_rank = rank
     rule_pairs: dict[frozenset[int], list[Relation]] = defaultdict(list)
     ids_by_identity = {m.identity: e.id for e in entities for m in e.mentions}
+    unpaired: list[Relation] = []
     for r in rules.relations:
         a, b = ids_by_identity.get(r.provider.identity), ids_by_identity.get(r.receiver.identity)
         if a is not None and b is not None and a != b:
             rule_pairs[frozenset((a, b))].append(r)
+        else:  # a party the entities do not hold (the document's subject, a unified short name): kept as is
+            unpaired.append(r)
     occurrences = []
     for index, s in enumerate(bounds):
         named = sorted(by_sentence.get(s, []), key=lambda me: me[0].start)
@@ -380,7 +384,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                                       [m for m, _ in named])
                 occurrences.append(Occurrence(ex, ey, s, feats, rule))
     negated = {b for b in bounds if has_cue(sentence_text(b), lexicon.negation)}
-    return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated)
+    return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired)
 
 
 # --------------------------------------------------------------------------- the model
@@ -489,7 +493,7 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     for occ in view.occurrences:
         p = model.party.probabilities(occ.features)[model.party.classes[0]]
         by_pair[frozenset((occ.x.id, occ.y.id))].append((occ, p))
-    relations: list[Relation] = []
+    relations: list[Relation] = list(view.rule_unpaired)
     veto = model.thresholds.get("veto", 0.0)
     ruled = set(view.negated)  # sentences the rules read as no relation (talks, intentions) or with one
     for pair, rules in view.rule_pairs.items():

@@ -34,7 +34,7 @@ from demosite.evaluation import world_documents
 from demosite.render import render_site
 from demosite.world import build_world
 from etl import pipeline
-from etl.lexicon import EXTRACTOR_VERSION, LEXICON_DIR, extractor_files, extractor_version
+from etl.lexicon import EXTRACTOR_CODE_VERSION, EXTRACTOR_VERSION, LEXICON_DIR, extractor_files, extractor_version
 from etl.registry import SOURCE as REGISTRY
 from tests.worldeval import store_world_documents
 
@@ -214,10 +214,10 @@ def test_a_changed_lexicon_makes_stored_documents_pending(session: Session, tiny
     edited.write_text(edited.read_text(encoding="utf-8") + "\n# a new phrase list would go here\n", encoding="utf-8")
     (copy / "new_lexicon.yml").write_text("words: [x]\n", encoding="utf-8")
     changed = extractor_version(files=extractor_files(lexicon_dir=copy))
-    assert changed != EXTRACTOR_VERSION and changed.startswith("rules-")
+    assert changed != EXTRACTOR_VERSION and changed.startswith(EXTRACTOR_CODE_VERSION + "+")
     monkeypatch.setattr(load, "EXTRACTOR_VERSION", changed)
     stored = sorted(session.scalars(select(Document.id)))
-    assert load.pending_documents(session) == stored
+    assert sorted(load.pending_documents(session)) == stored  # all of them (oldest news first)
     again = load.run_etl(session, batch_size=40)
     assert again.documents == len(stored) and load.pending_documents(session) == []
     assert set(session.scalars(select(Mention.extractor_version))) == {changed}
