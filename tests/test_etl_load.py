@@ -34,7 +34,13 @@ from demosite.evaluation import world_documents
 from demosite.render import render_site
 from demosite.world import build_world
 from etl import pipeline
-from etl.lexicon import EXTRACTOR_CODE_VERSION, EXTRACTOR_VERSION, LEXICON_DIR, extractor_files, extractor_version
+from etl.lexicon import (
+    EXTRACTOR_CODE_VERSION,
+    EXTRACTOR_VERSION,
+    LEXICON_DIR,
+    extractor_files,
+    extractor_version,
+)
 from etl.registry import SOURCE as REGISTRY
 from tests.worldeval import store_world_documents
 
