@@ -330,8 +330,8 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
 
     # sentences the rules settled (a relation found, or a negation cue): the model adds nothing there
     # (:func:`decide`), so the recogniser need not read them
-    settled = {r.sentence for r in rules.relations} | {
-        sentence_text(b) for b in bounds if has_cue(sentence_text(b), lexicon.negation)}
+    negated = {b for b in bounds if has_cue(sentence_text(b), lexicon.negation)}
+    settled = {r.sentence for r in rules.relations} | {sentence_text(b) for b in negated}
     for s in bounds:
         inside = [m for m in rule_mentions if s[0] <= m.start and m.end <= s[1]]
         for m in inside:
@@ -383,7 +383,6 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
                                       [m for m, _ in named])
                 occurrences.append(Occurrence(ex, ey, s, feats, rule))
-    negated = {b for b in bounds if has_cue(sentence_text(b), lexicon.negation)}
     return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired)
 
 

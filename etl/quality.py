@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import ExtractorVersion
@@ -35,13 +36,23 @@ def measured_quality(version: str = EXTRACTOR_VERSION, path: Path | None = None)
 
 
 def record_extractor_version(session: Session, version: str = EXTRACTOR_VERSION) -> ExtractorVersion:
-    """Insert or refresh this version's row in ``extractor_versions`` (idempotent)."""
-    row = session.get(ExtractorVersion, version)
+    """Insert or refresh this version's row in ``extractor_versions`` (idempotent).
+
+    The insert runs in a savepoint: when a concurrent ETL run inserted the same version first, the
+    primary-key conflict is absorbed and that row is used, so the run's own transaction goes on.
+    """
     quality = measured_quality(version)
+    row = session.get(ExtractorVersion, version)
     if row is None:
-        row = ExtractorVersion(version=version, quality=quality)
-        session.add(row)
-    elif row.quality != quality and quality is not None:
+        try:
+            with session.begin_nested():
+                row = ExtractorVersion(version=version, quality=quality)
+                session.add(row)
+        except IntegrityError:
+            row = session.get(ExtractorVersion, version, populate_existing=True)
+            if row is None:  # pragma: no cover - the conflicting row vanished again
+                raise
+    if quality is not None and row.quality != quality:
         row.quality = quality
     return row
 
