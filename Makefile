@@ -39,3 +39,7 @@ lint: $(VENV)/.installed-dev
 
 clean:
 	rm -rf var out .pytest_cache .ruff_cache
+
+.PHONY: screenshots
+screenshots: $(VENV)/.installed  ## headless-Chromium screenshots of report.html, tiny and small demo (not part of make test)
+	$(BIN)/python benchmarks/screenshots.py

@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 # Prefect reads its settings when it is first imported (by flows/, which the command modules import
 # at their top), so the local API's defaults are set here, before anything else of the CLI loads:
 # time for the ephemeral API to start on a slow or busy machine (its first start migrates), and no
-# telemetry from the local API.
+# telemetry, analytics or promotional content (offline operation: docs/operations.md).
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
+os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")

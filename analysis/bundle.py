@@ -1,4 +1,4 @@
-"""Writers of the report bundle ``out/<edition>/``: CSV, XLSX, Markdown, HTML, GEXF and the edition's node/edge lists.
+"""Generic writers of tables as files: CSV, XLSX, Markdown and HTML (the report, the index, the comparison).
 
 Every writer is deterministic: the same tables give byte-identical files (no timestamps in file
 contents; the XLSX zip entries and document properties carry a fixed date, the edition's data
@@ -6,18 +6,17 @@ cutoff; chart files are reproducible, see :mod:`analysis.charts`).
 
 - **CSV**: UTF-8 with a byte-order mark (Excel opens it as UTF-8), machine column names in the
   header, values as displayed (shares 2 decimals, Gephi statistics 3 decimals half-even).
-- **XLSX**: one sheet per table (sheet name = table key), header row, numbers as numbers with a
-  number format, notes under the table; a first sheet ``contents`` lists every table.
-- **report.md / report.html**: every table with its title, notes and chart. The HTML is
-  self-contained: charts embedded as base64 PNG, and the CJK font embedded as a WOFF subset
-  (Noto Sans CJK SC from ``mplfonts``, only the characters the page uses), so Chinese renders
-  without missing-glyph boxes on a machine without CJK fonts.
-- **GEXF** (one per year): GEXF 1.2draft, which Gephi 0.9.2 opens; node attributes kind,
-  province, is_sample, industry, sector, in_degree, out_degree, full_name; edges carry the
-  native ``weight`` (number of events) and attributes first_year and kinds (event kinds,
-  sorted, ``;``-separated).
-- **nodes.csv / edges.csv / firms.csv**: the last year's network and the sample firms, read back
-  by ``aimap analyze --diff``.
+- **XLSX**: one sheet per table (sheet name = table key, or the names given), header row, numbers
+  as numbers with a number format (shares as real percentages, ``0.00%``), an autofilter on the
+  header, notes under the table; a first sheet ``contents`` lists every table with a link to it.
+- **Markdown / HTML**: every table with its title, notes (Chinese, then English) and chart; long
+  tables cut (Markdown) or collapsed (HTML). The HTML is self-contained: charts embedded as base64
+  PNG, and the CJK font embedded as a WOFF subset (Noto Sans CJK SC from ``mplfonts``, only the
+  characters the page uses), so Chinese renders without missing-glyph boxes on a machine without
+  CJK fonts; print CSS gives A4 pages, one section per page.
+
+The report's own document (front page, sections, findings, methods) is :mod:`analysis.document`;
+the network files (GEXF, node/edge lists) are :mod:`analysis.network_files`.
 """
 
 from __future__ import annotations
@@ -35,14 +34,8 @@ from typing import Any
 import numpy as np
 
 from analysis.charts import font_path
-from analysis.loaders import OrgTable, Taxonomy
-from analysis.measures import org_sectors
 from analysis.metrics import gephi_round
-from analysis.network import EventTable, YearEdges
 from analysis.presentation import Table
-from db.taxonomy import SECTORS
-
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def format_value(value: Any, fmt: str) -> str:
@@ -107,36 +100,71 @@ def normalise_zip(data: bytes, when: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[int, int, int]) -> Path:
-    """``report.xlsx``: a ``contents`` sheet, then one sheet per table (name = key, <= 31 characters)."""
+def _xlsx_value(value: Any, fmt: str, percent: bool) -> Any:
+    """A cell value for Excel: numpy scalars as Python numbers; with ``percent``, shares (0-100) as fractions."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if percent and fmt == "pct" and isinstance(value, int | float) and not isinstance(value, bool):
+        return value / 100.0
+    return value
+
+
+def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[int, int, int],
+               sheet_names: Sequence[str] | None = None, front: Sequence[tuple[str, str]] | None = None,
+               percent: bool = False) -> Path:
+    """An XLSX: (a ``封面`` front-page sheet,) a ``contents`` sheet linking every table, one sheet per table.
+
+    ``sheet_names`` default to the table keys (at most 31 characters). Every table sheet has its
+    title, a header row with an autofilter, frozen panes, number formats and its notes below.
+    ``percent``: shares (``pct`` columns, 0-100) become real percentages (value / 100, ``0.00%``).
+    """
     from openpyxl import Workbook  # deferred: heavy, only the XLSX files need it
     from openpyxl.styles import Font  # deferred: as above
+    from openpyxl.worksheet.hyperlink import Hyperlink  # deferred: as above
 
+    names = [n[:31] for n in (sheet_names or [t.key for t in tables])]
     wb = Workbook()
     contents = wb.active
+    if front:
+        contents.title = "封面"
+        contents.append([title])
+        contents["A1"].font = Font(bold=True, size=14)
+        for label, text in front:
+            contents.append([label, text])
+        contents.column_dimensions["A"].width = 36
+        contents.column_dimensions["B"].width = 110
+        contents = wb.create_sheet("contents")
     contents.title = "contents"
     contents.append([title])
     contents["A1"].font = Font(bold=True)
     contents.append(["sheet", "title", "title (en)"])
-    for table in tables:
-        contents.append([table.key[:31], table.title, table.title_en])
-        ws = wb.create_sheet(table.key[:31])
+    for table, name in zip(tables, names, strict=True):
+        contents.append([name, table.title, table.title_en])
+        link = contents.cell(row=contents.max_row, column=1)
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{name}'!A1", display=name)  # in-workbook
+        link.font = Font(color="0563C1", underline="single")
+        ws = wb.create_sheet(name)
         ws.append([table.title])
         ws["A1"].font = Font(bold=True)
         ws.append([c.header for c in table.columns])
         for row in table.rows:
-            ws.append([v if not isinstance(v, np.generic) else v.item() for v in row])
+            ws.append([_xlsx_value(v, c.fmt, percent) for v, c in zip(row, table.columns, strict=True)])
         for j, col in enumerate(table.columns, 1):
-            fmt = _XLSX_FORMATS.get(col.fmt)
+            fmt = "0.00%" if percent and col.fmt == "pct" else _XLSX_FORMATS.get(col.fmt)
             if fmt:
                 for (cell,) in ws.iter_rows(min_row=3, max_row=ws.max_row, min_col=j, max_col=j):
                     cell.number_format = fmt
             ws.column_dimensions[cell_letter(j)].width = max(10, min(40, len(col.header) * 2))
+        ws.auto_filter.ref = f"A2:{cell_letter(len(table.columns))}{len(table.rows) + 2}"
         if table.notes:
             ws.append([])
             for note in table.notes:
-                ws.append([note])
+                for line in split_note(note):
+                    if line:
+                        ws.append([line])
         ws.freeze_panes = "A3"
+    contents.column_dimensions["A"].width = 16
+    contents.column_dimensions["B"].width = 60
     wb.properties.creator = "aimap"
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -163,17 +191,44 @@ def markdown_table(table: Table) -> list[str]:
     return lines
 
 
+def split_note(note: str) -> tuple[str, str]:
+    """A note's Chinese text and its English (after the first line break; "" when it has none)."""
+    zh, _, en = note.partition("\n")
+    return zh, en
+
+
+def note_markdown(note: str) -> list[str]:
+    """A note as Markdown quote lines: the Chinese, then the English in italics."""
+    zh, en = split_note(note)
+    return [f"> {zh}"] + ([">", f"> *{en}*"] if en else [])
+
+
+#: Tables longer than this are collapsed in the HTML (<details>) and cut in the Markdown.
+LONG_TABLE = 40
+
+
+def table_markdown(t: Table, charts: dict[str, str], *, heading: str = "##") -> list[str]:
+    """One table's Markdown block: anchor, title, English title, notes, chart, rows (long ones cut)."""
+    lines = ["", f'<a id="{t.key}"></a>', "", f"{heading} {t.title}", "", f"*{t.title_en}*", ""]
+    for n in t.notes:
+        lines += [*note_markdown(n), ""]
+    if t.key in charts:
+        lines += [f"![{t.title}]({charts[t.key]})", ""]
+    table = markdown_table(t)
+    if len(t.rows) > LONG_TABLE:
+        table = table[: 2 + LONG_TABLE // 2] + [
+            "", f"*（仅列前 {LONG_TABLE // 2} 行，全部 {len(t.rows)} 行见 {t.key}.csv / first {LONG_TABLE // 2} of "
+                f"{len(t.rows)} rows; all in {t.key}.csv）*"]
+    return lines + table
+
+
 def write_markdown(tables: Sequence[Table], path: Path, *, title: str, intro: Sequence[str],
                    charts: dict[str, str]) -> Path:
-    """``report.md``: every table with its notes and chart (relative link to the PNG)."""
+    """A Markdown document: every table with its notes and chart (relative link to the PNG)."""
     lines = [f"# {title}", "", *intro, "", "## 目录 (contents)", ""]
     lines += [f"- [{t.title}](#{t.key})" for t in tables]
     for t in tables:
-        lines += ["", f'<a id="{t.key}"></a>', "", f"## {t.title}", "", f"*{t.title_en}*", ""]
-        lines += [f"> {n}" for n in t.notes]
-        if t.key in charts:
-            lines += ["", f"![{t.title}]({charts[t.key]})"]
-        lines += ["", *markdown_table(t)]
+        lines += table_markdown(t, charts)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -198,152 +253,73 @@ def font_face_css(text: str) -> str:
 
 _CSS = """
 body { font-family: "aimap CJK", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-       sans-serif; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.5; padding: 0 1em; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2.2em; border-bottom: 1px solid #ddd; }
+       sans-serif; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.6; padding: 0 1em; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { font-size: 1.35em; margin-top: 2.4em; border-bottom: 2px solid #c0392b; }
+h3 { font-size: 1.1em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; } th { background: #f3f3f3; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; vertical-align: top; } th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.note { color: #555; font-size: 0.9em; } img { max-width: 100%; } .en { color: #777; font-style: italic; }
+.note { color: #444; font-size: 0.9em; margin: 0.3em 0; } .note .en { display: block; }
+img { max-width: 100%; } .en { color: #777; font-style: italic; }
+.front { border: 1px solid #bbb; background: #fafafa; padding: 0.8em 1.2em; margin: 1em 0 2em; }
+.front table { width: 100%; font-size: 0.9em; } .front th { width: 26%; text-align: left; background: #f0f0f0; }
+.warn { color: #a00; font-weight: bold; } .findings { background: #f6f9fc; border-left: 4px solid #2e86c1;
+  padding: 0.5em 1em; } .findings li { margin: 0.2em 0; }
+details summary { cursor: pointer; color: #2e86c1; margin: 0.4em 0; }
+nav.toc { font-size: 0.9em; } nav.toc ul ul { columns: 2; margin-bottom: 0.4em; }
+ul.related { font-size: 0.9em; margin-top: 0; } .methods p { text-align: justify; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 10.5pt; } a { color: inherit; text-decoration: none; }
+  h2 { break-before: page; } h3, .front, figure, img { break-inside: avoid; } tr { break-inside: avoid; }
+  nav.toc, details summary { display: none; } details > table { display: table; }
+  @page { size: A4; margin: 18mm 15mm; }
+}
 """
+
+
+def table_html(t: Table, images: dict[str, Path], *, heading: str = "h2") -> list[str]:
+    """One table's HTML block: title, English title, notes (Chinese, then English), chart, rows.
+
+    Tables longer than :data:`LONG_TABLE` rows are collapsed into a ``<details>`` element.
+    """
+    esc = html.escape
+    body = [f'<{heading} id="{t.key}">{esc(t.title)}</{heading}>', f"<p class='en'>{esc(t.title_en)}</p>"]
+    for n in t.notes:
+        zh, en = split_note(n)
+        body.append(f"<p class='note'>{esc(zh)}" + (f"<span class='en'>{esc(en)}</span>" if en else "") + "</p>")
+    if t.key in images:
+        data = base64.b64encode(images[t.key].read_bytes()).decode("ascii")
+        body.append(f'<img alt="{esc(t.title)}" src="data:image/png;base64,{data}">')
+    numeric = [c.fmt in ("int", "pct", "gephi", "float") for c in t.columns]
+    rows = ["<table><thead><tr>" + "".join(f"<th>{esc(c.header)}</th>" for c in t.columns) + "</tr></thead><tbody>"]
+    for cells in _cells(t):
+        rows.append("<tr>" + "".join(f"<td class='num'>{esc(v)}</td>" if num else f"<td>{esc(v)}</td>"
+                                     for v, num in zip(cells, numeric, strict=True)) + "</tr>")
+    rows.append("</tbody></table>")
+    if len(t.rows) > LONG_TABLE:
+        rows = [f"<details><summary>展开全部 {len(t.rows)} 行 (show all {len(t.rows)} rows)</summary>", *rows,
+                "</details>"]
+    return body + rows
+
+
+def html_page(title: str, body: Sequence[str]) -> str:
+    """A self-contained HTML page: the CJK font subset to the page's characters, the report CSS."""
+    esc = html.escape
+    text = "\n".join(body)
+    visible = re.sub(r"<[^>]+>|data:[^\"']+", " ", text)
+    return ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{esc(title)}</title>\n<style>\n{font_face_css(html.unescape(visible) + title)}\n{_CSS}</style>\n"
+            f"</head>\n<body>\n{text}\n</body>\n</html>\n")
 
 
 def write_html(tables: Sequence[Table], path: Path, *, title: str, intro: Sequence[str],
                images: dict[str, Path]) -> Path:
-    """``report.html``: self-contained (charts as base64 PNG, CJK font subset embedded)."""
+    """A self-contained HTML document of ``tables`` (charts as base64 PNG, CJK font subset embedded)."""
     esc = html.escape
     body = [f"<h1>{esc(title)}</h1>", *[f"<p class='note'>{esc(p)}</p>" for p in intro], "<h2>目录 (contents)</h2>", "<ul>"]
     body += [f'<li><a href="#{t.key}">{esc(t.title)}</a></li>' for t in tables]
     body.append("</ul>")
     for t in tables:
-        body += [f'<h2 id="{t.key}">{esc(t.title)}</h2>', f"<p class='en'>{esc(t.title_en)}</p>"]
-        body += [f"<p class='note'>{esc(n)}</p>" for n in t.notes]
-        if t.key in images:
-            data = base64.b64encode(images[t.key].read_bytes()).decode("ascii")
-            body.append(f'<img alt="{esc(t.title)}" src="data:image/png;base64,{data}">')
-        numeric = [c.fmt in ("int", "pct", "gephi", "float") for c in t.columns]
-        body.append("<table><thead><tr>" + "".join(f"<th>{esc(c.header)}</th>" for c in t.columns) + "</tr></thead><tbody>")
-        for cells in _cells(t):
-            body.append("<tr>" + "".join(f"<td class='num'>{esc(v)}</td>" if num else f"<td>{esc(v)}</td>"
-                                         for v, num in zip(cells, numeric, strict=True)) + "</tr>")
-        body.append("</tbody></table>")
-    text = "\n".join(body)
-    visible = re.sub(r"<[^>]+>|data:[^\"']+", " ", text)
-    page = ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{esc(title)}</title>\n<style>\n{font_face_css(html.unescape(visible) + title)}\n{_CSS}</style>\n"
-            f"</head>\n<body>\n{text}\n</body>\n</html>\n")
-    path.write_text(page, encoding="utf-8")
+        body += table_html(t, images)
+    path.write_text(html_page(title, body), encoding="utf-8")
     return path
-
-
-# --------------------------------------------------------------------------- GEXF and node/edge lists
-
-
-def _attr(value: str) -> str:
-    return html.escape(_XML_INVALID.sub("", value), quote=True)
-
-
-class NodeInfo:
-    """Per-organisation strings for the GEXF and CSV node lists (computed once per edition)."""
-
-    def __init__(self, orgs: OrgTable, tax: Taxonomy) -> None:
-        sector, section = org_sectors(orgs, tax)
-        self.orgs = orgs
-        self.province = [tax.provinces.get(p, "") if p else "" for p in orgs.province]
-        self.industry = []
-        for div, sec in zip(orgs.division, section, strict=True):
-            if div and div in tax.divisions:
-                self.industry.append(f"{div} {tax.divisions[div][0]}")
-            elif sec:
-                self.industry.append(f"{sec} {tax.sections.get(sec, '')}")
-            else:
-                self.industry.append("")
-        self.sector = [SECTORS[s] if s >= 0 else "" for s in sector]
-
-
-def edge_kinds(edges: YearEdges, events: EventTable) -> list[str]:
-    """Per edge, the sorted distinct kinds of its events joined by ``;``."""
-    if not edges.n_edges:
-        return []
-    n_kinds = max(len(events.kinds), 1)
-    keys = np.unique(edges.contrib_edge * n_kinds + events.kind[edges.contrib_event])
-    out: list[list[str]] = [[] for _ in range(edges.n_edges)]
-    for key in keys.tolist():
-        out[key // n_kinds].append(events.kinds[key % n_kinds])
-    return [";".join(sorted(k)) for k in out]
-
-
-def write_gexf(edges: YearEdges, events: EventTable, info: NodeInfo, path: Path, *, description: str) -> Path:
-    """One yearly network as GEXF 1.2draft (attributes in the module docstring)."""
-    orgs = info.orgs
-    rows = orgs.index(edges.nodes)
-    in_deg, out_deg = edges.degrees()
-    kinds = edge_kinds(edges, events)
-    out = io.StringIO()
-    w = out.write
-    w('<?xml version="1.0" encoding="UTF-8"?>\n'
-      '<gexf xmlns="http://www.gexf.net/1.2draft" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-      'xsi:schemaLocation="http://www.gexf.net/1.2draft http://www.gexf.net/1.2draft/gexf.xsd" version="1.2">\n'
-      f'  <meta>\n    <creator>aimap</creator>\n    <description>{_attr(description)}</description>\n  </meta>\n'
-      '  <graph defaultedgetype="directed" mode="static">\n'
-      '    <attributes class="node" mode="static">\n'
-      '      <attribute id="kind" title="kind" type="string"/>\n'
-      '      <attribute id="province" title="province" type="string"/>\n'
-      '      <attribute id="is_sample" title="is_sample" type="boolean"/>\n'
-      '      <attribute id="industry" title="industry" type="string"/>\n'
-      '      <attribute id="sector" title="sector" type="string"/>\n'
-      '      <attribute id="in_degree" title="in_degree" type="integer"/>\n'
-      '      <attribute id="out_degree" title="out_degree" type="integer"/>\n'
-      '      <attribute id="full_name" title="full_name" type="string"/>\n'
-      '    </attributes>\n'
-      '    <attributes class="edge" mode="static">\n'
-      '      <attribute id="first_year" title="first_year" type="integer"/>\n'
-      '      <attribute id="kinds" title="kinds" type="string"/>\n'
-      '    </attributes>\n    <nodes>\n')
-    for i, r in enumerate(rows.tolist()):
-        w(f'      <node id="{int(edges.nodes[i])}" label="{_attr(orgs.display[r])}"><attvalues>'
-          f'<attvalue for="kind" value="{_attr(orgs.kind[r])}"/>'
-          f'<attvalue for="province" value="{_attr(info.province[r])}"/>'
-          f'<attvalue for="is_sample" value="{"true" if orgs.is_sample[r] else "false"}"/>'
-          f'<attvalue for="industry" value="{_attr(info.industry[r])}"/>'
-          f'<attvalue for="sector" value="{_attr(info.sector[r])}"/>'
-          f'<attvalue for="in_degree" value="{int(in_deg[i])}"/><attvalue for="out_degree" value="{int(out_deg[i])}"/>'
-          f'<attvalue for="full_name" value="{_attr(orgs.name[r])}"/></attvalues></node>\n')
-    w("    </nodes>\n    <edges>\n")
-    src, dst = edges.provider_ids().tolist(), edges.receiver_ids().tolist()
-    for e, (s, t, wt, fy) in enumerate(zip(src, dst, edges.weight.tolist(), edges.first_year.tolist(), strict=True)):
-        w(f'      <edge id="{e}" source="{s}" target="{t}" weight="{wt}"><attvalues>'
-          f'<attvalue for="first_year" value="{fy}"/><attvalue for="kinds" value="{_attr(kinds[e])}"/>'
-          "</attvalues></edge>\n")
-    w("    </edges>\n  </graph>\n</gexf>\n")
-    path.write_text(out.getvalue(), encoding="utf-8")
-    return path
-
-
-def write_network_lists(edges: YearEdges, events: EventTable, info: NodeInfo, directory: Path) -> list[Path]:
-    """``nodes.csv`` and ``edges.csv`` of the last year's network (read back by the edition diff)."""
-    orgs = info.orgs
-    rows = orgs.index(edges.nodes)
-    in_deg, out_deg = edges.degrees()
-    nodes = [[int(edges.nodes[i]), orgs.display[r], orgs.name[r], orgs.kind[r],
-              "true" if orgs.is_sample[r] else "false", info.province[r], info.industry[r], int(in_deg[i]),
-              int(out_deg[i]), int(in_deg[i] + out_deg[i])] for i, r in enumerate(rows.tolist())]
-    names = {int(n): orgs.display[r] for n, r in zip(edges.nodes.tolist(), rows.tolist(), strict=True)}
-    kinds = edge_kinds(edges, events)
-    edge_rows = [[s, names[s], t, names[t], w, f, kinds[e]] for e, (s, t, w, f) in enumerate(zip(
-        edges.provider_ids().tolist(), edges.receiver_ids().tolist(), edges.weight.tolist(),
-        edges.first_year.tolist(), strict=True))]
-    return [
-        write_rows_csv(directory / "nodes.csv", ["id", "name", "full_name", "kind", "is_sample", "province", "industry",
-                                                 "in_degree", "out_degree", "degree"], nodes),
-        write_rows_csv(directory / "edges.csv", ["source_id", "source", "target_id", "target", "weight", "first_year",
-                                                 "kinds"], edge_rows),
-    ]
-
-
-def write_firms(info: NodeInfo, directory: Path) -> Path:
-    """``firms.csv``: every sample firm (id, names, province) — the edition's sample."""
-    orgs = info.orgs
-    rows = [[int(orgs.ids[r]), orgs.display[r], orgs.name[r], info.province[r]]
-            for r in np.flatnonzero(orgs.is_sample).tolist()]
-    return write_rows_csv(directory / "firms.csv", ["id", "name", "full_name", "province"], rows)
-

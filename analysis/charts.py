@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from analysis.presentation import Table
@@ -84,6 +83,14 @@ def _bar(ax: Any, table: Table, horizontal: bool) -> None:
         ax.set_xlabel(chart.ylabel)
         for p, v in zip(pos, values, strict=True):
             ax.text(v, p, f" {v:.2f}", va="center", fontsize=8)
+    elif chart.payload.get("time_axis"):  # years on a true time axis: a missing year is a gap, not skipped
+        pos = np.array([float(r[chart.x]) for r in rows])
+        ax.bar(pos, values, color=BAR_COLOUR, width=0.8)
+        ticks = np.arange(int(pos.min()), int(pos.max()) + 1) if len(pos) else np.zeros(0)
+        step = max(1, int(np.ceil(len(ticks) / 16)))
+        ax.set_xticks(ticks[::step], [str(t) for t in ticks[::step]], rotation=45 if len(ticks) > 8 else 0)
+        ax.set_xlabel(chart.payload.get("xlabel", ""))
+        ax.set_ylabel(chart.ylabel)
     else:
         pos = np.arange(len(rows))
         ax.bar(pos, values, color=BAR_COLOUR)
@@ -141,42 +148,90 @@ def _loglog(ax: Any, table: Table) -> None:
                   label=f"power law α = {fit['alpha']:.2f}, xmin = {fit['xmin']:g}")
     ax.set_xlabel("度数中心度 k (degree)")
     ax.set_ylabel("P(k)")
-    ax.set_title(f"前20%节点拥有 {fit.get('concentration', 0):.1f}% 的连接度", fontsize=9)
+    ax.set_title(f"前20%节点拥有 {fit.get('concentration', 0):.2f}% 的连接度", fontsize=9)  # as the note: one number
     ax.legend(frameon=False, fontsize=8)
 
 
-def _network(ax: Any, table: Table) -> None:
-    """Fig. 13: the drawn part of the network (spring layout, fixed seed), hubs labelled."""
-    from matplotlib.collections import LineCollection  # deferred: heavy, only drawing needs matplotlib
+def spread_labels(anchors: np.ndarray, min_dist: float, iterations: int = 200) -> np.ndarray:
+    """Label positions near ``anchors`` (axes units) pushed apart until no two are closer than ``min_dist``.
+
+    A few hundred rounds of pairwise repulsion plus a weak pull back to the anchor: enough for the
+    20 numbered hubs of Fig. 13, deterministic (no randomness).
+    """
+    pos = anchors.astype(float).copy()
+    n = len(pos)
+    for _ in range(iterations):
+        moved = False
+        for i in range(n):
+            for j in range(i + 1, n):
+                d = pos[j] - pos[i]
+                dist = float(np.hypot(*d))
+                if dist < min_dist:
+                    direction = d / dist if dist > 1e-9 else np.array([np.cos(i + j), np.sin(i + j)])
+                    push = (min_dist - dist) / 2 * direction
+                    pos[i] -= push
+                    pos[j] += push
+                    moved = True
+        pos += 0.02 * (anchors - pos)
+        if not moved:
+            break
+    return pos
+
+
+def _network(ax: Any, table: Table, key_ax: Any | None = None) -> None:
+    """Fig. 13: the drawn part of the network (ForceAtlas2 positions), arrows, hubs numbered, legend, key."""
+    from matplotlib.lines import Line2D  # deferred: heavy, only drawing needs matplotlib
 
     chart = table.chart
     assert chart is not None
     data = chart.payload
     nodes = data["nodes"]
-    graph = nx.Graph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(zip(data["sources"], data["targets"], strict=True))
-    # k (optimal node distance) above networkx's default 1/sqrt(n) spreads the hub core for labels
-    pos = nx.spring_layout(graph, seed=data["seed"], iterations=60, k=3.0 / max(len(nodes), 1) ** 0.5)
-    if data["sources"]:
-        segments = [(pos[s], pos[t]) for s, t in zip(data["sources"], data["targets"], strict=True)]
-        ax.add_collection(LineCollection(segments, colors="#999999", linewidths=0.3, alpha=0.35))
+    pos = {int(n): np.array(xy, dtype=float) for n, xy in data["pos"].items()}
     degree = np.array([data["degree"][n] for n in nodes], dtype=float)
+    radius = 8 + 400 * np.sqrt(degree / max(degree.max(), 1)) if nodes else np.zeros(0)
+    if data["sources"]:
+        src = np.array([pos[s] for s in data["sources"]])
+        dst = np.array([pos[t] for t in data["targets"]])
+        delta = (dst - src) * 0.9  # stop short of the target's marker so the arrowhead shows
+        alpha = float(min(0.5, max(0.12, 12.0 / np.sqrt(len(src)))))  # dense drawings get fainter edges
+        ax.quiver(src[:, 0], src[:, 1], delta[:, 0], delta[:, 1], angles="xy", scale_units="xy", scale=1,
+                  color="#7a7a7a", alpha=alpha, width=0.0011, headwidth=5, headlength=6, headaxislength=5,
+                  zorder=1)
     xy = np.array([pos[n] for n in nodes]) if nodes else np.zeros((0, 2))
     colours = [SAMPLE_COLOUR if data["sample"][n] else RELATION_COLOUR for n in nodes]
-    ax.scatter(xy[:, 0], xy[:, 1], s=8 + 400 * np.sqrt(degree / max(degree.max(), 1)), c=colours, alpha=0.8,
-               linewidths=0, zorder=2)
-    for n, label in data["labels"].items():
-        n = int(n)
-        if n in pos:
-            ax.annotate(label, pos[n], fontsize=7, ha="center", va="bottom", zorder=3, xytext=(0, 4),
-                        textcoords="offset points",
-                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+    ax.scatter(xy[:, 0], xy[:, 1], s=radius, c=colours, alpha=0.85, linewidths=0.3, edgecolors="white", zorder=2)
+    numbered = [(int(n), int(k)) for n, k in data.get("numbers", {}).items() if int(n) in pos]
+    if numbered:
+        anchors = np.array([pos[n] for n, _ in numbered])
+        span = float(np.ptp(xy, axis=0).max()) if len(xy) else 1.0
+        placed = spread_labels(anchors + np.array([0.0, 0.03 * span]), 0.055 * span)
+        for (_n, k), (lx, ly), anchor in zip(numbered, placed, anchors, strict=True):
+            ax.annotate(str(k), xy=anchor, xytext=(lx, ly), fontsize=8, ha="center", va="center",
+                        zorder=4, bbox={"boxstyle": "circle,pad=0.2", "fc": "white", "ec": "#333333", "lw": 0.6},
+                        arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 2})
+    handles = [Line2D([], [], marker="o", ls="", color=SAMPLE_COLOUR, label="样本节点 (sample firm)"),
+               Line2D([], [], marker="o", ls="", color=RELATION_COLOUR, label="关系节点 (relation node)"),
+               Line2D([], [], marker=">", ls="-", color="#8a8a8a", label="技术赋能 → 技术输入 (provider → receiver)"),
+               Line2D([], [], marker="o", ls="", mfc="white", mec="#333333", color="#333333",
+                      label="编号 = 度数排名 (number = degree rank)")]
+    ax.set_aspect("equal", adjustable="datalim")
     ax.set_axis_off()
+    if key_ax is None:
+        ax.legend(handles=handles, loc="lower left", fontsize=7.5, frameon=True, framealpha=0.85)
+    else:
+        key_ax.legend(handles=handles, loc="lower left", fontsize=7.5, frameon=False, borderaxespad=0)
+        key_ax.set_axis_off()
+        lines = [f"{k:>2}  {data['labels'][n]}"
+                 f"  ({int(data['degree'][n])})" for n, k in sorted(numbered, key=lambda nk: nk[1])]
+        key_ax.text(0.0, 1.0, "编号  名称（度数）\nNo.  name (degree)\n\n" + "\n".join(lines), va="top", ha="left",
+                    fontsize=8, transform=key_ax.transAxes, linespacing=1.45)
 
 
 def render_chart(table: Table, directory: Path) -> list[Path]:
-    """Draw ``table``'s chart to ``directory/<key>.png`` and ``.svg``; return the paths (none without a chart)."""
+    """Draw ``table``'s chart to ``directory/<key>.png`` and ``.svg``; return the paths (none without a chart).
+
+    Fig. 13 (``network``) also gets ``<key>_hires.png`` at 300 dpi (3600 x 2550 px) for print.
+    """
     if table.chart is None:
         return []
     import matplotlib  # deferred: heavy, only drawing needs it
@@ -184,10 +239,15 @@ def render_chart(table: Table, directory: Path) -> list[Path]:
 
     directory.mkdir(parents=True, exist_ok=True)
     kind = table.chart.kind
-    size = (9, 7) if kind == "network" else (8, 4.8) if kind != "pie" else (6, 5)
+    size = (12, 8.5) if kind == "network" else (8, 4.8) if kind != "pie" else (6, 5)
     with matplotlib.rc_context(rc_params()):
         fig = Figure(figsize=size, dpi=150)
-        ax = fig.add_subplot()
+        key_ax = None
+        if kind == "network":
+            grid = fig.add_gridspec(1, 2, width_ratios=(4, 1.15))
+            ax, key_ax = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+        else:
+            ax = fig.add_subplot()
         if not table.rows and kind != "network":
             ax.text(0.5, 0.5, "无数据 (no data)", ha="center", va="center")
             ax.set_axis_off()
@@ -200,12 +260,17 @@ def render_chart(table: Table, directory: Path) -> list[Path]:
         elif kind == "loglog":
             _loglog(ax, table)
         elif kind == "network":
-            _network(ax, table)
+            _network(ax, table, key_ax)
         else:
             raise ValueError(f"unknown chart kind {kind!r} for {table.key}")
-        fig.suptitle(table.title, fontsize=11)
+        if kind != "network":  # Fig. 13 carries its title in the document's caption; its key needs the room
+            fig.suptitle(table.title, fontsize=11)
         fig.tight_layout()
         png, svg = directory / f"{table.key}.png", directory / f"{table.key}.svg"
         fig.savefig(png, format="png", metadata={"Software": None})
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return [png, svg]
+        if kind != "network":
+            return [png, svg]
+        hires = directory / f"{table.key}_hires.png"
+        fig.savefig(hires, format="png", dpi=300, metadata={"Software": None})
+    return [png, svg, hires]

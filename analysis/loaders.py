@@ -8,6 +8,7 @@ the sample firms' attributes and financials (:class:`FirmRows`). No per-row ORM 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from analysis.network import EventTable, load_event_table
 from db.models import (
     Alias,
     ApplicationDomain,
+    City,
     CooperationEvent,
+    Document,
     EventApplicationDomain,
     EventTechCategory,
     ExtractorVersion,
@@ -93,6 +96,7 @@ class OrgTable:
     province: list[str | None]
     section: list[str | None]
     division: list[str | None]
+    city: list[str] = field(default_factory=list)  # city name ("" unknown), aligned with ``ids``
 
     def index(self, ids: np.ndarray) -> np.ndarray:
         """Row positions of organisation ``ids`` (all must exist)."""
@@ -115,14 +119,15 @@ def load_orgs(session: Session) -> OrgTable:
     """All organisations (network nodes) with the columns the figures need."""
     rows = session.execute(select(
         Organisation.id, Organisation.name, Organisation.kind, Organisation.is_sample, Organisation.province_code,
-        Organisation.industry_section, Organisation.industry_division).order_by(Organisation.id)).all()
+        Organisation.industry_section, Organisation.industry_division, City.name)
+        .outerjoin(City, City.code == Organisation.city_code).order_by(Organisation.id)).all()
     short = display_names(session)
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
     ids = np.asarray(cols[0], dtype=np.int64)
     return OrgTable(ids=ids, name=list(cols[1]), display=[short.get(i, n) for i, n in zip(cols[0], cols[1],
                                                                                           strict=True)],
                     kind=list(cols[2]), is_sample=np.asarray(cols[3], dtype=bool), province=list(cols[4]),
-                    section=list(cols[5]), division=list(cols[6]))
+                    section=list(cols[5]), division=list(cols[6]), city=[c or "" for c in cols[7]])
 
 
 @dataclass
@@ -177,6 +182,46 @@ class ExtractorUse:
 
 
 @dataclass
+class EventEvidence:
+    """Per event row of an :class:`EventTable`: mention count, document date range, first document."""
+
+    mentions: np.ndarray
+    first_date: list[dt.date | None]
+    last_date: list[dt.date | None]
+    first_url: list[str]
+
+    @classmethod
+    def empty(cls, n: int) -> EventEvidence:
+        """No evidence for ``n`` events (every count 0)."""
+        return cls(np.zeros(n, dtype=np.int64), [None] * n, [None] * n, [""] * n)
+
+
+def load_event_evidence(session: Session, events: EventTable) -> EventEvidence:
+    """Mention count, first/last document date and first document address of every event (one query)."""
+    evidence = EventEvidence.empty(len(events))
+    if not len(events):
+        return evidence
+    rows = session.execute(
+        select(Mention.event_id, Document.published_on, Document.id, Document.canonical_url)
+        .join(Document, Document.id == Mention.document_id)).all()
+    best: dict[int, tuple[bool, dt.date, int]] = {}
+    for event_id, published, doc_id, url in rows:
+        pos = int(np.searchsorted(events.event_id, event_id))
+        if pos >= len(events) or events.event_id[pos] != event_id:
+            continue  # a rejected event (not in the table)
+        evidence.mentions[pos] += 1
+        if published is not None:
+            lo, hi = evidence.first_date[pos], evidence.last_date[pos]
+            evidence.first_date[pos] = published if lo is None or published < lo else lo
+            evidence.last_date[pos] = published if hi is None or published > hi else hi
+        key = (published is None, published or dt.date.max, int(doc_id))
+        if pos not in best or key < best[pos]:
+            best[pos] = key
+            evidence.first_url[pos] = url
+    return evidence
+
+
+@dataclass
 class ReportData:
     """Everything the edition's statistics read from the database (loaded once, no per-row ORM loads)."""
 
@@ -187,6 +232,7 @@ class ReportData:
     domain_pairs: tuple[np.ndarray, np.ndarray]
     firms: FirmRows
     extractors: list[ExtractorUse] = field(default_factory=list)
+    evidence: EventEvidence | None = None  # per event: mentions, document dates, first document
 
 
 def load_extractors(session: Session) -> list[ExtractorUse]:
@@ -220,6 +266,7 @@ def load_report_data(session: Session, edition: int) -> ReportData:
                                        [c for c, _ in taxonomy.domains], events),
         firms=load_firms(session, edition - 2),
         extractors=load_extractors(session),
+        evidence=load_event_evidence(session, events),
     )
 
 
@@ -233,3 +280,36 @@ def edition_years(session: Session, edition: int, first_year: int | None = None)
     first = first_year if first_year is not None else max(FIRST_YEAR, earliest)
     return list(range(min(first, last), last + 1))
 
+
+
+def edition_shortfalls(session: Session, edition: int, today: dt.date | None = None) -> list[str]:
+    """Why the data cannot support ``edition`` in full (empty when it can).
+
+    An edition reports the networks up to 31 December of ``edition - 1``. It is *partial* when
+    that cut-off has not passed yet (``today`` <= cut-off: the year is still being reported) or
+    when no cooperation event is dated in its last year (its Table 1 row would copy the year
+    before). ``aimap analyze`` and ``aimap index`` refuse a partial edition unless told
+    ``--allow-partial``; the front page then states these reasons.
+    """
+    today = today or dt.date.today()
+    last = edition - 1
+    cutoff = dt.date(last, 12, 31)
+    reasons = []
+    if cutoff >= today:
+        reasons.append(f"数据截止日 {cutoff} 尚未过去（今天 {today}）(the data cut-off {cutoff} has not passed; "
+                       f"today is {today})")
+    in_last = session.scalar(select(func.count()).select_from(CooperationEvent).where(CooperationEvent.year == last))
+    if not in_last:
+        reasons.append(f"{last} 年没有任何合作事件 (no cooperation event is dated {last})")
+    return reasons
+
+
+def check_edition(session: Session, edition: int, *, allow_partial: bool = False,
+                  today: dt.date | None = None) -> list[str]:
+    """:func:`edition_shortfalls`; raise :class:`ReportError` (one line) unless ``allow_partial``."""
+    reasons = edition_shortfalls(session, edition, today)
+    if reasons and not allow_partial:
+        english = "; ".join(r.split("(", 1)[-1].rstrip(")") for r in reasons)
+        raise ReportError(f"edition {edition} is not supported by the data: {english}; choose another --edition "
+                          "or pass --allow-partial (stated on the front page)")
+    return reasons

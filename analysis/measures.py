@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import networkx as nx
 import numpy as np
 
 from analysis.loaders import OrgTable, Taxonomy
@@ -182,3 +183,27 @@ def drawing_subgraph(edges: YearEdges, max_nodes: int) -> tuple[np.ndarray, np.n
     sel = inside[edges.source] & inside[edges.target]
     return keep, edges.source[sel], edges.target[sel]
 
+
+
+def drawing_layout(nodes: Sequence[int], sources: Sequence[int], targets: Sequence[int], degree: Sequence[int],
+                   seed: int, iterations: int = 150) -> dict[int, tuple[float, float]]:
+    """Positions of Fig. 13's nodes: ForceAtlas2 (Jacomy et al., PLoS ONE 9(6), 2014 — Gephi's layout).
+
+    networkx's :func:`~networkx.forceatlas2_layout` on the drawn subgraph (undirected), seeded, with
+    node sizes ~ sqrt(degree) so nodes do not overlap and strong gravity (so small components stay
+    near the core instead of drifting to the margins), then scaled into [-1, 1]. The same positions
+    go into the drawing and into ``gexf/fig13_network.gexf`` (so Gephi opens the printed picture).
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(zip(sources, targets, strict=True))
+    if graph.number_of_nodes() == 0:
+        return {}
+    size = {n: 1.0 + float(np.sqrt(degree[n])) * 0.5 for n in nodes}
+    pos = nx.forceatlas2_layout(graph, max_iter=iterations, seed=seed, scaling_ratio=2.0, gravity=5.0,
+                                node_size=size, strong_gravity=False)
+    xy = np.array([pos[n] for n in nodes], dtype=float)
+    xy -= xy.mean(axis=0)
+    scale = float(np.abs(xy).max()) or 1.0
+    xy /= scale
+    return {int(n): (round(float(x), 6), round(float(y), 6)) for n, (x, y) in zip(nodes, xy, strict=True)}

@@ -108,13 +108,19 @@ def bucket_counts(values: Iterable[float], buckets: Sequence[Bucket]) -> tuple[l
 
 
 def bucket_table(key: str, title: str, title_en: str, values: Sequence[float], buckets: Sequence[Bucket],
-                 population: str, unit: str) -> Table:
-    """A distribution figure: share of ``values`` per bucket; the population is the values given."""
+                 population: str, unit: str, population_zh: str = "") -> Table:
+    """A distribution figure: share of ``values`` per bucket; the population is the values given.
+
+    Notes are Chinese first, the English beside it after a line break (every note of the report).
+    """
+    population_zh = population_zh or population
     counts, outside = bucket_counts(values, buckets)
     n = sum(counts)
-    notes = [f"Population: {population} (N = {n}). Bucket edges from analysis/data/buckets.yml ({unit})."]
+    notes = [f"统计对象：{population_zh}（N = {n}）；区间边界见附录“方法说明”（单位：{unit}）。\n"
+             f"Population: {population} (N = {n}). Bucket edges from analysis/data/buckets.yml ({unit})."]
     if outside:
-        notes.append(f"{outside} values outside every bucket (e.g. negative) are not counted.")
+        notes.append(f"另有 {outside} 个取值不在任何区间内（如负值），不计入。\n"
+                     f"{outside} values outside every bucket (e.g. negative) are not counted.")
     return Table(key, title, title_en,
                  [Column("bucket", "区间 (bucket)"), Column("firms", "企业数 (firms)", "int"),
                   Column("share", "占比% (share)", "pct")],

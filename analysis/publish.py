@@ -3,7 +3,11 @@
 :func:`publish_bundle` writes ``MANIFEST.json`` into the bundle directory — every file with its
 size and SHA-256, the data cut-off, the refresh's step records, the data-quality gate's verdict
 and any override with its reason — and points ``<out>/LATEST`` at the newest published edition
-(an older edition published again leaves it alone). What the next edition's gate compares with
+(an older edition published again leaves it alone). The manifest also carries the report's front
+page (``front_page``: the same block report.html opens with, read from ``front_page.json``) and
+``related``: the competitiveness index files (``index/``), the comparison with the published
+edition (``compare.*``, ``consistency.csv``) and the network files (Gephi, Excel) present in the
+bundle. What the next edition's gate compares with
 (the sample firms with relations, :func:`analysis.quality.firms_with_relations`) is recorded by
 the caller in the ``publish`` step (:func:`flows.refresh.publish_flow`).
 """
@@ -21,6 +25,12 @@ from typing import Any
 from db.runs import Step
 
 MANIFEST = "MANIFEST.json"
+FRONT_PAGE = "front_page.json"
+#: Related outputs listed in the manifest: (group, glob patterns relative to the bundle).
+RELATED = (("index", ("index/*.md", "index/*.csv", "index/*.xlsx")),
+           ("comparison", ("compare.md", "compare.csv", "consistency.csv")),
+           ("network", ("network.xlsx", "edges.csv", "nodes.csv", "gexf/fig13_network.gexf",
+                        "charts/fig13_network_hires.png", "charts/fig13_network.svg")))
 LATEST = "LATEST"
 
 
@@ -60,8 +70,13 @@ def build_manifest(bundle: Path, files: Sequence[Path], *, edition: int, cutoff_
     by_step: Mapping[str, Any] = {s.step: {"id": s.id, "state": s.state,
                                            "finished_at": s.finished_at.isoformat() if s.finished_at else None}
                                   for s in steps}
+    front_file = bundle / FRONT_PAGE
+    front = json.loads(front_file.read_text(encoding="utf-8")) if front_file.exists() else None
+    related = {group: sorted(p.relative_to(bundle).as_posix() for pattern in patterns for p in bundle.glob(pattern))
+               for group, patterns in RELATED}
     return {
         "edition": edition, "cutoff_date": cutoff_date.isoformat(),
+        "front_page": front, "related": related,
         "published_at": published_at.isoformat(timespec="seconds"),
         "database": database, "steps": by_step,
         "gate": gate_verdict(gate),

@@ -22,6 +22,11 @@ Definitions (E = edition year; the edition's networks run to year E-1, as in the
 - ``yoy_nodes`` / ``yoy_edges`` — (x(E-1) − x(E-2)) / x(E-2) for the node / edge counts of the
   yearly networks (:func:`analysis.network.yearly_edges`, Table 1's definitions). Passes
   within [``min_change``, ``max_change``]; passes trivially when year E-2 has no network.
+
+Vacuous input fails, never passes trivially: ``sources_delivered`` fails when no source was crawled
+for the edition and none is registered, or when the crawled sources delivered no document at all;
+``provenance`` fails when the database holds no document; ``yoy_nodes`` / ``yoy_edges`` fail
+when the network of year E-1 is empty.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from analysis.network import YearEdges, load_event_table, sample_ids, yearly_edges
 from common.datafiles import read_yaml
-from db.models import CooperationEvent, Mention, Organisation
+from db.models import CooperationEvent, Document, Mention, Organisation, Source
 from db.runs import Ledger, Step, last_published
 
 CHECKS_FILE = Path(__file__).resolve().parent / "data" / "checks.yml"
@@ -154,6 +159,13 @@ def check_sources_delivered(ctx: GateContext, params: dict[str, Any]) -> CheckRe
             bad.append(f"{source} {step.state}: {(step.message or '').splitlines()[0] if step.message else ''}")
         elif got < minimum:
             bad.append(f"{source} delivered {got} < {minimum}")
+    if not latest:
+        registered = int(ctx.session.scalar(select(func.count()).select_from(Source)) or 0)
+        if not registered:
+            return CheckResult("sources_delivered", False, 0, "at least 1 source",
+                               "no source was crawled for the edition and none is registered (vacuous input)")
+    elif not sum(int(s.counts.get("delivered", 0) or 0) for s in latest.values()):
+        bad.append(f"none of the {len(latest)} sources delivered a document (vacuous input)")
     detail = "; ".join(bad) if bad else f"{len(latest)} sources delivered their minimum"
     return CheckResult("sources_delivered", not bad, len(bad), "0 sources short or failed", detail)
 
@@ -175,6 +187,10 @@ def check_provenance(ctx: GateContext, params: dict[str, Any]) -> CheckResult:
     missing = ctx.session.scalar(select(func.count()).select_from(CooperationEvent)
                                  .where(~select(Mention.id).where(Mention.event_id == CooperationEvent.id).exists()))
     missing = int(missing or 0)
+    documents = int(ctx.session.scalar(select(func.count()).select_from(Document)) or 0)
+    if not documents:
+        return CheckResult("provenance", False, missing, f"<= {limit}, and documents > 0",
+                           "the database holds no document: no edge has provenance (vacuous input)")
     return CheckResult("provenance", missing <= limit, missing, f"<= {limit}", f"{missing} events without a mention")
 
 
@@ -202,6 +218,9 @@ def _yoy(ctx: GateContext, params: dict[str, Any], what: str) -> CheckResult:
     before, after = ctx.network(ctx.edition - 2), ctx.network(ctx.edition - 1)
     x0, x1 = (before.n_nodes, after.n_nodes) if what == "nodes" else (before.n_edges, after.n_edges)
     limit = f"[{low:+.0%}, {high:+.0%}]"
+    if x1 == 0:
+        return CheckResult(f"yoy_{what}", False, 0.0, f"{limit}, and {what} > 0",
+                           f"the network of {ctx.edition - 1} is empty (vacuous input)")
     if x0 == 0:
         return CheckResult(f"yoy_{what}", True, 0.0, limit, f"no network in {ctx.edition - 2}: {x1} {what} in "
                                                           f"{ctx.edition - 1}")

@@ -6,12 +6,15 @@ builds the yearly networks (2014 .. edition-1) and every table and figure
 row with its Gephi statistics in ``metrics`` (keyed by the hash of its edge list, so recomputing
 unchanged data adds nothing), and writes ``<out>/<edition>/``:
 
-- ``report.md``, ``report.html`` (self-contained), ``report.xlsx`` (a sheet per table);
+- ``report.md``, ``report.html`` (self-contained), ``report.xlsx`` (a front-page sheet, linked
+  contents, a sheet per table named 图N / 表N) — :mod:`analysis.document`;
+- ``front_page.json``: the front page as data (:mod:`analysis.frontpage`);
 - every table as ``<key>.csv`` (``table1.csv`` = Table 1; UTF-8 with BOM) and ``table1.md``;
-- ``charts/<key>.png`` and ``.svg`` for every figure;
-- ``gexf/network_<year>.gexf`` for every year (Gephi);
-- ``nodes.csv``, ``edges.csv``, ``firms.csv``, ``figures.yaml`` (the edition as data, for
-  ``aimap analyze --compare`` and ``--diff``).
+- ``charts/<key>.png`` and ``.svg`` for every figure, ``charts/fig13_network_hires.png`` (300 dpi);
+- ``gexf/network_<year>.gexf`` for every year and ``gexf/fig13_network.gexf`` (Gephi) —
+  :mod:`analysis.network_files`;
+- ``nodes.csv``, ``edges.csv`` (with each edge's evidence), ``network.xlsx``, ``firms.csv``,
+  ``figures.yaml`` (the edition as data, for ``aimap analyze --compare`` and ``--diff``).
 
 Running it twice on the same data writes the same files and adds no snapshot. Definitions of
 every statistic: :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysis.measures`,
@@ -21,31 +24,29 @@ every statistic: :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analysis.bundle import (
-    NodeInfo,
-    markdown_table,
-    write_csv,
-    write_firms,
-    write_gexf,
-    write_html,
-    write_markdown,
-    write_network_lists,
-    write_xlsx,
-)
+from analysis.bundle import markdown_table, write_csv
 from analysis.charts import render_chart
+from analysis.document import ReportDocument, write_report_html, write_report_markdown, write_report_xlsx
 from analysis.edition import EditionStats, ReportError
+from analysis.evidence import edge_evidence, evidence_index
 from analysis.figures import dump_figures
-from analysis.loaders import ReportData, edition_years, load_report_data
+from analysis.frontpage import front_page, front_page_lines
+from analysis.loaders import EventEvidence, ReportData, check_edition, edition_years, load_report_data
+from analysis.narrative import methods, sections
 from analysis.network import NetworkCounts
+from analysis.network_files import NodeInfo, write_drawing_gexf, write_firms, write_gexf, write_network_lists
 from analysis.presentation import Table
+from analysis.publish import FRONT_PAGE
 from analysis.stats import compute_edition
 from db.models import CooperationEvent, NetworkSnapshot
 
@@ -122,27 +123,55 @@ def store_snapshots(
 def _intro(stats: EditionStats, data: ReportData) -> list[str]:
     last = stats.edition - 1
     scope = f"rolling {stats.window}-year window" if stats.window else "cumulative"
+    scope_zh = f"滚动 {stats.window} 年窗口" if stats.window else "累计网络"
     return [
+        f"由 aimap 从数据库重建：{len(data.events)} 个合作事件，{int(data.orgs.is_sample.sum())} 家样本企业；"
+        f"数据截至 {last}-12-31；网络 {stats.years[0]}-{last} 年（{scope_zh}；对等合作按规则“{stats.mutual}”定向）。\n"
         f"Rebuilt by aimap from its database: {len(data.events)} cooperation events, "
         f"{int(data.orgs.is_sample.sum())} sample firms; data up to {last}-12-31; networks {stats.years[0]}-{last} "
         f"({scope}; mutual agreements oriented by rule '{stats.mutual}').",
-        "Definitions: analysis/network.py, analysis/metrics.py (Gephi 0.9.2 conventions), analysis/measures.py, "
-        "analysis/tables.py; "
-        f"listed-firm financials of fiscal year {stats.edition - 2}; bucket edges in analysis/data/buckets.yml.",
     ]
 
 
 def write_table1_md(table: Table, directory: Path, note: str) -> Path:
     """``table1.md``: Table 1 alone (what the demo flow shows operators)."""
     path = directory / "table1.md"
-    lines = [f"# {table.title}", "", table.title_en, "", *markdown_table(table), "", *table.notes, "", note]
+    notes = [line for n in table.notes for line in n.split("\n")]
+    lines = [f"# {table.title}", "", table.title_en, "", *markdown_table(table), "", *notes, "", *note.split("\n")]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
+def _network_files(stats: EditionStats, data: ReportData, directory: Path,
+                   when: tuple[int, int, int]) -> list[Path]:
+    """GEXF per year (with each edge's evidence), Fig. 13's GEXF, node/edge lists, network.xlsx, firms.csv."""
+    info = NodeInfo(data.orgs, data.taxonomy)
+    evidence = data.evidence or EventEvidence.empty(len(data.events))
+    (directory / "gexf").mkdir(exist_ok=True)
+    files = []
+    scope = f"window {stats.window}" if stats.window else "cumulative"
+    index = evidence_index(data.events, evidence, data.taxonomy, data.tech_pairs, data.domain_pairs)
+    for year in stats.years:
+        net = stats.networks[year]
+        rows = edge_evidence(net.edges, index)
+        files.append(write_gexf(net.edges, data.events, info, directory / "gexf" / f"network_{year}.gexf",
+                                description=f"aimap value network {year} (edition {stats.edition}, {scope}, "
+                                            f"mutual rule {stats.mutual})", evidence=rows))
+    files.append(write_drawing_gexf(stats.tables["fig13_network"], info, directory / "gexf" / "fig13_network.gexf",
+                                    description=f"Fig. 13 of edition {stats.edition}: the drawn part of the network "
+                                                f"of {stats.years[-1]} with the printed ForceAtlas2 layout"))
+    files += write_network_lists(stats.latest.edges, data.events, info, directory, rows, when=when)
+    files.append(write_firms(info, directory))
+    return files
+
+
 def write_bundle(stats: EditionStats, data: ReportData, directory: Path, *, charts: bool = True,
-                 progress: Progress | None = None) -> tuple[list[Path], dict[str, float]]:
-    """Write every file of the bundle to ``directory``; return the files and seconds per stage."""
+                 progress: Progress | None = None, front: dict[str, Any] | None = None) -> tuple[list[Path], dict[str, float]]:
+    """Write every file of the bundle to ``directory``; return the files and seconds per stage.
+
+    Order: tables as CSV, charts, network files, figures.yaml and front_page.json, then the
+    documents (report.html / .md / .xlsx), which link to the files written before them.
+    """
     say = progress or (lambda _msg: None)
     directory.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -151,6 +180,7 @@ def write_bundle(stats: EditionStats, data: ReportData, directory: Path, *, char
     intro = _intro(stats, data)
     last = stats.edition - 1
     when = (last, 12, 31)
+    front = front or {"edition": stats.edition, "data_cutoff": f"{last}-12-31"}
 
     started = time.perf_counter()
     files = [write_csv(t, directory) for t in tables]
@@ -169,29 +199,24 @@ def write_bundle(stats: EditionStats, data: ReportData, directory: Path, *, char
         say(f"charts: {len(images)} figures as PNG and SVG in {timings['charts']:.1f} s")
 
     started = time.perf_counter()
-    files.append(write_xlsx(tables, directory / "report.xlsx", title=title, when=when))
-    files.append(write_markdown(tables, directory / "report.md", title=title, intro=intro,
-                                charts={k: f"charts/{p.name}" for k, p in images.items()}))
-    files.append(write_html(tables, directory / "report.html", title=title, intro=intro, images=images))
-    timings["documents"] = time.perf_counter() - started
-    say(f"report.md, report.html, report.xlsx written in {timings['documents']:.1f} s")
-
-    started = time.perf_counter()
-    info = NodeInfo(data.orgs, data.taxonomy)
-    (directory / "gexf").mkdir(exist_ok=True)
-    for year in stats.years:
-        net = stats.networks[year]
-        files.append(write_gexf(net.edges, data.events, info, directory / "gexf" / f"network_{year}.gexf",
-                                description=f"aimap value network {year} (edition {stats.edition}, "
-                                            f"{'window ' + str(stats.window) if stats.window else 'cumulative'}, "
-                                            f"mutual rule {stats.mutual})"))
-    files += write_network_lists(stats.latest.edges, data.events, info, directory)
-    files.append(write_firms(info, directory))
+    files += _network_files(stats, data, directory, when)
     figures = directory / "figures.yaml"
     dump_figures(stats.figures, figures)
     files.append(figures)
+    front_file = directory / FRONT_PAGE
+    front_file.write_text(json.dumps(front, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    files.append(front_file)
     timings["gexf_and_lists"] = time.perf_counter() - started
     say(f"GEXF for {len(stats.years)} years, node/edge lists, figures.yaml in {timings['gexf_and_lists']:.1f} s")
+
+    started = time.perf_counter()
+    rows = front_page_lines(front) if "gate" in front else [("版次 (edition)", str(stats.edition))]
+    doc = ReportDocument(title, front, rows, sections(stats), methods(stats))
+    files.append(write_report_xlsx(doc, directory / "report.xlsx", when=when))
+    files.append(write_report_markdown(doc, directory / "report.md", {k: f"charts/{p.name}" for k, p in images.items()}))
+    files.append(write_report_html(doc, directory / "report.html", images))
+    timings["documents"] = time.perf_counter() - started
+    say(f"report.md, report.html, report.xlsx written in {timings['documents']:.1f} s")
     return files, timings
 
 
@@ -206,12 +231,16 @@ def build_report(
     first_year: int | None = None,
     charts: bool = True,
     progress: Progress | None = None,
+    allow_partial: bool = False,
+    today: dt.date | None = None,
 ) -> ReportResult:
     """Compute every table and figure of an edition, store snapshots, write the bundle to ``out_dir/<edition>/``.
 
     ``edition`` defaults to the year after the latest event year (the 2024 edition reports
     data up to 2023). Raises :class:`~analysis.edition.ReportError` (a ``ValueError``) when the
-    edition has no data or a parameter is invalid.
+    edition has no data or a parameter is invalid, and when the data cannot support it in full
+    (:func:`~analysis.loaders.edition_shortfalls`: cut-off not passed, no event in its last year)
+    unless ``allow_partial`` — the front page then says why the edition is partial.
     """
     say = progress or (lambda _msg: None)
     if window is not None and window < 1:
@@ -220,6 +249,7 @@ def build_report(
         latest = session.scalar(select(func.max(CooperationEvent.year)))
         edition = (latest or dt.date.today().year - 1) + 1
     years = edition_years(session, edition, first_year)
+    partial = check_edition(session, edition, allow_partial=allow_partial, today=today)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     data = load_report_data(session, edition)
@@ -228,10 +258,12 @@ def build_report(
         f"in {timings['load']:.1f} s; networks {years[0]}-{years[-1]}")
     stats = compute_edition(data, edition, years, window=window, mutual=mutual, progress=say)
     timings.update(stats.timings)
+    front = front_page(session, stats, data, partial=partial)
     started = time.perf_counter()
     new = store_snapshots(session, stats, run_id=run_id)
     timings["snapshots"] = time.perf_counter() - started
-    files, write_timings = write_bundle(stats, data, Path(out_dir) / str(edition), charts=charts, progress=say)
+    files, write_timings = write_bundle(stats, data, Path(out_dir) / str(edition), charts=charts, progress=say,
+                                        front=front)
     timings.update(write_timings)
     rows = [stats.networks[y].counts for y in years]
     return ReportResult(edition=edition, rows=rows, files=files, snapshots_new=new, stats=stats, timings=timings)

@@ -22,6 +22,7 @@ from analysis.measures import (
     assignment_shares,
     degree_concentration,
     degree_distribution,
+    drawing_layout,
     drawing_subgraph,
     fit_power_law,
     province_flows,
@@ -56,7 +57,8 @@ def table1(networks: Mapping[int, YearResult], years: Sequence[int], window: int
         rows.append([y, c.sample_nodes, c.relation_nodes, c.nodes, c.edges, c.avg_degree, s.diameter,
                      s.avg_path_length, s.avg_clustering])
     scope = f"rolling {window}-year window" if window else "cumulative"
-    notes = [f"Directed value network per year ({scope}): edges = unique provider -> receiver pairs; "
+    notes = [f"各年有向价值网络（{'滚动' + str(window) + '年窗口' if window else '累计'}）：边为唯一的“技术赋能方→技术输入方”有序对；平均度 = 边数/节点数；网络直径与平均路径长度按可达有序节点对计算；平均聚类系数为 Gephi 0.9.2 有向聚类系数的全节点平均；数值按 Gephi 0.9.2 的显示方式保留三位小数（四舍六入五成双）。\n"
+             f"Directed value network per year ({scope}): edges = unique provider -> receiver pairs; "
              "avg degree = edges / nodes; diameter and avg path length over reachable ordered pairs; "
              "avg clustering = Gephi 0.9.2 directed clustering averaged over all nodes. "
              "Values shown with 3 decimals rounded half-even, as Gephi 0.9.2 displays them."]
@@ -87,7 +89,8 @@ def data_quality_table(data: ReportData) -> Table:
                Column("mentions", "证据条数 (mentions)", "int"), Column("figure", "指标 (figure)"),
                Column("value", "实测值 (measured)", "float"), Column("rules_only", "仅规则基线 (rules only)", "float")]
     rows: list[list[Any]] = []
-    notes = ["Measured error of the relation extractor on real announcements: the frozen test part of the "
+    notes = ["关系抽取器在真实公告上的实测误差：真实文本语料的冻结测试部分（按 ANNOTATION.md 标注的真实公开网页改写；任何规则、特征或阈值均未在其上调整）。本版的每一条边均由下列抽取器版本抽取。\n"
+             "Measured error of the relation extractor on real announcements: the frozen test part of the "
              "real-text corpus (paraphrases of real public pages labelled per ANNOTATION.md; no rule, feature "
              "or threshold is tuned on it). Every edge of this edition was extracted by the versions listed."]
     for use in data.extractors:
@@ -97,7 +100,8 @@ def data_quality_table(data: ReportData) -> Table:
         figures, baseline = use.quality.get("figures", {}), use.quality.get("rules_only", {})
         for key, label in QUALITY_FIGURES:
             rows.append([use.version, use.mentions, f"{label} ({key})", figures.get(key), baseline.get(key)])
-        notes.append(f"{use.version}: measured {use.quality.get('measured_on')} on {use.quality.get('corpus')}, "
+        notes.append(f"{use.version}：{use.quality.get('measured_on')} 在 {use.quality.get('corpus')}（{use.quality.get('documents')} 篇文档）上实测。\n"
+                     f"{use.version}: measured {use.quality.get('measured_on')} on {use.quality.get('corpus')}, "
                      f"{use.quality.get('documents')} documents.")
     return Table("table8_data_quality", "表8 数据质量：关系抽取的实测误差",
                  "Table 8 Data quality: the relation extractor's measured error on real text", columns, rows, notes)
@@ -138,7 +142,8 @@ def hub_tables(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) -> tuple[dict
             Column("rank", "排名 (rank)", "int"), Column("name", "名称 (name)"), Column("full_name", "全称 (full name)"),
             Column("in_degree", "连入度 (in)", "int"), Column("out_degree", "连出度 (out)", "int"),
             Column("degree", "度数中心度 (degree)", "int")], rows,
-            [f"Network of {edges.year}; degree centrality = in-degree + out-degree on unique pairs; "
+            [f"{edges.year}年网络；度数中心度 = 连入度 + 连出度（按唯一有序对计）；并列时按度数降序、名称、编号排序。\n"
+             f"Network of {edges.year}; degree centrality = in-degree + out-degree on unique pairs; "
              "ties: degree descending, then name, then id."])
     return out, hubs
 
@@ -165,15 +170,16 @@ def degree_tables(edges: YearEdges, spec: ReportSpec) -> dict[str, Table]:
                  "Fig. 14 Degree distribution (log-log) with power-law fit",
                  [Column("degree", "度数中心度 k (degree)", "int"), Column("nodes", "节点数 (nodes)", "int"),
                   Column("share", "占比% P(k)", "pct")], degree_distribution(degree),
-                 [f"Network of {edges.year}: degree centrality = in + out degree.",
-                  f"Top {fraction:.0%} of nodes hold {share:.2f}% of all degree."
+                 [f"{edges.year}年网络：度数中心度 = 连入度 + 连出度。\nNetwork of {edges.year}: degree centrality = in + out degree.",
+                  f"度数最高的 {fraction:.0%} 节点拥有全网 {share:.2f}% 的连接度。\nTop {fraction:.0%} of nodes hold {share:.2f}% of all degree."
                   + (f" Power law (discrete MLE, powerlaw package): alpha = {fit.alpha:.3f} ± {fit.sigma:.3f}, "
                      f"xmin = {fit.xmin:g} ({fit.n_tail} nodes in the tail); vs lognormal: R = {fit.R:.3f}, "
                      f"p = {fit.p:.3f} (R > 0 favours the power law)." if fit else " Too few nodes to fit.")],
                  Chart("loglog", "degree", ("share",), "P(k)", payload=payload))
-    fit_table = Table("fig14_power_law_fit", "图14 幂律拟合参数", "Fig. 14 Power-law fit and degree concentration",
+    fit_table = Table("fig14_power_law_fit", "图14附表 幂律拟合参数与度数集中度", "Fig. 14 Power-law fit and degree concentration",
                       [Column("statistic", "统计量 (statistic)"), Column("value", "值 (value)", "float")], fit_rows,
-                      ["alpha, xmin: Clauset-Shalizi-Newman (2009) discrete maximum likelihood; R: log-likelihood "
+                      ["alpha、xmin：Clauset-Shalizi-Newman（2009）离散最大似然估计；R：幂律相对对数正态分布的对数似然比，p：Vuong 检验（powerlaw 软件包，Alstott 等 2014）。\n"
+                       "alpha, xmin: Clauset-Shalizi-Newman (2009) discrete maximum likelihood; R: log-likelihood "
                        "ratio power law vs lognormal, p: Vuong test (powerlaw package, Alstott et al. 2014)."])
     return {dist.key: dist, fit_table.key: fit_table}
 
@@ -197,7 +203,8 @@ def category_tables(data: ReportData, edges: YearEdges, tax: Taxonomy) -> dict[s
         rows = [[names[i], int(counts[i]), pct(int(counts[i]), total)] for i in order]
         out[key] = Table(key, title, title_en, [Column("name", "类别 (category)"), Column("events", "合作事件 (events)", "int"),
                                                 Column("share", "占比% (share)", "pct")], rows,
-                         [f"Unit: the {active.size} cooperation events of the network of {edges.year}, each with its "
+                         [f"单位：{edges.year}年网络中的 {active.size} 个合作事件；一个事件有多个类别时在每个类别中各计一次，占比的分母为 {total} 个（事件，类别）对；{missing} 个无类别的事件不计入。\n"
+                          f"Unit: the {active.size} cooperation events of the network of {edges.year}, each with its "
                           f"categories; an event with several categories counts once in each; shares are over "
                           f"the {total} (event, category) assignments. {missing} events without a category are "
                           "left out. Ties: count, then name."],
@@ -223,7 +230,8 @@ def industry_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, sector: np.
          Column("relations", "关系数 (relations with known industry)", "int"),
          Column("unknown", "行业未知 (unknown industry)", "int")],
         sector_rows,
-        ["Unit: edges (unique provider -> receiver pairs) of each year's network, by the sector of the receiver "
+        ["单位：各年网络的边（唯一的技术赋能方→技术输入方有序对），按技术输入方所属三次产业（GB/T 4754-2017 行业大类，《三次产业划分规定》2018）统计；行业未知的输入方不计入。\n"
+         "Unit: edges (unique provider -> receiver pairs) of each year's network, by the sector of the receiver "
          "(GB/T 4754-2017 division, 三次产业划分规定 2018); receivers of unknown industry are left out."],
         Chart("line", "year", tuple(f"share_{i + 1}" for i in range(3)), "占比 (%)",
               payload={"labels": list(SECTORS)}))
@@ -236,7 +244,8 @@ def industry_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, sector: np.
         counts = Counter(tax.sections[section[r]] for r in recv if sector[r] == wanted)
         out[key] = Table(key, title, title_en, [Column("section", "门类 (section)"), Column("relations", "关系数", "int"),
                                                 Column("share", "占比% (share)", "pct")], share_rows(counts),
-                         [f"Unit: edges of the network of {edges.year} whose receiver is in the "
+                         [f"单位：{edges.year}年网络中技术输入方属于{SECTORS[wanted]}的边；按输入方的 GB/T 4754-2017 门类计占比。\n"
+                          f"Unit: edges of the network of {edges.year} whose receiver is in the "
                           f"{SECTORS[wanted]}; share per GB/T 4754-2017 section of the receiver."],
                          Chart("barh", "section", ("share",), "占比 (%)"))
     divisions = Counter(tax.divisions[orgs.division[r]][0] for r in recv
@@ -249,7 +258,9 @@ def industry_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, sector: np.
         f"Fig. 20 Top {k} manufacturing divisions",
         [Column("division", "大类 (division)"), Column("relations", "关系数", "int"), Column("share", "占比% (share)", "pct")],
         share_rows(divisions, total=total)[:k],
-        [f"Unit: edges of the network of {edges.year} whose receiver has a GB/T 4754-2017 division in section C "
+        [f"单位：{edges.year}年网络中技术输入方属于制造业（C 门类）且有行业大类的边，N = {total}；按大类计占比，取前 {k} 位。"
+         + (f"另有 {no_division} 条输入方属制造业但无大类的边不计入。" if no_division else "") + "\n"
+         f"Unit: edges of the network of {edges.year} whose receiver has a GB/T 4754-2017 division in section C "
          f"(制造业), N = {total}; share per division, top {k}."
          + (f" {no_division} edges to manufacturing receivers without a division are left out." if no_division else "")],
         Chart("barh", "division", ("share",), "占比 (%)"))
@@ -274,8 +285,8 @@ def province_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, spec: Repor
     e_rows, i_rows = share_rows(enabling)[:k], share_rows(inputs)[:k]
     rows = []
     for rank in range(max(len(e_rows), len(i_rows))):
-        e = e_rows[rank] if rank < len(e_rows) else ["", 0, None]
-        i = i_rows[rank] if rank < len(i_rows) else ["", 0, None]
+        e = e_rows[rank] if rank < len(e_rows) else [None, None, None]  # blank, not a padded 0
+        i = i_rows[rank] if rank < len(i_rows) else [None, None, None]
         rows.append([rank + 1, e[0], e[1], e[2], i[0], i[1], i[2]])
     core = spec.core_provinces
     e_total, i_total = sum(enabling.values()), sum(inputs.values())
@@ -286,8 +297,10 @@ def province_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, spec: Repor
                 Column("enabling_relations", "技术赋能关系数", "int"), Column("enabling_share", "技术赋能占比%", "pct"),
                 Column("input_province", "技术输入省份 (receiver)"), Column("input_relations", "技术输入关系数", "int"),
                 Column("input_share", "技术输入占比%", "pct")], rows,
-               [f"Unit: edges of the network of {edges.year}. Enabling = provider's province (N = {e_total}); "
+               [f"单位：{edges.year}年网络的边。技术赋能 = 技术提供方所在省份（N = {e_total}）；技术输入 = 技术接受方所在省份（N = {i_total}）；省份未知的不计入。\n"
+                f"Unit: edges of the network of {edges.year}. Enabling = provider's province (N = {e_total}); "
                 f"input = receiver's province (N = {i_total}); unknown provinces left out.",
+                f"四大核心节点（{'、'.join(core)}）：技术赋能合计 {core_e:.2f}%，技术输入合计 {core_i:.2f}%。\n"
                 f"Core four ({'、'.join(core)}): enabling {core_e:.2f}%, input {core_i:.2f}%."])
     flows = province_flows(src, dst)
     f_total = sum(flows.values())
@@ -301,7 +314,8 @@ def province_tables(edges: YearEdges, orgs: OrgTable, tax: Taxonomy, spec: Repor
                [Column("rank", "排名 (rank)", "int"), Column("from_province", "技术赋能地 (provider)"),
                 Column("to_province", "技术输入地 (receiver)"), Column("relations", "关系数", "int"),
                 Column("share", "占比% (share)", "pct"), Column("type", "类型 (intra/inter-provincial)")], f_rows,
-               [f"Unit: edges of the network of {edges.year} with both provinces known (N = {f_total}); "
+               [f"单位：{edges.year}年网络中双方省份均已知的边（N = {f_total}）；省内 = 提供方与接受方在同一省份，否则为跨省。\n"
+                f"Unit: edges of the network of {edges.year} with both provinces known (N = {f_total}); "
                 "省内 = provider and receiver in the same province, 跨省 otherwise."])
     return {t6.key: t6, t7.key: t7}
 
@@ -327,7 +341,7 @@ def firm_tables(firms: FirmRows, tax: Taxonomy, spec: ReportSpec) -> dict[str, T
     out["fig04_employees"] = bucket_table(
         "fig04_employees", f"图4 {n_firms}家人工智能企业员工规模分布（单位：人）", "Fig. 4 Sample firms by head count",
         [e for e in firms.employees if e is not None], spec.buckets["employees"],
-        "sample firms with a known head count", "persons")
+        "sample firms with a known head count", "人 (persons)", "员工人数已知的样本企业")
     out.update(_listed_tables(firms, spec, n_firms))
     out.update(_layer_and_patent_tables(firms, tax, spec, n_firms, k10))
     return out
@@ -345,10 +359,11 @@ def _founding_table(firms: FirmRows, spec: ReportSpec, n_firms: int) -> dict[str
         "fig01_founding_years", f"图1 {n_firms}家人工智能样本企业的创建时间分布", "Fig. 1 Founding years of the sample firms",
         [Column("year", "创建年份 (year)", "int"), Column("firms", "企业数 (firms)", "int"), Column("share", "占比%", "pct")],
         [[y, years[y], pct(years[y], n_known)] for y in sorted(years)],
-        [f"Population: sample firms with a founding date (N = {n_known} of {n_firms}).",
+        [f"统计对象：有创建日期的样本企业（N = {n_known}，共 {n_firms} 家）。\nPopulation: sample firms with a founding date (N = {n_known} of {n_firms}).",
+         f"{lo}—{hi} 年（含）创建的企业占 {span:.2f}%。" + (f"创建高峰为 {peak} 年（{pct(years[peak], n_known):.2f}%）。" if peak else "") + "\n"
          f"Founded {lo}-{hi} (inclusive): {span:.2f}%."
          + (f" Peak year {peak}: {pct(years[peak], n_known):.2f}% (ties: earlier year)." if peak else "")],
-        Chart("bar", "year", ("share",), "占比 (%)"))
+        Chart("bar", "year", ("share",), "占比 (%)", payload={"time_axis": True, "xlabel": "创建年份 (year)"}))
     return out
 
 
@@ -363,14 +378,15 @@ def _location_tables(firms: FirmRows, tax: Taxonomy, n_firms: int, k10: int) -> 
     out["fig02_regions"] = Table(
         "fig02_regions", f"图2 {n_firms}家人工智能企业在全国都市圈的分布", "Fig. 2 Sample firms by metropolitan region",
         [Column("region", "地区 (region)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")], region_rows,
-        [f"Population: sample firms with a province (N = {n_prov}). Regions and member provinces from "
+        [f"统计对象：有省份信息的样本企业（N = {n_prov}）。都市圈及其所含省份见 db/data/regions.yml；一个省份可属于多个都市圈，故占比之和不等于 100%。\n"
+         f"Population: sample firms with a province (N = {n_prov}). Regions and member provinces from "
          "db/data/regions.yml; a province may belong to several regions, so shares do not add up to 100%."],
         Chart("bar", "region", ("share",), "占比 (%)"))
     out["fig03_provinces"] = Table(
         "fig03_provinces", f"图3 {n_firms}家人工智能企业在省市自治区的分布", "Fig. 3 Sample firms by province",
         [Column("province", "省份 (province)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")],
         share_rows(Counter({tax.provinces[p]: c for p, c in prov_counts.items()})),
-        [f"Population: sample firms with a province (N = {n_prov}); the chart shows the top {k10}."],
+        [f"统计对象：有省份信息的样本企业（N = {n_prov}）；图中显示前 {k10} 位。\nPopulation: sample firms with a province (N = {n_prov}); the chart shows the top {k10}."],
         Chart("bar", "province", ("share",), "占比 (%)", limit=k10))
     return out
 
@@ -384,7 +400,7 @@ def _listed_tables(firms: FirmRows, spec: ReportSpec, n_firms: int) -> dict[str,
         [Column("status", "类别 (status)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")],
         [["上市公司 (listed)", listed, pct(listed, n_firms)],
          ["非上市公司 (unlisted)", n_firms - listed, pct(n_firms - listed, n_firms)]],
-        [f"Population: all sample firms (N = {n_firms}); listed = firm_attributes.listed."],
+        [f"统计对象：全部样本企业（N = {n_firms}）；上市与否取自企业属性。\nPopulation: all sample firms (N = {n_firms}); listed = firm_attributes.listed."],
         Chart("pie", "status", ("firms",)))
     fy = firms.fiscal_year
     listed_ids = [o for o, is_listed in zip(firms.org_id, firms.listed, strict=True) if is_listed]
@@ -396,16 +412,18 @@ def _listed_tables(firms: FirmRows, spec: ReportSpec, n_firms: int) -> dict[str,
     out["fig06_revenue"] = bucket_table(
         "fig06_revenue", f"图6 {n_listed}家人工智能上市公司营业收入分布情况（单位：亿人民币）",
         f"Fig. 6 Listed firms by revenue, fiscal year {fy}", rev, spec.buckets["revenue"],
-        f"listed sample firms with revenue for fiscal year {fy}", "亿元")
+        f"listed sample firms with revenue for fiscal year {fy}", "亿元",
+        f"有 {fy} 财年营业收入数据的上市样本企业")
     out["fig07_rd_expense"] = bucket_table(
         "fig07_rd_expense", f"图7 {n_listed}家人工智能上市公司研发费用分布情况（单位：亿人民币）",
         f"Fig. 7 Listed firms by R&D expense, fiscal year {fy}", rd, spec.buckets["rd_expense"],
-        f"listed sample firms with R&D expense for fiscal year {fy}", "亿元")
+        f"listed sample firms with R&D expense for fiscal year {fy}", "亿元",
+        f"有 {fy} 财年研发费用数据的上市样本企业")
     out["fig08_rd_intensity"] = bucket_table(
         "fig08_rd_intensity", f"图8 {n_listed}家上市公司研发强度分布", f"Fig. 8 Listed firms by R&D intensity, fiscal year {fy}",
         intensity, spec.buckets["rd_intensity"],
         f"listed sample firms with revenue > 0 and R&D expense for fiscal year {fy}; intensity = R&D / revenue",
-        "percent")
+        "%", f"{fy} 财年营业收入大于 0 且有研发费用数据的上市样本企业；研发强度 = 研发费用 / 营业收入")
     return out
 
 
@@ -418,12 +436,12 @@ def _layer_and_patent_tables(firms: FirmRows, tax: Taxonomy, spec: ReportSpec, n
     out["fig09_tech_layers"] = Table(
         "fig09_tech_layers", f"图9 {n_firms}家人工智能企业技术层次分布", "Fig. 9 Sample firms by technology layer",
         [Column("layer", "技术层次 (layer)"), Column("firms", "企业数", "int"), Column("share", "占比%", "pct")],
-        share_rows(layers), [f"Population: sample firms with a technology layer (N = {sum(layers.values())})."],
+        share_rows(layers), [f"统计对象：有技术层次信息的样本企业（N = {sum(layers.values())}）。\nPopulation: sample firms with a technology layer (N = {sum(layers.values())})."],
         Chart("pie", "layer", ("firms",)))
     out["fig10_patents"] = bucket_table(
         "fig10_patents", f"图10 {n_firms}家企业的专利数分布（单位：项）", "Fig. 10 Sample firms by patent count",
         [p for p in firms.patents if p is not None], spec.buckets["patents"], "sample firms with a known patent count",
-        "patents")
+        "项 (patents)", "专利数已知的样本企业")
     by_prov: Counter[str] = Counter()
     by_layer: Counter[str] = Counter(dict.fromkeys(TECH_LAYERS, 0))
     for p, layer, n in zip(firms.province, firms.tech_layer, firms.patents, strict=True):
@@ -439,14 +457,15 @@ def _layer_and_patent_tables(firms: FirmRows, tax: Taxonomy, spec: ReportSpec, n
         f"Fig. 11 Patents of the sample firms by province (top {k10})",
         [Column("province", "省份 (province)"), Column("patents", "专利数 (patents)", "int"), Column("share", "占比%", "pct")],
         prov_rows[:k10],
-        [f"Share of all patents of sample firms with a province and a patent count (N = {patents_total} patents); "
+        [f"占有省份与专利数信息的样本企业专利总数的比例（N = {patents_total} 项）；前 {k10} 位合计 {top_share:.2f}%。\n"
+         f"Share of all patents of sample firms with a province and a patent count (N = {patents_total} patents); "
          f"the top {k10} hold {top_share:.2f}%."],
         Chart("bar", "province", ("share",), "占比 (%)"))
     out["fig12_patents_by_layer"] = Table(
         "fig12_patents_by_layer", "图12 各技术层次企业专利数占比", "Fig. 12 Patents by technology layer",
         [Column("layer", "技术层次 (layer)"), Column("patents", "专利数", "int"), Column("share", "占比%", "pct")],
         share_rows(by_layer),
-        [f"Share of all patents of sample firms with a layer and a patent count (N = {sum(by_layer.values())})."],
+        [f"占有技术层次与专利数信息的样本企业专利总数的比例（N = {sum(by_layer.values())} 项）。\nShare of all patents of sample firms with a layer and a patent count (N = {sum(by_layer.values())})."],
         Chart("pie", "layer", ("patents",)))
     return out
 
@@ -455,7 +474,12 @@ def _layer_and_patent_tables(firms: FirmRows, tax: Taxonomy, spec: ReportSpec, n
 
 
 def network_drawing_table(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) -> Table:
-    """图13: the latest network drawn (rule in :func:`drawing_subgraph`), the top hubs labelled."""
+    """图13: the latest network drawn (rule in :func:`drawing_subgraph`, layout :func:`drawing_layout`).
+
+    The ``labels`` highest-degree nodes (:func:`top_nodes`) are numbered 1..k in the drawing and
+    keyed to this table's rows (name, sample or relation node, degree) — numbers do not pile up
+    where names would. The payload carries the positions, reused by ``gexf/fig13_network.gexf``.
+    """
     max_nodes, n_labels = spec.drawing["max_nodes"], spec.drawing["labels"]
     keep, s, t = drawing_subgraph(edges, max_nodes)
     in_deg, out_deg = edges.degrees()
@@ -464,16 +488,28 @@ def network_drawing_table(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) ->
     labels = [orgs.display[i] for i in rows_idx]
     hubs = top_nodes(edges.nodes, labels, in_deg, out_deg, n_labels)
     rows = [[r + 1, labels[i], bool(orgs.is_sample[rows_idx[i]]), int(degree[i])] for r, i in enumerate(hubs)]
+    degree_list = degree.tolist()
     payload = {
         "nodes": keep.tolist(), "sources": s.tolist(), "targets": t.tolist(),
-        "degree": degree.tolist(), "sample": orgs.is_sample[rows_idx].tolist(),
-        "labels": {int(i): labels[i] for i in hubs}, "seed": spec.drawing["seed"],
+        "degree": degree_list, "sample": orgs.is_sample[rows_idx].tolist(),
+        "labels": {int(i): labels[i] for i in hubs}, "numbers": {int(i): r + 1 for r, i in enumerate(hubs)},
+        "seed": spec.drawing["seed"], "org_ids": {int(i): int(edges.nodes[i]) for i in keep.tolist()},
+        "names": {int(i): labels[i] for i in keep.tolist()},
+        "pos": drawing_layout(keep.tolist(), s.tolist(), t.tolist(), degree_list, spec.drawing["seed"]),
     }
-    drawn = "the whole network" if keep.size == edges.n_nodes else f"its {keep.size} highest-degree nodes"
-    return Table("fig13_network", "图13 人工智能企业簇群价值网络图", "Fig. 13 The value network (hubs labelled)",
-                 [Column("rank", "排名", "int"), Column("name", "标注节点 (labelled hub)"),
-                  Column("is_sample", "样本节点 (sample)", "str"), Column("degree", "度数中心度", "int")], rows,
-                 [f"Network of {edges.year} ({edges.n_nodes} nodes, {edges.n_edges} edges); drawn: {drawn} and the "
-                  f"{s.size} edges among them (spring layout, fixed seed); node size ~ degree; the {len(hubs)} "
-                  "highest-degree nodes are labelled. Sample nodes red, relation nodes blue."],
+    whole = keep.size == edges.n_nodes
+    drawn_zh = "全部节点" if whole else f"度数最高的 {keep.size} 个节点"
+    drawn = "the whole network" if whole else f"its {keep.size} highest-degree nodes"
+    return Table("fig13_network", "图13 人工智能企业簇群价值网络图", "Fig. 13 The value network (hubs numbered)",
+                 [Column("rank", "编号 (number)", "int"), Column("name", "标注节点 (numbered hub)"),
+                  Column("is_sample", "样本节点 (sample)", "str"), Column("degree", "度数中心度 (degree)", "int")],
+                 rows,
+                 [f"{edges.year}年网络（{edges.n_nodes} 个节点、{edges.n_edges} 条边）；图中绘出{drawn_zh}及其间的 "
+                  f"{s.size} 条边（ForceAtlas2 布局，固定随机种子）；节点大小随度数增大，箭头由技术赋能方指向技术输入方；"
+                  f"红色为样本节点，蓝色为关系节点；度数最高的 {len(hubs)} 个节点按编号标注，编号对应下表。"
+                  "高分辨率 PNG、SVG 与带布局的 Gephi 文件见 charts/ 与 gexf/fig13_network.gexf。\n"
+                  f"Network of {edges.year} ({edges.n_nodes} nodes, {edges.n_edges} edges); drawn: {drawn} and the "
+                  f"{s.size} edges among them (ForceAtlas2 layout, fixed seed); node size ~ degree; arrows point "
+                  f"from provider to receiver; the {len(hubs)} highest-degree nodes are numbered as in this table. "
+                  "Sample nodes red, relation nodes blue."],
                  Chart("network", "name", ("degree",), payload=payload))

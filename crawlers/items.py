@@ -23,6 +23,7 @@ class DocumentItem(scrapy.Item):
     last_modified = scrapy.Field()
     doc_type = scrapy.Field()  # e.g. "annual_report" for exchange annual-report summaries
     financials = scrapy.Field()  # {"stock_code", "fiscal_year", "revenue_cny", "rd_expense_cny"}
+    meta = scrapy.Field()  # what the source states beside the text: {"stock_code", "stock_name", "notice_no"}
 
 
 class ErrorItem(scrapy.Item):

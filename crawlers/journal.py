@@ -83,7 +83,9 @@ class JournalDupeFilter(RFPDupeFilter):
     def request_seen(self, request: Request) -> bool:
         """Scrapy's check, plus a journal line for every request admitted."""
         seen = super().request_seen(request)
-        if not seen and self.journal is not None:
+        # only GETs are journaled: a POST (an API query page) is not a URL that can be re-requested;
+        # a resumed crawl issues its queries again from the start
+        if not seen and self.journal is not None and request.method == "GET":
             self.journal.seen(request)
         return seen
 

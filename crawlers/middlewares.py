@@ -12,6 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from sqlalchemy import select
 
+from crawlers.hostmap import HostMap
 from crawlers.items import DocumentItem, ErrorItem
 from db.models import Document, Source
 from db.session import get_engine, session_factory
@@ -26,22 +27,28 @@ class AllowedHostsMiddleware:
 
     Scrapy's offsite filtering only applies to followed links; this middleware also guards
     start URLs and redirects, so a source file can never make aimap contact an address it did
-    not declare (in tests and CI: only 127.0.0.1).
+    not declare (in tests and CI: only 127.0.0.1). With a host map, the spider's ``allowed_domains``
+    are checked against the real host, ``AIMAP_ALLOWED_HOSTS`` against the host the request is sent to.
     """
 
-    def __init__(self, hosts: list[str] | None) -> None:
+    def __init__(self, hosts: list[str] | None, hostmap: HostMap | None = None) -> None:
         self.hosts = hosts
+        self.hostmap = hostmap or HostMap()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AllowedHostsMiddleware:
-        return cls(crawler.settings.getlist("AIMAP_ALLOWED_HOSTS") or None)
+        return cls(crawler.settings.getlist("AIMAP_ALLOWED_HOSTS") or None, HostMap.from_settings(crawler.settings))
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         """Raise :class:`IgnoreRequest` for a host outside the allow-list."""
         allowed = self.hosts or list(getattr(spider, "allowed_domains", None) or [])
         if not allowed:
             return None
-        host = urlsplit(request.url).hostname or ""
+        real = _real_url(request)
+        # the spider's allowed_domains name real hosts; an explicit AIMAP_ALLOWED_HOSTS is a network
+        # allow-list: there the host a mapped request really goes to counts
+        target = (self.hostmap.map(real) or real) if self.hosts else real
+        host = urlsplit(target).hostname or ""
         if any(host == h or host.endswith("." + h) for h in allowed):
             return None
         raise IgnoreRequest(f"host {host!r} is not in the allowed hosts {allowed}")
@@ -81,7 +88,8 @@ class ConditionalRequestMiddleware:
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         """Add the stored validators to a request for a known document."""
         spider = spider or self.crawler.spider
-        canonical = spider.canonical(request.url) if hasattr(spider, "canonical") else request.url
+        url = _real_url(request)
+        canonical = spider.canonical(url) if hasattr(spider, "canonical") else url
         known = self.validators.get(canonical)
         if known is None or request.meta.get("aimap_unconditional"):
             return None
@@ -138,3 +146,107 @@ class JournalSpiderMiddleware:
             produced = produced or isinstance(element, DocumentItem | ErrorItem)
             yield element
         self._finish(response, produced)
+
+
+def _real_url(request: Request) -> str:
+    """The real URL of a request (the host map changes only where it is sent)."""
+    return request.meta.get("aimap_real_url") or request.url
+
+
+class HostUnmapMiddleware:
+    """First in the chain: a request that carries a mapped URL (a retry or redirect copy of a mapped
+    request) gets its real URL back, so robots.txt, the allow-list and the dupefilter see real hosts."""
+
+    def __init__(self, hosts: HostMap) -> None:
+        self.hosts = hosts
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HostUnmapMiddleware:
+        return cls(HostMap.from_settings(crawler.settings))
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        """Restore the real URL of a request whose URL is a mapped one."""
+        if not self.hosts:
+            return None
+        real = self.hosts.unmap(request.url, request.meta.get("aimap_real_url"))
+        if real is not None and real != request.url:
+            request.meta["aimap_real_url"] = real
+            request._set_url(real)  # same object: its fingerprint and journal line stay the real URL's
+        return None
+
+
+class HostMapMiddleware:
+    """Send a request for real host H to ``{base}/_hosts/H{path}`` (the demo web, or a mirror) and give
+    the response its real URL back: documents are stored, linked and followed under real URLs.
+
+    Runs after robots.txt (which therefore asks the real host's robots.txt, itself mapped) and sets
+    the download slot to the real host, so per-host politeness holds through the mapping.
+    """
+
+    def __init__(self, hosts: HostMap) -> None:
+        self.hosts = hosts
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HostMapMiddleware:
+        return cls(HostMap.from_settings(crawler.settings))
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        """Rewrite the request's URL in place when its host is mapped."""
+        if not self.hosts:
+            return None
+        mapped = self.hosts.map(request.url)
+        if mapped is None:
+            return None
+        request.meta["aimap_real_url"] = request.url
+        request.meta.setdefault("download_slot", urlsplit(request.url).hostname or "")
+        request._set_url(mapped)
+        return None
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        """The response (and its request) under the real URL."""
+        real = request.meta.get("aimap_real_url")
+        if real and request.url != real and response.url == request.url:
+            request._set_url(real)
+            return response.replace(url=real)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
+        """A failed request is reported under its real URL."""
+        real = request.meta.get("aimap_real_url")
+        if real and request.url != real:
+            request._set_url(real)
+        return None
+
+
+class BackoffMiddleware:
+    """Back off from a host that answers 429 or 503: its download slot's delay is doubled (at least
+    the ``Retry-After`` it asks for, at most ``AIMAP_BACKOFF_MAX`` seconds); the retry middleware then
+    retries the request later. Counted as ``aimap/backoff/<status>``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.ceiling = crawler.settings.getfloat("AIMAP_BACKOFF_MAX", 300.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        """Slow the host's slot down on 429/503."""
+        if response.status not in (429, 503):
+            return response
+        self.crawler.stats.inc_value(f"aimap/backoff/{response.status}")
+        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
+        key = request.meta.get("download_slot") or urlsplit(request.url).hostname or ""
+        slot = downloader.slots.get(key) if downloader is not None else None
+        if slot is not None:
+            asked = _retry_after(response.headers.get("Retry-After"))
+            slot.delay = min(self.ceiling, max(slot.delay * 2, 1.0, asked))
+        return response
+
+
+def _retry_after(value: bytes | None) -> float:
+    try:
+        return float(value.decode("latin-1")) if value else 0.0
+    except ValueError:
+        return 0.0

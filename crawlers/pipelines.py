@@ -148,6 +148,7 @@ class DatabasePipeline:
         doc.encoding = item.get("encoding")
         doc.etag = item.get("etag")
         doc.last_modified = item.get("last_modified")
+        doc.meta = item.get("meta")
         doc.raw_gz = gzip.compress(item["raw"], mtime=0) if item.get("raw") else None
         if existing is None:
             session.add(doc)

@@ -20,10 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
 from common.config import database_url, home_dir
+from crawlers.hostmap import HostMapError, host_map_from
 from crawlers.sources import SourceConfig, load_source
+from db.models import Document, PipelineRun, Source
 from db.runs import MESSAGE_LIMIT, finish_run, interrupt_stale, start_run
-from db.session import get_engine
+from db.session import get_engine, session_factory
 
 #: Stats keys copied into the run record, under short names.
 STAT_KEYS = {
@@ -39,7 +44,17 @@ STAT_KEYS = {
     "resumed_requests": "aimap/resumed_requests",
     "errors": "aimap/errors/recorded",
     "log_errors": "log_count/ERROR",
+    "prefilter_listed": "aimap/prefilter/listed",
+    "prefilter_kept": "aimap/prefilter/kept",
+    "prefilter_financials": "aimap/prefilter/financials",
+    "prefilter_skipped": "aimap/prefilter/skipped",
+    "pdf_pages": "aimap/pdf/pages",
 }
+#: Environment variable with the operator's contact (e-mail or URL) for the User-Agent of real crawls.
+CONTACT_ENV = "AIMAP_CRAWL_CONTACT"
+USER_AGENT = "aimap-crawler/0.2 (+{contact}; research on public AI cooperation announcements)"
+#: Finish reason of a crawl stopped by its source's daily request budget (Scrapy's page-count limit).
+BUDGET_REASON = "closespider_pagecount"
 #: Counts that make up what a source delivered in a run (new, changed, unchanged or not modified pages).
 DELIVERED = ("documents_new", "documents_changed", "documents_unchanged", "documents_not_modified")
 
@@ -70,6 +85,33 @@ def summarise(stats: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
     prefix = "downloader/response_status_count/"
     by_status = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
     return counts, by_status
+
+
+def skipped_by_reason(stats: dict[str, Any]) -> dict[str, int]:
+    """Announcements the title pre-filter skipped, by reason (``exclude:回购``, ``no_match``...)."""
+    prefix = "aimap/prefilter/skipped/"
+    return {k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
+
+
+def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
+    """Recorded errors by kind (``pdf_scanned``, ``http_error``...)."""
+    prefix = "aimap/errors/"
+    return {k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix) and k != "aimap/errors/recorded"}
+
+
+def requests_today(source: str, engine: Engine) -> int:
+    """Requests the crawls of ``source`` started today (UTC) made: what its daily budget has used."""
+    midnight = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC)
+    with session_factory(engine)() as session:
+        runs = session.scalars(select(PipelineRun).where(PipelineRun.flow == "crawl", PipelineRun.started_at >= midnight))
+        return sum(int((r.counts or {}).get("requests", 0) or 0) for r in runs if (r.parameters or {}).get("source") == source)
+
+
+def is_local(cfg: SourceConfig, base_url: str | None, hosts: dict[str, str]) -> bool:
+    """Whether a crawl of ``cfg`` goes to a local or mapped server rather than the real sites."""
+    if "*" in hosts or (hosts and all(d.lower() in hosts for d in cfg.allowed_domains)):
+        return True
+    return any("{base_url}" in u for u in cfg.start_urls + cfg.feeds + cfg.sitemaps + cfg.list_pages)
 
 
 def delivered(counts: dict[str, Any]) -> int:
@@ -109,6 +151,12 @@ def crawl_command(
     if since:
         cmd += ["-a", f"since={since.isoformat()}"]
     settings = {"AIMAP_STATS_FILE": str(stats_file), "AIMAP_RUN_ID": str(run_id)}
+    hosts = host_map_from(base_url)
+    if hosts:
+        settings["AIMAP_HOST_MAP"] = json.dumps(hosts)
+    contact = os.environ.get(CONTACT_ENV, "").strip()
+    if contact:
+        settings["USER_AGENT"] = USER_AGENT.format(contact=contact)
     politeness = cfg.politeness or {}
     if "download_delay" in politeness:
         delay = float(politeness["download_delay"])
@@ -154,8 +202,22 @@ def run_crawl(
     """
     cfg = load_source(source, sources_dir)
     cfg.resolved_start_urls(base_url)  # fail fast, before a process or a run record exists
+    try:
+        hosts = host_map_from(base_url)
+    except HostMapError as exc:
+        raise CrawlError(str(exc)) from exc
+    if not is_local(cfg, base_url, hosts) and not os.environ.get(CONTACT_ENV, "").strip():
+        raise CrawlError(f"crawling the real source {cfg.name} needs an identifying contact: set {CONTACT_ENV} "
+                         "(an e-mail address or URL; it goes into the User-Agent)")
     url = db_url or database_url()
     engine = get_engine(url)
+    budget = int((cfg.politeness or {}).get("daily_request_budget", 0) or 0)
+    if budget:
+        left = budget - requests_today(cfg.name, engine)
+        if left <= 0:
+            raise CrawlError(f"source {cfg.name}: its daily request budget ({budget}) is used up today; "
+                             "the crawl resumes tomorrow")
+        extra_settings = {"CLOSESPIDER_PAGECOUNT": str(left), **(extra_settings or {})}
     jobdir = job_dir(cfg.name) if resumable else None
     resuming = bool(jobdir and (jobdir / "seen.tsv").exists())
     if resuming and jobdir is not None:
@@ -192,12 +254,13 @@ def run_crawl(
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
 
     counts, by_status = summarise(stats)
+    counts_extra = {"skipped_by_reason": skipped_by_reason(stats), "errors_by_kind": errors_by_kind(stats)}
     finished = stats.get("finish_reason") == "finished"
     failed = proc.returncode != 0 or not stats
     killed = proc.returncode is not None and proc.returncode < 0  # ended by a signal: resumable
-    finish_run(run_id, counts={**counts, "responses_by_status": by_status},
+    finish_run(run_id, counts={**counts, "responses_by_status": by_status, **counts_extra},
                state="interrupted" if killed else "failed" if failed else "completed" if finished else "interrupted",
-               message=(stderr or f"finish reason: {stats.get('finish_reason')}")[-MESSAGE_LIMIT:]
+               message=(stderr if failed else f"{_reason(stats.get('finish_reason'))}\n{stderr[-2000:]}")[-MESSAGE_LIMIT:]
                if failed or not finished else None, engine=engine)
     if finished and not failed and jobdir is not None and jobdir.exists():
         shutil.rmtree(jobdir)
@@ -214,6 +277,29 @@ def run_crawl(
     )
 
 
+def _reason(reason: str | None) -> str:
+    if reason == BUDGET_REASON:
+        return "stopped at the source's daily request budget; the next crawl resumes it"
+    return f"finish reason: {reason}"
+
+
 def _count_lines(path: Path) -> int:
     with path.open("rb") as fh:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 16), b""))
+
+
+def source_activity(engine: Engine | None = None) -> dict[str, dict[str, Any]]:
+    """Per source name: its last crawl (start time, state, run id) and how many documents it holds."""
+    engine = engine or get_engine()
+    activity: dict[str, dict[str, Any]] = {}
+    with session_factory(engine)() as session:
+        for run in session.scalars(select(PipelineRun).where(PipelineRun.flow == "crawl").order_by(PipelineRun.id)):
+            name = (run.parameters or {}).get("source")
+            if name:
+                activity.setdefault(name, {})["last_run"] = {"run_id": run.id, "state": run.state,
+                                                             "started_at": run.started_at}
+        rows = session.execute(select(Source.name, func.count(Document.id))
+                               .join(Document, Document.source_id == Source.id).group_by(Source.name))
+        for name, count in rows:
+            activity.setdefault(name, {})["documents"] = int(count)
+    return activity

@@ -1,7 +1,11 @@
 """Scrapy settings for aimap's crawlers (https://docs.scrapy.org/en/latest/topics/settings.html).
 
-Politeness defaults: robots.txt obeyed, an identifying User-Agent, AutoThrottle on, retries
-with backoff on 5xx and timeouts, a per-page size cap. A source file may tighten them.
+Politeness defaults: robots.txt obeyed (per real host, also through a host map), an identifying
+User-Agent with the operator's contact (``AIMAP_CRAWL_CONTACT``, set by :mod:`crawlers.run`), at least
+1 s between requests to one host, AutoThrottle on, retries with backoff on 5xx/429 and timeouts
+(a host answering 429/503 is slowed down, :class:`crawlers.middlewares.BackoffMiddleware`), a
+per-page size cap, and a daily request budget per source (``politeness.daily_request_budget``).
+A source file may tighten them.
 """
 
 BOT_NAME = "aimap"
@@ -13,13 +17,13 @@ ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
-DOWNLOAD_DELAY = 0.0
+DOWNLOAD_DELAY = 1.0  # per host (download slot); a source's politeness.download_delay overrides it
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 1 * 1024 * 1024
 
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 
@@ -32,8 +36,13 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.HostUnmapMiddleware": 40,
     "crawlers.middlewares.AllowedHostsMiddleware": 50,
+    # after RobotsTxtMiddleware (100): robots.txt is asked of the real host (itself mapped)
+    "crawlers.middlewares.HostMapMiddleware": 120,
     "crawlers.middlewares.ConditionalRequestMiddleware": 560,
+    # its process_response runs before RetryMiddleware's (550): the slot slows down, then the retry
+    "crawlers.middlewares.BackoffMiddleware": 570,
 }
 SPIDER_MIDDLEWARES = {
     "crawlers.middlewares.JournalSpiderMiddleware": 5,
@@ -59,5 +68,10 @@ AIMAP_RUN_ID = None
 #: Hosts a request may go to; anything else is refused (no request leaves the allow-list).
 #: ``None`` = the spider's ``allowed_domains``.
 AIMAP_ALLOWED_HOSTS = None
+#: Host map (JSON host -> base URL, ``*`` for every host): requests for a real host go to
+#: ``{base}/_hosts/<host>/...`` (crawlers/hostmap.py); set by ``aimap crawl --base-url`` / ``AIMAP_CRAWL_HOSTS``.
+AIMAP_HOST_MAP = None
+#: Longest delay (seconds) a host's 429/503 answers can push its download slot to.
+AIMAP_BACKOFF_MAX = 300.0
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -49,3 +49,20 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest revision shipped with this code."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def check_revision(revision: str) -> str:
+    """``revision`` when this code ships it (an id, a unique prefix, ``base``, ``head``, ``-N``/``+N``
+    relative steps); otherwise a ``ValueError`` listing the known revisions."""
+    script = ScriptDirectory.from_config(alembic_config())
+    text = revision.strip()
+    if text in ("base", "head", "heads") or (text[:1] in "+-" and text[1:].isdigit()):
+        return text
+    known = [r.revision for r in script.walk_revisions()]
+    try:
+        found = script.get_revision(text)
+    except Exception as exc:  # noqa: BLE001 - alembic raises several kinds for an unknown or ambiguous id
+        raise ValueError(f"unknown revision {revision!r}; known: base, {', '.join(reversed(known))}, head") from exc
+    if found is None:
+        raise ValueError(f"unknown revision {revision!r}; known: base, {', '.join(reversed(known))}, head")
+    return text

@@ -291,6 +291,8 @@ class Document(Base):
     last_modified: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: what the source states beside the text (an announcement's 证券代码/证券简称/公告编号; revision 0005)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class DocumentVersion(Base):

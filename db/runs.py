@@ -267,3 +267,72 @@ def last_published(edition: int, engine: Engine | None = None) -> Step | None:
     published = [Step.of(r) for r in ledger._rows(STEP_FLOW)
                  if r.parameters.get("step") == PUBLISH_STEP and r.state == "completed"]
     return published[-1] if published else None
+
+
+#: The steps of an annual refresh, in order (``crawl`` stands for every ``crawl:<source>`` step).
+REFRESH_STEPS = ("crawl", "etl", "gate", "analyze", PUBLISH_STEP)
+REFRESH_FLOW = "annual-refresh"
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat(sep=" ", timespec="seconds") if moment else None
+
+
+def step_states(steps: list[Step]) -> list[dict[str, Any]]:
+    """Per refresh step, its latest state and end: ``crawl`` sums up its sources (failed ones named),
+    ``gate`` says ``overridden`` when it passed by an operator's override."""
+    found = []
+    for name in REFRESH_STEPS:
+        records = [s for s in steps if s.step == name or s.step.startswith(f"{name}:")]
+        if not records:
+            found.append({"step": name, "state": "not run", "finished_at": None})
+            continue
+        if name == "crawl":
+            latest: dict[str, Step] = {}
+            for s in records:
+                latest[s.step] = s
+            failed = sorted(s.step.split(":", 1)[1] for s in latest.values() if s.state not in ("completed", "running"))
+            running = [s for s in latest.values() if s.state == "running"]
+            state = f"failed: {', '.join(failed)}" if failed else "running" if running else "completed"
+            ends = [s.finished_at for s in latest.values() if s.finished_at]
+            found.append({"step": name, "state": state, "finished_at": _iso(max(ends)) if ends else None,
+                          "sources": len(latest)})
+            continue
+        last = records[-1]
+        state = "overridden" if name == "gate" and last.state == "completed" and last.counts.get("overridden") \
+            else last.state
+        found.append({"step": name, "state": state, "finished_at": _iso(last.finished_at)})
+    return found
+
+
+def refresh_overview(engine: Engine | None = None, editions: int = 5) -> list[dict[str, Any]]:
+    """The last refresh of each of the ``editions`` most recently refreshed editions: the refresh's own
+    state, when it started, and every step's state (:func:`step_states`), newest edition first."""
+    engine = engine or get_engine()
+    with session_scope(engine) as session:
+        rows = session.execute(select(PipelineRun.id, PipelineRun.flow, PipelineRun.parameters, PipelineRun.state,
+                                      PipelineRun.started_at, PipelineRun.finished_at, PipelineRun.message,
+                                      PipelineRun.counts)
+                               .where(PipelineRun.flow.in_((REFRESH_FLOW, START_FLOW)))
+                               .order_by(PipelineRun.id)).all()
+    last: dict[int, Any] = {}
+    for row in rows:
+        edition = (row.parameters or {}).get("edition")
+        if row.flow == REFRESH_FLOW and isinstance(edition, int):
+            last[edition] = row
+        elif isinstance(edition, int):
+            last.setdefault(edition, None)
+    newest = sorted(last, key=lambda e: -(last[e].id if last[e] is not None else 0))[:editions]
+    overview = []
+    for edition in sorted(newest, reverse=True):
+        run = last[edition]
+        overview.append({
+            "edition": edition,
+            "state": run.state if run is not None else "unknown",
+            "started_at": _iso(run.started_at) if run is not None else None,
+            "finished_at": _iso(run.finished_at) if run is not None else None,
+            "overridden": bool(run is not None and (run.counts or {}).get("overridden")),
+            "message": (run.message or "").strip().splitlines()[0] if run is not None and run.message else None,
+            "steps": step_states(Ledger(edition, engine).steps()),
+        })
+    return overview

@@ -29,7 +29,12 @@ The package is split so the world model and the rendering evolve separately:
   (``truth/``); :func:`~demosite.render.step_world` advances it by one year.
 - :mod:`demosite.phrasing` -- the varied wording of announcements (``data/phrasings.yml``).
 - :mod:`demosite.server` -- a loopback-only HTTP server with ETag/Last-Modified, injected
-  faults and the exchange's JSON search API.
+  faults and the exchange's JSON search API; it also emulates real hosts under
+  ``/_hosts/<host>/`` (issue 15): the cninfo and HKEXnews protocols (:mod:`demosite.protocols`,
+  data from :mod:`demosite.sites.cninfo` and :mod:`demosite.sites.hkex`), announcement PDFs built
+  on request (:mod:`demosite.pdfs`, reportlab) with scanned/empty/encrypted/truncated faults, and
+  the hubs' newsrooms, portals and ministries by robots.txt, sitemaps and feeds
+  (:mod:`demosite.sites.hosts`). See docs/demo-web.md.
 - :mod:`demosite.evaluation` -- readers of a rendered world's ground truth as plain data.
 - :mod:`demosite.cli` -- the ``demosite`` command line (generate, serve, step, demo).
 

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -27,7 +28,10 @@ import typer
 from common.config import home_dir, safe_url
 from demosite.render import render_site, step_world
 from demosite.server import serve, serve_forever
-from demosite.world import build_world
+from demosite.world import PRESETS, build_world
+
+#: World size presets as a closed choice (an unknown one is a one-line usage error).
+PresetName = Enum("PresetName", {name: name for name in PRESETS}, type=str)  # type: ignore[misc]
 
 app = typer.Typer(
     name="demosite",
@@ -52,11 +56,12 @@ def _default_world() -> Path:
 
 @app.command()
 def generate(
-    scale: Annotated[str, typer.Option("--scale", help="World size preset: tiny | small | medium | report.")] = "tiny",
+    scale: Annotated[PresetName, typer.Option("--scale", help="World size preset.")] = "tiny",  # type: ignore[assignment]
     seed: Annotated[int, typer.Option(help="Random seed (same seed and scale -> byte-identical output).")] = 7,
     out: Annotated[Path | None, typer.Option(help="Output directory (default: $AIMAP_HOME/world).")] = None,
 ) -> None:
     """Generate a demo world and render it: site/, firms.csv, sources/ and truth/ (ground truth)."""
+    scale = PresetName(scale).value  # a plain str from here on
     target = out or _default_world()
     started = time.perf_counter()
     try:
@@ -69,7 +74,9 @@ def generate(
     typer.echo(
         f"world {scale} (seed {seed}) written to {target}: {manifest.firms:,} sample firms, "
         f"{manifest.partners:,} relation nodes, {manifest.events:,} events, {manifest.documents:,} documents, "
-        f"{manifest.pages:,} files (model {built - started:.1f} s, rendering {done - built:.1f} s)"
+        f"{manifest.pages:,} files and {manifest.host_files:,} under emulated real hosts (site/_hosts/: cninfo, "
+        f"HKEXnews, newsrooms and portals by sitemap and feed; PDFs are built when first requested) "
+        f"(model {built - started:.1f} s, rendering {done - built:.1f} s)"
     )
     typer.echo(f"next: aimap firms import {target / 'firms.csv'}; demosite serve {target}")
 
@@ -83,7 +90,8 @@ def serve_cmd(
     root = directory or _default_world()
     if not (root / "site").exists() and not (root / "index.html").exists():
         _fail(f"{root} holds no generated world; run `demosite generate --out {root}` first")
-    typer.echo(f"serving {root} on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    typer.echo(f"serving {root} on http://127.0.0.1:{port}/ (Ctrl-C to stop); real hosts under "
+               f"http://127.0.0.1:{port}/_hosts/<host>/ (crawl with --base-url http://127.0.0.1:{port})")
     serve_forever(root, "127.0.0.1", port)
 
 
@@ -148,12 +156,13 @@ def _world_for_demo(root: Path, preset: str, seed: int) -> dict:
 
 @app.command()
 def demo(
-    preset: Annotated[str, typer.Option(help="Demo world size preset.")] = "tiny",
+    preset: Annotated[PresetName, typer.Option(help="Demo world size preset.")] = "tiny",  # type: ignore[assignment]
     seed: Annotated[int, typer.Option(help="Demo world seed.")] = 7,
     edition: Annotated[int | None, typer.Option(help="Report edition (default: the world's last year + 1).")] = None,
 ) -> None:
     """Run aimap over the demo web: world -> `aimap db upgrade` -> `aimap firms import` -> `aimap refresh`
     (crawl -> ETL -> gate -> report -> publish). Running it again resumes (what completed is not redone)."""
+    preset = PresetName(preset).value  # a plain str from here on
     root = _default_world()
     spec = _world_for_demo(root, preset, seed)
     year = edition or int(spec["through_year"]) + 1

@@ -9,8 +9,14 @@ Layout written by :func:`render_site` under ``out_dir``::
       exchange/disclosure/...  exchange announcements and annual-report summaries
       gov/<portal>/...         government portals (.htm; GBK, GB2312, one with a wrong meta charset)
       media/, media-hk/        syndicating media, RSS/Atom feeds and sitemaps (traditional Chinese in -hk)
+      _hosts/<host>/...        real hosts emulated by path prefix: cninfo and HKEXnews static files,
+                               newsrooms and portals with robots/sitemaps/feeds (demosite.sites.hosts)
     server/faults.json         injected faults the server applies (500s, slow answers)
     server/exchange/<code>.json  the exchange search API's index per stock code
+    server/cninfo.json         the cninfo query's records (demosite.sites.cninfo)
+    server/hkex.json           HKEXnews stocks and title-search rows (demosite.sites.hkex)
+    server/pdfs.json           every announcement PDF as a spec the server builds on request (demosite.pdfs)
+    server/hosts.json          newsroom/portal article paths under real hosts -> the demo pages they serve
     firms.csv                  the firm registry in the format `aimap firms import` reads
     sources/*.yml              crawl sources for this world (start URLs use {base_url})
     truth/organisations.jsonl  every organisation with aliases and attributes
@@ -19,6 +25,9 @@ Layout written by :func:`render_site` under ``out_dir``::
                                whose only report is a dead page cannot be found by a crawler)
     truth/documents.jsonl      every document: URL, site, what it reports, names used, faults
     truth/world.json           seed, preset, through year, counts, robots rules, fault list
+    truth/announcements.jsonl  every cninfo / HKEXnews document: relevant (cooperation) or not, PDF fault, text
+    truth/hosts.json           every emulated host and its entry points
+    truth/host_documents.jsonl the newsroom/portal articles under real hosts (mirror_of: the demo path)
     world.json                 how to regenerate this directory (seed, preset, through year)
 
 Output is byte-identical for the same world. Every file's modification time is set to the date
@@ -41,7 +50,18 @@ from typing import Any
 
 from demosite.model import World
 from demosite.pages import DocTruth, Page, escape, html_page
-from demosite.sites import Context, event_status, event_witnesses, exchange, government, media, newsroom
+from demosite.sites import (
+    Context,
+    cninfo,
+    event_status,
+    event_witnesses,
+    exchange,
+    government,
+    hkex,
+    hosts,
+    media,
+    newsroom,
+)
 from demosite.world import build_world
 
 ROBOTS_TXT = (
@@ -78,6 +98,7 @@ class SiteManifest:
     registry_csv: Path
     truth_dir: Path
     sources_dir: Path
+    host_files: int = 0  # files under site/_hosts/ (the emulated real hosts), not counted in ``pages``
 
 
 def _cell(value: object) -> str:
@@ -194,6 +215,47 @@ def build_pages(world: World) -> tuple[Context, list[Page], dict[str, list[dict[
     return ctx, pages, index
 
 
+@dataclass
+class Disclosure:
+    """The real-protocol part of the demo web: host pages, server indexes and their truth."""
+
+    pages: list[Page]
+    cninfo: list[dict[str, Any]]
+    hkex: dict[str, Any]
+    pdfs: dict[str, dict[str, Any]]
+    articles: dict[str, str]
+    announcements: list[dict[str, Any]]
+    hosts: dict[str, Any]
+    host_documents: list[dict[str, Any]]
+
+
+def build_disclosure(ctx: Context, pages: list[Page]) -> Disclosure:
+    """cninfo, HKEXnews and the newsroom/portal hosts (demosite.sites.cninfo, hkex, hosts)."""
+    cn_pages, cn_records, cn_specs, cn_truth = cninfo.render(ctx)
+    hk_pages, hk_index, hk_specs, hk_truth = hkex.render(ctx)
+    host_pages, articles, host_list, host_docs = hosts.render(ctx, pages)
+    for host, kind in ((cninfo.HOST, "cninfo"), (cninfo.STATIC_HOST, "cninfo-static"), (hkex.HOST, "hkex")):
+        host_list[host] = {"kind": kind, "robots": f"https://{host}/robots.txt", "real": True}
+    return Disclosure(cn_pages + hk_pages + host_pages, cn_records, hk_index, cn_specs | hk_specs, articles,
+                      cn_truth + hk_truth, host_list, host_docs)
+
+
+def _jsonl(records: list[dict[str, Any]]) -> bytes:
+    return ("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)).encode("utf-8")
+
+
+def _write_disclosure(disclosure: Disclosure, server_dir: Path, truth_dir: Path) -> None:
+    compact = {"ensure_ascii": False, "sort_keys": True, "separators": (",", ":")}
+    _write(server_dir / "cninfo.json", json.dumps(disclosure.cninfo, **compact).encode("utf-8"))
+    _write(server_dir / "hkex.json", json.dumps(disclosure.hkex, **compact).encode("utf-8"))
+    _write(server_dir / "pdfs.json", json.dumps(disclosure.pdfs, **compact).encode("utf-8"))
+    _write(server_dir / "hosts.json", json.dumps(disclosure.articles, **compact).encode("utf-8"))
+    _write(truth_dir / "announcements.jsonl", _jsonl(disclosure.announcements))
+    _write(truth_dir / "hosts.json", (json.dumps(disclosure.hosts, ensure_ascii=False, indent=1, sort_keys=True)
+                                      + "\n").encode("utf-8"))
+    _write(truth_dir / "host_documents.jsonl", _jsonl(disclosure.host_documents))
+
+
 def _write(path: Path, data: bytes, modified: dt.date | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not (path.exists() and path.read_bytes() == data):
@@ -232,6 +294,7 @@ def render_site(world: World, out_dir: Path) -> SiteManifest:
     if site.exists() and not (truth_dir / "world.json").exists():
         raise FileExistsError(f"{site} exists but is not a rendered demo site; refusing to overwrite it")
     ctx, pages, index = build_pages(world)
+    disclosure = build_disclosure(ctx, pages)
     written: set[Path] = set()
     documents: list[DocTruth] = []
     faults: dict[str, dict[str, Any]] = {}
@@ -250,6 +313,11 @@ def render_site(world: World, out_dir: Path) -> SiteManifest:
                 continue
         _write(path, page.body, page.modified)
         written.add(path)
+    classic_files = len(written)
+    for page in disclosure.pages:
+        path = site / page.path.lstrip("/")
+        _write(path, page.body, page.modified)
+        written.add(path)
     _prune(site, written)
 
     server_dir = out_dir / "server"
@@ -257,6 +325,7 @@ def render_site(world: World, out_dir: Path) -> SiteManifest:
         shutil.rmtree(server_dir)
     exchange.write_index(index, str(server_dir))
     _write(server_dir / "faults.json", json.dumps(faults, indent=1, sort_keys=True).encode("utf-8"))
+    _write_disclosure(disclosure, server_dir, truth_dir)
 
     _write(out_dir / "firms.csv", registry_csv(world).encode("utf-8"))
     sources_dir = out_dir / "sources"
@@ -282,7 +351,7 @@ def render_site(world: World, out_dir: Path) -> SiteManifest:
             "events": len(world.events),
             "documents": len(documents),
             "crawlable_documents": sum(1 for d in documents if d.crawlable and d.fault not in ("gone", "broken")),
-            "pages": len(written),
+            "pages": classic_files,
         },
         "robots_disallow": list(ROBOTS_DISALLOW),
         "faults": {kind: sorted(d.url for d in documents if d.fault == kind)
@@ -294,8 +363,8 @@ def render_site(world: World, out_dir: Path) -> SiteManifest:
                                                 "through_year": through_year}, indent=1) + "\n").encode("utf-8"))
     return SiteManifest(
         root=site, out_dir=out_dir, firms=len(world.firms), partners=len(world.partners), events=len(world.events),
-        documents=len(documents), pages=len(written), registry_csv=out_dir / "firms.csv", truth_dir=truth_dir,
-        sources_dir=sources_dir,
+        documents=len(documents), pages=classic_files, registry_csv=out_dir / "firms.csv", truth_dir=truth_dir,
+        sources_dir=sources_dir, host_files=len(written) - classic_files,
     )
 
 

@@ -7,6 +7,12 @@ An ordinary static HTTP server with what crawlers meet on real sites:
   get ``304 Not Modified``, so incremental crawls can be tested;
 - the exchange's JSON search API (``/exchange/api/announcements``), answered from the index
   the renderer writes to ``<out_dir>/server/exchange/<stock_code>.json``;
+- the emulated real hosts under ``/_hosts/<host>/`` (issue 15): the cninfo query (``POST``), the
+  HKEXnews prefix and title searches (:mod:`demosite.protocols`), announcement PDFs built on their first
+  request from ``server/pdfs.json`` (:mod:`demosite.pdfs`; ETag from the spec, so a 304 needs no PDF;
+  the ``truncated`` fault promises the whole file and closes the connection half-way), newsroom and
+  portal articles mapped to their demo pages (``server/hosts.json``), and static files under
+  ``site/_hosts/`` (robots.txt, stock lists, sitemaps, feeds);
 - injected faults from ``<out_dir>/server/faults.json`` (``{"/path": {"status": 500,
   "times": 2}}`` fails the first two requests, ``{"delay": 1.5}`` answers slowly,
   ``{"status": 404}`` always fails), recorded in the ground truth.
@@ -21,6 +27,7 @@ directory itself is accepted too when it holds a ``site/`` directory and no ``in
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -29,10 +36,11 @@ import socket
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -40,7 +48,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from demosite import protocols
+from demosite.pdfs import build_pdf
+
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+HOSTS_PREFIX = "/_hosts/"
+PDF_CACHE = 2048  # generated PDFs kept in memory per server
 
 _TEXT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -66,7 +79,37 @@ class _SiteState:
         )
         self.hits: dict[str, int] = {}
         self.etags: dict[tuple[str, int, int], str] = {}
+        self.loaded: dict[str, Any] = {}
+        self.pdfs: OrderedDict[str, bytes] = OrderedDict()
         self.lock = threading.Lock()
+
+    def data(self, name: str) -> Any:
+        """``server/<name>.json`` of the render (loaded once; empty when the render has none)."""
+        with self.lock:
+            if name not in self.loaded:
+                path = self.server_dir / f"{name}.json"
+                value = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+                if name == "cninfo":
+                    by_code: dict[str, list[dict[str, Any]]] = {}
+                    for record in value or []:
+                        by_code.setdefault(record["secCode"], []).append(record)
+                    self.loaded["cninfo_by_code"] = by_code
+                self.loaded[name] = value
+            return self.loaded[name]
+
+    def pdf(self, path: str, spec: dict[str, Any]) -> bytes:
+        """The PDF at ``path``, built on first use and kept (the most recent :data:`PDF_CACHE` of them)."""
+        with self.lock:
+            data = self.pdfs.get(path)
+            if data is not None:
+                self.pdfs.move_to_end(path)
+                return data
+        data = build_pdf(spec)
+        with self.lock:
+            self.pdfs[path] = data
+            while len(self.pdfs) > PDF_CACHE:
+                self.pdfs.popitem(last=False)
+        return data
 
     def hit(self, path: str) -> int:
         with self.lock:
@@ -132,6 +175,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
         if urlsplit(self.path).path == "/exchange/api/announcements":
             self._api(head=False)
             return
+        if self.path.startswith(HOSTS_PREFIX) and self._hosted(head=False):
+            return
         super().do_GET()
 
     def do_HEAD(self) -> None:  # noqa: N802
@@ -141,7 +186,86 @@ class QuietHandler(SimpleHTTPRequestHandler):
         if urlsplit(self.path).path == "/exchange/api/announcements":
             self._api(head=True)
             return
+        if self.path.startswith(HOSTS_PREFIX) and self._hosted(head=True):
+            return
         super().do_HEAD()
+
+    def do_POST(self) -> None:  # noqa: N802
+        """POST: only the cninfo announcement query (form-encoded) takes one."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length > 0 else b""
+        if urlsplit(self.path).path != protocols.CNINFO_QUERY:
+            self._json(405, {"error": "POST is only accepted by the cninfo announcement query"}, head=False)
+            return
+        form = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True).items()}
+        status, body = protocols.cninfo_query(self.state.data("cninfo") or [], self.state.loaded["cninfo_by_code"], form)
+        self._json(status, body, head=False, sort_keys=False)
+
+    def _hosted(self, head: bool) -> bool:
+        """Answer a dynamic path of an emulated host; False for a static file under site/_hosts/."""
+        path = urlsplit(self.path).path
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query, keep_blank_values=True).items()}
+        if path == protocols.CNINFO_QUERY:
+            self._json(405, {"error": "use POST (form-encoded) for the announcement query"}, head)
+            return True
+        if path == protocols.HKEX_PREFIX:
+            status, text = protocols.hkex_prefix(self.state.data("hkex").get("stocks", []), query)
+            self._send(status, text.encode("utf-8"), "text/javascript; charset=utf-8", head)
+            return True
+        if path == protocols.HKEX_SEARCH:
+            status, body = protocols.hkex_search(self.state.data("hkex").get("rows", []), query)
+            self._json(status, body, head, sort_keys=False)
+            return True
+        spec = self.state.data("pdfs").get(path)
+        if spec is not None:
+            self._pdf(path, spec, head)
+            return True
+        article = self.state.data("hosts").get(path)
+        if article is not None:
+            self.path = article
+        return False
+
+    def _pdf(self, path: str, spec: dict[str, Any], head: bool) -> None:
+        """An announcement PDF with ETag / Last-Modified / 304; the truncated fault cuts the body short."""
+        etag = '"' + hashlib.sha1(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode()).hexdigest() + '"'
+        day = dt.date.fromisoformat(spec["date"])
+        stamp = dt.datetime(day.year, day.month, day.day, 8, tzinfo=dt.UTC).timestamp()
+        inm, ims = self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
+        fresh = etag in [t.strip() for t in inm.split(",")] if inm else False
+        if not inm and ims:
+            try:
+                fresh = parsedate_to_datetime(ims).timestamp() >= stamp
+            except (TypeError, ValueError):
+                fresh = False
+        if fresh:
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = self.state.pdf(path, spec)
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/pdf")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", formatdate(stamp, usegmt=True))
+        self.end_headers()
+        if head:
+            return
+        if spec.get("fault") == "truncated":
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(data)
+
+    def _send(self, status: int, data: bytes, content_type: str, head: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
 
     def send_head(self) -> Any:
         """Answer ``If-None-Match`` with 304; remember the ETag for the headers."""
@@ -207,14 +331,9 @@ class QuietHandler(SimpleHTTPRequestHandler):
                 "items": items[(page - 1) * size : page * size]}
         self._json(200, body, head)
 
-    def _json(self, status: int, body: dict[str, Any], head: bool) -> None:
-        data = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if not head:
-            self.wfile.write(data)
+    def _json(self, status: int, body: dict[str, Any], head: bool, sort_keys: bool = True) -> None:
+        data = json.dumps(body, ensure_ascii=False, sort_keys=sort_keys).encode("utf-8")
+        self._send(status, data, "application/json; charset=utf-8", head)
 
 
 class _Server(ThreadingHTTPServer):

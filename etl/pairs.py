@@ -35,7 +35,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from etl.extract import Extraction, Relation, extract_document, same_group
 from etl.lexicon import Lexicon, has_cue, load_lexicon
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind
 from etl.normalize import find_dates, normalise, sentences
+from etl.structures import Name, read_structures, triggered
 
 MODEL_FILE = Path(__file__).resolve().parent / "models" / "pairs.json"
 CUES_FILE = Path(__file__).resolve().parent / "lexicons" / "pair_cues.yml"
@@ -165,6 +166,8 @@ class DocumentView:
     rule_pairs: dict[frozenset[int], list[Relation]] = field(default_factory=dict)
     negated: set[tuple[int, int]] = field(default_factory=set)
     rule_unpaired: list[Relation] = field(default_factory=list)  # rules' relations of no candidate pair
+    #: per sentence, its pairable organisations in text order (first mention of each entity)
+    named: dict[tuple[int, int], list[tuple[Mention, Entity]]] = field(default_factory=dict)
 
 
 def _entity_for(entities: list[Entity], by_fold: dict[str, Entity], name: str) -> Entity | None:
@@ -336,7 +339,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         inside = [m for m in rule_mentions if s[0] <= m.start and m.end <= s[1]]
         for m in inside:
             by_sentence[s].append((m, _add(entities, by_fold, m, "RULE", m.identity)))
-        if sentence_text(s) in settled or not _worth_reading(doc[s[0]:s[1]], cues):
+        if (sentence_text(s) in settled and not triggered(sentence_text(s))) or not _worth_reading(sentence_text(s), cues):
             tagged[s] = []
             continue
         tagged[s] = recognise.words(doc, s[0], s[1])
@@ -368,13 +371,16 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         else:  # a party the entities do not hold (the document's subject, a unified short name): kept as is
             unpaired.append(r)
     occurrences = []
+    pairable: dict[tuple[int, int], list[tuple[Mention, Entity]]] = {}
     for index, s in enumerate(bounds):
         named = sorted(by_sentence.get(s, []), key=lambda me: me[0].start)
         first: dict[int, Mention] = {}
         for m, e in named:
             first.setdefault(e.id, m)
-        order = sorted(first.items(), key=lambda kv: kv[1].start)[:MAX_ENTITIES]
-        order = [(i, m) for i, m in order if _pairable(entities[i], not_names)]
+        ordered = [(i, m) for i, m in sorted(first.items(), key=lambda kv: kv[1].start)
+                   if _pairable(entities[i], not_names)]
+        pairable[s] = [(m, entities[i]) for i, m in ordered]
+        order = ordered[:MAX_ENTITIES]
         for i, (xi, xm) in enumerate(order):
             for yi, ym in order[i + 1:]:
                 ex, ey = entities[xi], entities[yi]
@@ -383,7 +389,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
                                       [m for m, _ in named])
                 occurrences.append(Occurrence(ex, ey, s, feats, rule))
-    return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired)
+    return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable)
 
 
 # --------------------------------------------------------------------------- the model
@@ -470,12 +476,7 @@ def default_model() -> PairModel | None:
 def _year(view: DocumentView, occ: Occurrence, status: str) -> int | None:
     if occ.rule is not None and occ.rule.status == status and occ.rule.year is not None:
         return occ.rule.year
-    dates = [d for d in find_dates(view.text[occ.sentence[0]:occ.sentence[1]], view.published) if d.year]
-    if dates:
-        return dates[0].year
-    if status == "new" and view.published is not None:
-        return view.published.year
-    return None
+    return _sentence_year(view, occ.sentence, status)
 
 
 def decide(view: DocumentView, model: PairModel) -> list[Relation]:
@@ -486,23 +487,33 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     phrasings they know, and the model only overrules them when it is sure. Every other pair is
     decided by the model over its occurrences (module docstring, step 3) against ``party``, in the
     sentences where the rules found no relation and saw no negation cue (talks, intentions, rumours:
-    ``negation`` in ``etl/lexicons/relation_kinds.yml``): a sentence the rules understood is left to them.
+    ``negation`` in ``etl/lexicons/relation_kinds.yml``); in a sentence the rules settled only
+    above the higher ``ruled_party`` threshold.
+
+    Funding rounds, tender results and co-buildings are read by their structure
+    (:func:`structure_relations`); the model adds nothing in those sentences. Finally, relations
+    whose party is no credible organisation (:func:`_credible`) are dropped, and a firm's mutual
+    agreement with a government becomes firm -> government (:func:`_firm_to_government`).
     """
     by_pair: dict[frozenset[int], list[tuple[Occurrence, float]]] = defaultdict(list)
     for occ in view.occurrences:
         p = model.party.probabilities(occ.features)[model.party.classes[0]]
         by_pair[frozenset((occ.x.id, occ.y.id))].append((occ, p))
+    structured, claimed, read = structure_relations(view)
     relations: list[Relation] = list(view.rule_unpaired)
     veto = model.thresholds.get("veto", 0.0)
-    ruled = set(view.negated)  # sentences the rules read as no relation (talks, intentions) or with one
+    closed = set(view.negated) | read  # talks, intentions, structures: the model adds nothing there
+    ruled = set(closed)  # ... and sentences where the rules found a relation: only above ``ruled_party``
     for pair, rules in view.rule_pairs.items():
         scored = by_pair.pop(pair, None)
         ruled.update(occ.sentence for occ, _ in scored or ())
+        rules = [r for r in rules if (pair, r.sentence) not in claimed]
         if not scored or max(p for _, p in scored) >= veto:
             relations += rules
     t_party = model.thresholds.get("party", 0.5)
+    t_ruled = model.thresholds.get("ruled_party", 1.01)  # above 1: never in a sentence the rules settled
     for scored in by_pair.values():
-        scored = [(occ, p) for occ, p in scored if occ.sentence not in ruled]
+        scored = [(occ, p) for occ, p in scored if occ.sentence not in closed and (occ.sentence not in ruled or p >= t_ruled)]
         if not scored:
             continue
         best_occ, best_p = max(scored, key=lambda op: op[1])
@@ -539,7 +550,103 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
             for kind in kinds:
                 relations.append(Relation(pm, rm, "mutual" if direction == "mutual" else "directed", kind, status,
                                           year, None, sentence=sentence, confidence=round(best_p, 3)))
-    return relations
+    barred = {m.identity for e in view.entities if not _credible(e) for m in e.mentions}
+    relations = [r for r in relations if r.provider.identity not in barred and r.receiver.identity not in barred]
+    return [_firm_to_government(r, view) for r in relations + structured]
+
+
+_GOVERNMENT_KINDS = frozenset({"government"})
+_FIRM_KINDS = frozenset({"firm", "foreign_firm", "telecom", "bank"})
+
+
+def _kind_of(view: DocumentView, mention: Mention) -> str | None:
+    for e in view.entities:
+        if any(m.identity == mention.identity for m in e.mentions):
+            return e.kind or (e.name_kind if e.name_kind != "unknown" else None)
+    return mention.kind
+
+
+def _firm_to_government(relation: Relation, view: DocumentView) -> Relation:
+    """A firm's agreement with a government read as mutual becomes firm -> government
+    (ANNOTATION.md, Direction: a firm delivering technology or solutions to a government)."""
+    if relation.direction != "mutual" or relation.kind in ("investment", "alliance_membership", "joint_lab"):
+        return relation
+    kp, kr = _kind_of(view, relation.provider), _kind_of(view, relation.receiver)
+    if kp in _GOVERNMENT_KINDS and kr in _FIRM_KINDS:
+        return replace(relation, provider=relation.receiver, receiver=relation.provider, direction="directed")
+    if kr in _GOVERNMENT_KINDS and kp in _FIRM_KINDS:
+        return replace(relation, direction="directed")
+    return relation
+
+
+def _credible(entity: Entity) -> bool:
+    """Whether an entity can be a party at all: a plausible name (:func:`etl.recognise.plausible`:
+    no clause, generic word or country), not a news source (its name kind is ``media``) and not a
+    person (the recogniser's PER tag, with no rule or organisation tag beside it)."""
+    if not recognise.plausible(entity.surface):
+        return False
+    if "RULE" in entity.tags and entity.kind is not None:
+        return True
+    return entity.name_kind != "media" and entity.tags != {"PER"}
+
+
+def structure_relations(view: DocumentView) -> tuple[list[Relation], set[tuple[frozenset[int], str]], set[tuple[int, int]]]:
+    """The relations of the document's funding rounds, tender results and co-buildings
+    (:mod:`etl.structures`), the (pair, sentence) decisions they replace, and their sentences.
+
+    The rules stay in charge of a sentence they read consistently with its structure: where every
+    relation the rules found there involves the funded firm or the buyer (or is a relation of the
+    announcing company, "公司中标…"), the structure is not applied. Where the rules contradict it
+    (investors paired with each other, bidders with bidders), those rule relations are dropped and
+    the structure's relations are added for the pairs the rules left alone; the model adds
+    nothing in that sentence either way.
+    """
+    bounds = [b for b in view.named if view.named[b]]
+    texts = [view.text[b[0]:b[1]] for b in bounds]
+    names = [[Name(e.id, m.start - b[0], m.end - b[0], e.name_kind) for m, e in view.named[b]] for b in bounds]
+    entities = {e.id: e for e in view.entities}
+    ruled: dict[str, list[frozenset[int]]] = defaultdict(list)
+    for pair, rules in view.rule_pairs.items():
+        for r in rules:
+            ruled[r.sentence].append(pair)
+    announcer = {r.sentence for r in view.rule_unpaired}
+    relations: list[Relation] = []
+    claimed: set[tuple[frozenset[int], str]] = set()
+    read: set[tuple[int, int]] = set()
+    seen: set[tuple[int, int, str, str]] = set()
+    for bound, text, found in zip(bounds, texts, read_structures(zip(texts, names, strict=True)), strict=True):
+        if found is None:
+            continue
+        pairs_here = ruled.get(text, [])
+        contradicting = [p for p in pairs_here if found.anchor is None or found.anchor not in p]
+        if (pairs_here or text in announcer) and not contradicting:
+            continue  # the rules read this sentence as its structure does: theirs stands
+        if found.name == "cobuild" and (pairs_here or text in announcer):
+            continue
+        read.add(bound)
+        claimed.update((p, text) for p in contradicting)
+        kept = set(pairs_here) - set(contradicting)
+        for link in found.links:
+            key = (link.provider, link.receiver, link.kind, link.status)
+            if key in seen or link.provider == link.receiver or frozenset((link.provider, link.receiver)) in kept:
+                continue
+            seen.add(key)
+            provider, receiver = entities[link.provider], entities[link.receiver]
+            if _aliases(provider, receiver) or same_group(provider.mentions[0], receiver.mentions[0]):
+                continue
+            year = _sentence_year(view, bound, link.status)
+            relations.append(Relation(_mention(provider), _mention(receiver), link.direction, link.kind, link.status,
+                                      year, None, sentence=text, confidence=1.0))
+    return relations, claimed, read
+
+
+def _sentence_year(view: DocumentView, bound: tuple[int, int], status: str) -> int | None:
+    dates = [d for d in find_dates(view.text[bound[0]:bound[1]], view.published) if d.year]
+    if dates:
+        return dates[0].year
+    if status == "new" and view.published is not None:
+        return view.published.year
+    return None
 
 
 def _aliases(x: Entity, y: Entity) -> bool:

@@ -33,6 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from common.datafiles import read_yaml
+from common.text import t2s
+
 #: LAC tags proposed as organisation candidates (the tag is kept as a feature for the pair model).
 CANDIDATE_TAGS = frozenset({"ORG", "nz", "LOC", "PER", "nt"})
 #: Longest sentence (characters) handed to LAC; longer ones are cut into pieces of this size.
@@ -192,15 +195,28 @@ def words(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
 
 
 #: A span starting with these is a pronoun phrase or a cut of boilerplate ("公司不存在关联关系").
-_NOT_A_NAME_START = ("公司", "本公司", "该公司", "双方", "各方", "三方", "我们", "我国", "其")
+NOT_NAMES_FILE = Path(__file__).resolve().parent / "lexicons" / "not_names.yml"
+
+
+@lru_cache(maxsize=1)
+def _not_names() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str], tuple[str, ...]]:
+    data = read_yaml(NOT_NAMES_FILE)
+    return (tuple(data["starts"]), tuple(data["contains"]), frozenset(str(w).casefold() for w in data["whole"]),
+            tuple(data["ends"]))
 
 
 def plausible(name: str) -> bool:
-    """Whether a proposed span can name an organisation at all: two letters or characters at least,
-    not mostly digits (stock codes, amounts, "4000PFLOPS"), not a pronoun phrase."""
+    """Whether a span can name an organisation at all: two letters or characters at least, not
+    mostly digits (stock codes, amounts, "4000PFLOPS"), and none of the pronoun phrases, clauses,
+    generic words and countries of ``etl/lexicons/not_names.yml``."""
     letters = [c for c in name if c.isalpha()]
     digits = sum(c.isdigit() for c in name)
-    return len(letters) >= 2 and digits * 3 < len(name) and not name.startswith(_NOT_A_NAME_START)
+    if len(letters) < 2 or digits * 3 >= len(name):
+        return False
+    starts, contains, whole, ends = _not_names()
+    simple = t2s(name.strip())
+    return not (simple.startswith(starts) or any(w in simple for w in contains) or simple.casefold() in whole
+                or simple.endswith(ends))
 
 
 def candidates(text: str, start: int, end: int,

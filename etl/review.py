@@ -21,6 +21,8 @@ rejected cooperation is never resurrected and an accepted one is never re-queued
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +53,7 @@ from etl.resolve import (
     ResolveError,
     choose_survivor,
     decision_time,
+    distinct_reason,
     merge_organisations,
 )
 
@@ -87,16 +90,63 @@ def load_config(path: Path = CONFIG_FILE) -> ReviewConfig:
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """One line of the queue."""
+    """One line of the queue.
+
+    ``evidence``: for a merge suggestion, the events of both organisations (what a merge would
+    re-point or join: the network changes by that much); for an event, its mentions. ``degree``:
+    the larger number of distinct partners of the item's two organisations. ``names``: the two
+    names (suggestion) or parties (event); ``orgs`` their organisation ids.
+    """
 
     kind: str
     id: str
     score: float
     summary: str
+    evidence: int = 0
+    degree: int = 0
+    names: tuple[str, str] = ("", "")
+    orgs: tuple[int | None, int | None] = (None, None)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"kind": self.kind, "id": self.id, "score": round(self.score, 4), "summary": self.summary}
+        """JSON form (the first four keys are the original interface; the rest were added after)."""
+        return {"kind": self.kind, "id": self.id, "score": round(self.score, 4), "summary": self.summary,
+                "evidence": self.evidence, "degree": self.degree}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which queue items to list, export or decide in bulk (every given condition must hold).
+
+    ``pattern`` is a regular expression searched in either name (or the summary); ``min_degree``
+    asks that one of the two organisations has at least that many distinct partners.
+    """
+
+    kind: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    pattern: str | None = None
+    min_degree: int | None = None
+
+    def compiled(self) -> re.Pattern[str] | None:
+        """The pattern, compiled; a bad one is a :class:`ReviewError`."""
+        if self.kind not in (None, EVENT, MERGE):
+            raise ReviewError(f"kind must be {EVENT} or {MERGE}, not {self.kind!r}")
+        if self.pattern is None:
+            return None
+        try:
+            return re.compile(self.pattern)
+        except re.error as exc:
+            raise ReviewError(f"--match {self.pattern!r} is not a regular expression: {exc}") from exc
+
+    def keeps(self, item: ReviewItem, pattern: re.Pattern[str] | None) -> bool:
+        """Whether ``item`` passes every condition."""
+        if self.min_score is not None and item.score < self.min_score:
+            return False
+        if self.max_score is not None and item.score > self.max_score:
+            return False
+        if self.min_degree is not None and item.degree < self.min_degree:
+            return False
+        return pattern is None or any(pattern.search(t) for t in (*item.names, item.summary))
 
 
 def parse_item_id(item_id: str) -> tuple[str, int]:
@@ -143,35 +193,79 @@ def low_confidence_events(session: Session, config: ReviewConfig | None = None) 
     return [(event, float(score)) for event, score in session.execute(stmt).all()]
 
 
-def pending_merges(session: Session) -> list[Judgement]:
-    """Pending merge suggestions between two distinct organisations still present, best first."""
+def pending_merges(session: Session, *, hidden: list[Judgement] | None = None) -> list[Judgement]:
+    """Pending merge suggestions between two distinct organisations still present, best score first.
+
+    Suggestions between *distinct* names (another leading place, another number:
+    :func:`etl.resolve.distinct_reason`) are left out — stored before the rule existed — and
+    appended to ``hidden`` when given.
+    """
     stmt = (select(Judgement)
             .where(Judgement.judgement == PENDING, Judgement.left_id.is_not(None), Judgement.right_id.is_not(None),
                    Judgement.left_id != Judgement.right_id)
             .order_by(Judgement.score.desc(), Judgement.id))
-    return list(session.scalars(stmt))
+    kept = []
+    for j in session.scalars(stmt):
+        if distinct_reason(j.left_name or "", j.right_name or ""):
+            if hidden is not None:
+                hidden.append(j)
+            continue
+        kept.append(j)
+    return kept
+
+
+def organisation_stats(session: Session) -> tuple[Counter[int], dict[int, int]]:
+    """Per organisation, its number of events (as provider or receiver) and of distinct partners."""
+    events: Counter[int] = Counter()
+    partners: dict[int, set[int]] = defaultdict(set)
+    rows = session.execute(select(CooperationEvent.provider_id, CooperationEvent.receiver_id, func.count())
+                           .group_by(CooperationEvent.provider_id, CooperationEvent.receiver_id))
+    for provider, receiver, n in rows:
+        events[provider] += n
+        if receiver != provider:
+            events[receiver] += n
+            partners[provider].add(receiver)
+            partners[receiver].add(provider)
+    return events, {k: len(v) for k, v in partners.items()}
 
 
 def list_items(
-    session: Session, *, kind: str | None = None, limit: int | None = None, config: ReviewConfig | None = None
+    session: Session, *, kind: str | None = None, limit: int | None = None, config: ReviewConfig | None = None,
+    where: QueueFilter | None = None,
 ) -> list[ReviewItem]:
-    """The queue: merge suggestions (best score first), then low-confidence events (weakest first)."""
-    if kind not in (None, EVENT, MERGE):
-        raise ReviewError(f"kind must be {EVENT} or {MERGE}, not {kind!r}")
+    """The queue: merge suggestions (most evidence first, then best score), then low-confidence events
+    (weakest first), those passing ``where`` (``kind`` is a shorthand for its kind)."""
+    where = where or QueueFilter(kind=kind)
+    if kind is not None and where.kind is None:
+        where = QueueFilter(kind, where.min_score, where.max_score, where.pattern, where.min_degree)
+    pattern = where.compiled()
+    events_of, degree = organisation_stats(session)
     items: list[ReviewItem] = []
-    if kind in (None, MERGE):
+    if where.kind in (None, MERGE):
         merges = pending_merges(session)
         names = _names(session, {i for j in merges for i in (j.left_id, j.right_id) if i is not None})
+        found = []
         for j in merges:
             assert j.left_id is not None and j.right_id is not None
-            items.append(ReviewItem(MERGE, f"M{j.id}", j.score or 0.0,
-                                    f"{names.get(j.left_id, j.left_name)} [{j.left_id}] ≈ "
-                                    f"{names.get(j.right_id, j.right_name)} [{j.right_id}]"))
-    if kind in (None, EVENT):
+            left, right = names.get(j.left_id, j.left_name), names.get(j.right_id, j.right_name)
+            found.append(ReviewItem(MERGE, f"M{j.id}", j.score or 0.0, f"{left} [{j.left_id}] ≈ {right} [{j.right_id}]",
+                                    events_of[j.left_id] + events_of[j.right_id],
+                                    max(degree.get(j.left_id, 0), degree.get(j.right_id, 0)),
+                                    (left, right), (j.left_id, j.right_id)))
+        found.sort(key=lambda i: (-i.evidence, -i.score, int(i.id[1:])))
+        items += found
+    if where.kind in (None, EVENT):
         events = low_confidence_events(session, config)
         names = _names(session, {e.provider_id for e, _ in events} | {e.receiver_id for e, _ in events})
+        mentions = dict(session.execute(select(Mention.event_id, func.count()).group_by(Mention.event_id)).all()
+                        ) if events else {}
         for event, score in events:
-            items.append(ReviewItem(EVENT, f"E{event.id}", score, _event_summary(event, names)))
+            items.append(ReviewItem(EVENT, f"E{event.id}", score, _event_summary(event, names),
+                                    int(mentions.get(event.id, 0)),
+                                    max(degree.get(event.provider_id, 0), degree.get(event.receiver_id, 0)),
+                                    (names.get(event.provider_id, ""), names.get(event.receiver_id, "")),
+                                    (event.provider_id, event.receiver_id)))
+    items = [i for i in items if where.keeps(i, pattern)]
     return items[:limit] if limit else items
 
 
@@ -316,6 +410,52 @@ def decide(session: Session, item_id: str, accept: bool, *, by: str, note: str |
     session.flush()
     result.update(judgement=judgement.judgement, summary=f"{judgement.left_name} ≈ {judgement.right_name}")
     return result
+
+
+@dataclass
+class BulkReport:
+    """What a bulk decision did: items decided, skipped (settled meanwhile, e.g. by an earlier merge of
+    the same set) and failed (with the reason), each as ``(item id, message)``."""
+
+    decided: list[tuple[str, str]]
+    skipped: list[tuple[str, str]]
+    failed: list[tuple[str, str]]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: counts and the messages."""
+        return {"decided": len(self.decided), "skipped": len(self.skipped), "failed": len(self.failed),
+                "skipped_items": [list(x) for x in self.skipped], "failed_items": [list(x) for x in self.failed]}
+
+
+def decide_many(session: Session, decisions: list[tuple[str, bool, str | None]], *, by: str) -> BulkReport:
+    """Take many decisions ``(item id, accept, note)`` in one transaction, each in a savepoint.
+
+    An item that is no longer pending (a merge earlier in the list settled it, or it was decided
+    before — a suggestion or an event alike, so applying one sheet twice changes nothing) is skipped; one that cannot be decided (an organisation gone) is reported as failed
+    and the others go on. Every decision is stored as :func:`decide` stores one.
+    """
+    report = BulkReport([], [], [])
+    for item_id, accept, note in decisions:
+        kind, number = parse_item_id(item_id)
+        if kind == MERGE:
+            j = session.get(Judgement, number)
+            if j is not None and (j.judgement != PENDING or j.left_id == j.right_id):
+                report.skipped.append((item_id, f"already {j.judgement} ({j.decided_by or 'merged meanwhile'})"))
+                continue
+        else:
+            event = session.get(CooperationEvent, number)
+            review = session.get(EventReview, event.event_key) if event is not None else None
+            if review is not None:
+                report.skipped.append((item_id, f"already {review.state} by {review.decided_by}"))
+                continue
+        try:
+            with session.begin_nested():
+                result = decide(session, item_id, accept, by=by, note=note)
+        except ReviewError as exc:
+            report.failed.append((item_id, str(exc)))
+            continue
+        report.decided.append((item_id, str(result.get("state") or result.get("judgement"))))
+    return report
 
 
 def alias_card(session: Session, alias_id: int) -> dict[str, Any]:

@@ -7,3 +7,12 @@ weekly update), ``deployments`` (``aimap serve`` / ``aimap deploy``, from
 call the stages' plain functions and add retries, concurrency, mapping and artifacts; runs and the
 per-edition step ledger are recorded by :mod:`db.runs`. Operator guide: docs/operations.md.
 """
+
+import os
+
+# Offline operation (docs/operations.md): a flow run started by a worker from a deployment imports
+# flows/ without aimap/, so the same Prefect defaults as aimap/__init__.py are set here, before Prefect
+# reads its settings: no analytics, telemetry or promotional content; an environment value wins.
+for _name in ("PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT",
+              "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY"):
+    os.environ.setdefault(_name, "false")

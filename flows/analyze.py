@@ -25,6 +25,7 @@ from common.config import out_dir
 from db.models import Organisation
 from db.runs import Ledger, finish_run, start_run
 from db.session import session_scope
+from flows.labels import label_run, run_name, today
 from flows.notify import notify_failure
 
 TOP_NODES = 20
@@ -50,7 +51,8 @@ def top_node_rows(session: Any, result: Any, k: int = TOP_NODES) -> list[dict[st
     return rows
 
 
-@flow(name="aimap-analyze", log_prints=True, on_failure=[notify_failure])
+@flow(name="aimap-analyze", log_prints=True, on_failure=[notify_failure],
+      flow_run_name=run_name("analyze", default=lambda: f"latest-{today()}"))
 def analyze_flow(
     edition: int | None = None,
     window: int | None = None,
@@ -65,6 +67,7 @@ def analyze_flow(
     Returns the edition, the bundle directory, the files, Table 1's rows and the top nodes.
     """
     logger = get_run_logger()
+    label_run(f"analyze-{edition}" if edition is not None else f"analyze-latest-{today()}", edition)
     target = Path(out) if out else out_dir()
     ledger = Ledger(edition) if refresh and edition is not None else None
     record = ledger.start("analyze", window=window, mutual=mutual) if ledger is not None else None

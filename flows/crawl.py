@@ -30,7 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import allow_failure, flow, get_run_logger, task
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
@@ -40,9 +45,13 @@ from prefect.tasks import exponential_backoff
 
 from common.config import home_dir
 from crawlers.run import CrawlError, check_minimum, delivered, run_crawl
-from crawlers.sources import SourceConfig, SourceError, list_sources, load_source
+from crawlers.sources import SourceConfig, SourceError, enabled_sources, list_sources, load_source
+from db.errors import cause_lines, crawl_causes
+from db.models import utcnow
 from db.runs import Ledger, latest_counts
+from db.session import session_scope
 from flows import config
+from flows.labels import crawl_run_name, label_run
 from flows.notify import notify_failure
 
 CRAWL_LIMIT = "aimap-crawl"
@@ -152,7 +161,7 @@ def crawl_source(source: str, sources_dir: str | None = None, base_url: str | No
 
 def _table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keys = ("source", "state", "delivered", "documents_new", "documents_changed", "documents_not_modified",
-            "errors", "requests", "run_id", "error")
+            "errors", "requests", "run_id", "error", "failed_requests")
     return [{k: r.get(k, "") for k in keys} for r in rows]
 
 
@@ -167,7 +176,10 @@ def crawl_flow(
     retries: int = 2,
     retry_delay_seconds: float = 10.0,
 ) -> dict[str, dict[str, Any]]:
-    """Crawl ``sources`` (default: every source in ``sources_dir``, default crawlers/sources) concurrently.
+    """Crawl ``sources`` (default: the *enabled* sources in ``sources_dir``, default crawlers/sources) concurrently.
+
+    With no source named and none enabled, the flow says so (log warning and a markdown artifact)
+    and completes with nothing crawled.
 
     ``edition`` files every source as a step of that edition's refresh ledger. Retries use
     exponential backoff from ``retry_delay_seconds`` with 50% jitter. Returns each source's
@@ -175,11 +187,20 @@ def crawl_flow(
     ran if any failed.
     """
     logger = get_run_logger()
+    label_run(crawl_run_name(sources, edition), edition)  # crawl-<source>-<date>, tagged (flows/labels.py)
     available = {s.name: s for s in list_sources(sources_dir)}
-    names = sources if sources is not None else sorted(available)
+    names = sources if sources is not None else sorted(n for n, s in available.items() if s.enabled)
     unknown = sorted(set(names) - set(available))
     if unknown:
         raise SourceError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(available))}")
+    if not names:
+        message = (f"no source is enabled in {sources_dir or 'crawlers/sources'} ({len(available)} declared): "
+                   "nothing crawled. Switch one on with `enabled: true` in its file (`aimap sources list`).")
+        logger.warning(message)
+        create_markdown_artifact(key=f"crawl-{edition}" if edition else "crawl", markdown=f"# Crawl\n\n{message}\n",
+                                 description="crawl: no enabled source")
+        return {}
+    started = utcnow()
     limits = {CRAWL_LIMIT: config.crawl_concurrency()}
     for name in names:
         limits.update({d: config.crawl_domain_limit() for d in domain_limit_names(available[name])})
@@ -217,9 +238,19 @@ def crawl_flow(
             ok = results[name]["state"] == "completed"
             ledger.finish(records[name], counts={k: v for k, v in results[name].items() if k != "error"},
                           state="completed" if ok else "failed", message=None if ok else results[name]["error"])
+    with session_scope() as session:  # root causes: per source, recorded problems by reason (db/errors.py)
+        causes = crawl_causes(session, {n: r["state"] for n, r in results.items()}, started)
+    for name, cause in causes.items():
+        if results[name]["state"] != "completed":
+            results[name]["failed_requests"] = cause.failed_requests
     create_table_artifact(key=f"crawl-{edition}" if edition else "crawl", table=_table(list(results.values())),
                           description="documents crawled per source: delivered, new, changed, not modified, "
                                       "errors; failed sources with their error")
+    lines = cause_lines(causes)
+    if lines:
+        create_markdown_artifact(key=f"crawl-causes-{edition}" if edition else "crawl-causes",
+                                 markdown="# Crawl: root causes\n\n" + "\n".join(lines) + "\n",
+                                 description="per source: the most frequent recorded problems, with an example address")
     failed = {n: r["error"] for n, r in results.items() if r["state"] == "failed"}
     total = sum(r.get("documents_new", 0) for r in results.values())
     logger.info("crawl: %d sources, %d failed, %d new documents", len(results), len(failed), total)
@@ -229,5 +260,6 @@ def crawl_flow(
 
 
 def source_names(sources_dir: str | Path | None = None) -> list[str]:
-    """Names of every declared source in ``sources_dir`` (default crawlers/sources)."""
-    return [s.name for s in list_sources(sources_dir)]
+    """Names of the enabled sources in ``sources_dir`` (default crawlers/sources): what a crawl with
+    default parameters crawls."""
+    return [s.name for s in enabled_sources(sources_dir)]

@@ -32,6 +32,7 @@ from db.runs import Ledger, finish_run, start_run
 from etl import pipeline
 from etl.load import EtlReport, Precomputed
 from flows import config
+from flows.labels import label_run, run_name, today
 from flows.notify import notify_failure
 
 
@@ -97,7 +98,8 @@ def current_api_url() -> str | None:
     return server.api_url if server.running else None
 
 
-@flow(name="aimap-etl", log_prints=True, on_failure=[notify_failure], task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="aimap-etl", log_prints=True, on_failure=[notify_failure], task_runner=ThreadPoolTaskRunner(max_workers=4),
+      flow_run_name=run_name("etl"))
 def etl_flow(
     batch_size: int = 100,
     wave_batches: int = 16,
@@ -111,6 +113,7 @@ def etl_flow(
     ``edition`` files the pass in that edition's refresh ledger.
     """
     logger = get_run_logger()
+    label_run(f"etl-{edition}" if edition is not None else f"etl-{today()}", edition)
     url = database_url()
     ids = pipeline.pending(url, limit, reprocess)
     ledger = Ledger(edition) if edition is not None else None

@@ -34,18 +34,29 @@ from prefect.artifacts import create_markdown_artifact
 from analysis.publish import MANIFEST, publish_bundle
 from analysis.quality import GATE_STEP, CheckResult, GateResult, firms_with_relations, result_table
 from common.config import out_dir, safe_url
-from crawlers.sources import list_sources
-from db.runs import PUBLISH_STEP, Ledger, Step, finish_run, start_run
+from crawlers.sources import enabled_sources
+from db.errors import SourceCauses, cause_lines, source_causes, top_reasons
+from db.runs import PUBLISH_STEP, REFRESH_STEPS, Ledger, Step, finish_run, start_run
 from db.session import session_scope
 from etl.review import list_items
 from flows.analyze import analyze_flow
 from flows.crawl import CrawlFailures, crawl_flow
 from flows.etl import run_etl_flow
 from flows.gate import gate_flow
+from flows.labels import (
+    OVERRIDDEN,
+    crawl_run_name,
+    label_run,
+    labelled,
+    overridden_state,
+    run_name,
+    this_year,
+    today,
+)
 from flows.notify import notify_failure
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
-STEPS = ("crawl", "etl", GATE_STEP, "analyze", PUBLISH_STEP)
+STEPS = REFRESH_STEPS  # crawl, etl, gate (GATE_STEP), analyze, publish
 ETL_COUNTS = ("documents", "relations", "events_new", "events_updated", "events_terminated", "events_removed",
               "mentions_new", "organisations_new", "merges", "quarantined")
 
@@ -69,10 +80,11 @@ def edition_and_cutoff(edition_year: int | None, cutoff_date: dt.date | None,
     return edition, cutoff
 
 
-@flow(name="aimap-publish", log_prints=True, on_failure=[notify_failure])
+@flow(name="aimap-publish", log_prints=True, on_failure=[notify_failure], flow_run_name=run_name("publish"))
 def publish_flow(edition: int, cutoff_date: dt.date, directory: str) -> dict[str, Any]:
     """Publish the bundle in ``directory``: manifest, ``LATEST`` pointer, firms with relations recorded."""
     logger = get_run_logger()
+    label_run(f"publish-{edition}", edition)
     ledger = Ledger(edition)
     record = ledger.start(PUBLISH_STEP, directory=directory)
     bundle = Path(directory)
@@ -105,8 +117,12 @@ def _review_queue() -> dict[str, int]:
     return {"merges": sum(1 for i in items if i.kind == "merge"), "events": sum(1 for i in items if i.kind == "event")}
 
 
-def crawl_rows(steps: list[Step]) -> list[dict[str, Any]]:
-    """Per source, its latest crawl step of the edition (documents delivered/new/changed/failed)."""
+def crawl_rows(steps: list[Step], causes: dict[str, SourceCauses] | None = None) -> list[dict[str, Any]]:
+    """Per source, its latest crawl step of the edition (documents delivered/new/changed/failed).
+
+    ``failed_requests`` is the larger of the crawl's own count and the problems its runs recorded
+    (``causes``): a source whose crawl failed reports no counts of its own, yet its errors are there.
+    """
     latest: dict[str, Step] = {}
     for s in steps:
         if s.step.startswith("crawl:"):
@@ -116,9 +132,21 @@ def crawl_rows(steps: list[Step]) -> list[dict[str, Any]]:
         c = s.counts
         rows.append({"source": source, "state": s.state, "delivered": c.get("delivered", 0),
                      "new": c.get("documents_new", 0), "changed": c.get("documents_changed", 0),
-                     "not_modified": c.get("documents_not_modified", 0), "failed_requests": c.get("errors", 0),
-                     "error": (s.message or "").splitlines()[0] if s.state != "completed" and s.message else ""})
+                     "not_modified": c.get("documents_not_modified", 0),
+                     "failed_requests": max(int(c.get("errors", 0) or 0),
+                                            causes[source].failed_requests if causes and source in causes else 0),
+                     "error": (s.message or "").strip() if s.state != "completed" and s.message else ""})
     return rows
+
+
+def _recent_causes(since: dt.datetime) -> dict[str, tuple[int, list[Any]]]:
+    """Per crawl source, the problems recorded since ``since`` and its three top reasons (weekly summary)."""
+    try:
+        with session_scope() as session:
+            groups = top_reasons(session, stage="crawl", since=since, per_group=10_000)
+    except Exception:  # noqa: BLE001 - the summary must not fail on an optional part
+        return {}
+    return {src or "-": (sum(r.count for r in reasons), reasons[:3]) for (_stage, src), reasons in groups.items()}
 
 
 def etl_totals(steps: list[Step]) -> dict[str, int]:
@@ -135,9 +163,28 @@ def _when(moment: dt.datetime) -> str:
     return moment.isoformat(sep=" ", timespec="seconds")
 
 
+def _causes(steps: list[Step]) -> dict[str, SourceCauses]:
+    try:
+        with session_scope() as session:
+            return source_causes(session, steps)
+    except Exception:  # noqa: BLE001 - the summary must not fail on an optional part
+        return {}
+
+
+def _cell(text: str) -> str:
+    """A markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def refresh_summary(edition: int, cutoff: dt.date, state: str, ran: list[str], ledger: Ledger,
                     report: str | None) -> str:
-    """The operator's markdown summary of an annual refresh (from the ledger: counts survive resumes)."""
+    """The operator's markdown summary of an annual refresh (from the ledger: counts survive resumes).
+
+    The headline says the state — with the override (checks, who, why) when the gate was
+    overridden. Under the crawl table, every source with problems gets its root causes (the most
+    frequent recorded reasons with counts and an example address) and its full error message;
+    table cells stay short.
+    """
     steps = ledger.steps()
     lines = [f"# Annual refresh, edition {edition}: {state}", "",
              f"- data cut-off: {cutoff}; database: `{safe_url()}`",
@@ -155,12 +202,20 @@ def refresh_summary(edition: int, cutoff: dt.date, state: str, ran: list[str], l
         last = found[-1] if found else None
         lines.append(f"| {name} | {last.state if last else 'not run'} | "
                      f"{_when(last.finished_at) if last and last.finished_at else ''} |")
-    rows = crawl_rows(steps)
+    causes = _causes(steps)
+    rows = crawl_rows(steps, causes)
     if rows:
         lines += ["", "## Crawl, per source", "", "| source | state | delivered | new | changed | not modified | "
                   "failed requests | error |", "|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['source']} | {r['state']} | {r['delivered']} | {r['new']} | {r['changed']} | "
-                  f"{r['not_modified']} | {r['failed_requests']} | {r['error']} |" for r in rows]
+        lines += [f"| {r['source']} | {r['state'] if r['state'] == 'completed' else '**FAILED**'} | {r['delivered']} | "
+                  f"{r['new']} | {r['changed']} | {r['not_modified']} | {r['failed_requests']} | "
+                  f"{'see below' if r['error'] else ''} |" for r in rows]
+        found = cause_lines(causes)
+        errors = [r for r in rows if r["error"]]
+        if found or errors:
+            lines += ["", "### Root causes", "", *found]
+            for r in errors:
+                lines += ["", f"**{r['source']}** — {r['state']}:", "", "```", r["error"], "```"]
     etl = etl_totals(steps)
     lines += ["", "## ETL (all passes of the edition)", "",
               f"- documents processed {etl['documents']}, relations {etl['relations']}",
@@ -180,17 +235,29 @@ def refresh_summary(edition: int, cutoff: dt.date, state: str, ran: list[str], l
             "overridden" if gate.counts.get("overridden") else "FAILED")
         lines += ["", f"## Data-quality gate: {verdict}", "", "| check | result | value | limit | detail |",
                   "|---|---|---|---|---|"]
-        lines += [f"| {r['check']} | {r['result']} | {r['value']} | {r['limit']} | {r['detail']} |"
-                  for r in result_table(result)]
+        lines += [f"| {r['check']} | {'**FAIL**' if r['result'] == 'FAIL' else r['result']} | {_cell(r['value'])} | "
+                  f"{_cell(r['limit'])} | {_cell(r['detail'])} |" for r in result_table(result)]
         for o in gate.counts.get("overrides") or []:
             lines.append(f"- override by **{o['by']}**: {o['reason']} (checks {', '.join(o['checks'])})")
     return "\n".join(lines) + "\n"
 
 
+def override_headline(ledger: Ledger) -> str | None:
+    """``over failed checks X overridden by Y: reason`` when the edition's gate passed by an override."""
+    gate = ledger.completed(GATE_STEP)
+    if gate is None or not gate.counts.get("overridden"):
+        return None
+    overrides = gate.counts.get("overrides") or []
+    who = "; ".join(f"{', '.join(o.get('checks') or [])} overridden by {o.get('by')}: {o.get('reason')}"
+                    for o in overrides)
+    return f"over failed gate checks ({who or 'overridden'})"
+
+
 # --------------------------------------------------------------------------- the flows
 
 
-@flow(name="aimap-annual-refresh", log_prints=True, on_failure=[notify_failure])
+@flow(name="aimap-annual-refresh", log_prints=True, on_failure=[notify_failure],
+      flow_run_name=run_name("annual-refresh", "edition_year", this_year))
 def annual_refresh(
     edition_year: int | None = None,
     cutoff_date: dt.date | None = None,
@@ -201,16 +268,21 @@ def annual_refresh(
     charts: bool = True,
     retries: int = 2,
     retry_delay_seconds: float = 10.0,
-) -> dict[str, Any]:
+) -> Any:
     """Crawl -> ETL -> gate -> analyze -> publish for ``edition_year``, resuming after a failure.
 
     ``edition_year`` defaults to the current year in Asia/Shanghai (the scheduled January run
     builds that year's edition) and ``cutoff_date`` to 31 December of the year before. Sources
     default to every file in ``sources_dir`` (default crawlers/sources); ``base_url`` fills
     ``{base_url}`` in their URLs. Returns the steps run now, the bundle directory and report.
+
+    The run is named ``annual-refresh-<edition>`` and tagged with the edition and the database
+    (:mod:`flows.labels`). Published over an overridden gate check it ends in the Completed state
+    named ``Overridden`` (the caller still gets the result dict, with ``overridden`` saying why).
     """
     logger = get_run_logger()
     edition, cutoff = edition_and_cutoff(edition_year, cutoff_date)
+    label_run(f"annual-refresh-{edition}", edition)
     ledger = Ledger(edition)
     ledger.begin(fresh=fresh, cutoff=cutoff.isoformat())
     refresh_id = start_run("annual-refresh", {"edition": edition, "cutoff": cutoff.isoformat(), "fresh": fresh,
@@ -218,12 +290,14 @@ def annual_refresh(
     ran: list[str] = []
     state, report = "failed", None
     try:
-        names = sources or [s.name for s in list_sources(sources_dir)]
+        names = sources or [s.name for s in enabled_sources(sources_dir)]
         todo = [n for n in names if ledger.completed(f"crawl:{n}") is None]
         if todo:
             logger.info("crawl: %d of %d sources to crawl (%s)", len(todo), len(names), ", ".join(todo))
-            crawled = crawl_flow(todo, sources_dir, base_url, edition=edition, retries=retries,
-                                 retry_delay_seconds=retry_delay_seconds, return_state=True)
+            with labelled(edition):
+                crawled = crawl_flow.with_options(flow_run_name=crawl_run_name(todo, edition))(
+                    todo, sources_dir, base_url, edition=edition, retries=retries,
+                    retry_delay_seconds=retry_delay_seconds, return_state=True)
             ran.append("crawl")
             if crawled.is_failed():
                 logger.warning("crawl: %s — the ETL goes on; the gate decides", crawled.message)
@@ -236,34 +310,45 @@ def annual_refresh(
             if done is not None and not ran:
                 logger.info("%s: completed for edition %d already (record %d), skipped", step, edition, done.id)
                 continue
-            run()
+            with labelled(edition):
+                run()
             ran.append(step)
         analysis = ledger.completed("analyze")
         assert analysis is not None
         directory = str(analysis.counts.get("directory") or out_dir() / str(edition))
         if ledger.completed(PUBLISH_STEP) is None or ran:
-            publish_flow(edition, cutoff, directory)
+            with labelled(edition):
+                publish_flow(edition, cutoff, directory)
             ran.append(PUBLISH_STEP)
         else:
             logger.info("publish: edition %d published already, skipped", edition)
         report = str(Path(directory) / "report.html")
         state = "completed"
-        return {"edition": edition, "cutoff_date": cutoff.isoformat(), "ran": ran, "directory": directory,
-                "report": report}
+        override = override_headline(ledger)
+        result = {"edition": edition, "cutoff_date": cutoff.isoformat(), "ran": ran, "directory": directory,
+                  "report": report, "overridden": override}
+        if override:
+            state = OVERRIDDEN
+            logger.warning("edition %d published %s", edition, override)
+            return overridden_state(result, f"published {override}")
+        return result
     except BaseException as exc:
         finish_run(refresh_id, counts={"ran": ran}, state="failed", message=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        if state == "completed":
-            finish_run(refresh_id, counts={"ran": ran})
+        if state in ("completed", OVERRIDDEN):
+            finish_run(refresh_id, counts={"ran": ran, "overridden": state == OVERRIDDEN})
         failed_at = next((s for s in STEPS[1:] if s not in ran), None)
-        title = state if state == "completed" else f"failed at {failed_at or 'start'}"
+        title = ("completed" if state == "completed" else
+                 f"completed — {OVERRIDDEN.upper()}: published {override_headline(ledger)}" if state == OVERRIDDEN
+                 else f"failed at {failed_at or 'start'}")
         create_markdown_artifact(key=f"annual-refresh-{edition}",
                                  markdown=refresh_summary(edition, cutoff, title, ran, ledger, report),
                                  description=f"annual refresh of edition {edition}: crawl, ETL, gate, report")
 
 
-@flow(name="aimap-weekly-update", log_prints=True, on_failure=[notify_failure])
+@flow(name="aimap-weekly-update", log_prints=True, on_failure=[notify_failure],
+      flow_run_name=run_name("weekly-update", None))
 def weekly_update(
     sources: list[str] | None = None,
     sources_dir: str | None = None,
@@ -276,14 +361,25 @@ def weekly_update(
     ``since_days`` further limits feeds and announcement searches to that many recent days.
     Ends ``Failed`` when a source failed, after the ETL ran on what the others delivered.
     """
+    label_run(f"weekly-update-{today()}")
+    began = dt.datetime.now(dt.UTC)
     since = dt.datetime.now(TIMEZONE).date() - dt.timedelta(days=since_days) if since_days else None
-    crawled = crawl_flow(sources, sources_dir, base_url, since=since, return_state=True)
+    with labelled():
+        crawled = crawl_flow.with_options(flow_run_name=crawl_run_name(sources))(
+            sources, sources_dir, base_url, since=since, return_state=True)
     results = crawled.result(raise_on_failure=False) if crawled.is_completed() else {}
     etl = run_etl_flow()
     lines = ["# Weekly update", "", f"- crawl: {crawled.name}" + (f" — {crawled.message}" if crawled.is_failed() else ""),
              "", "| source | delivered | new | changed | not modified | failed requests |", "|---|---|---|---|---|---|"]
+    causes = _recent_causes(began)
     lines += [f"| {n} | {r.get('delivered', 0)} | {r.get('documents_new', 0)} | {r.get('documents_changed', 0)} | "
-              f"{r.get('documents_not_modified', 0)} | {r.get('errors', 0)} |" for n, r in (results or {}).items()]
+              f"{r.get('documents_not_modified', 0)} | {max(int(r.get('errors', 0) or 0), causes.get(n, (0, []))[0])} |"
+              for n, r in (results or {}).items()]
+    if any(reasons for _, reasons in causes.values()):
+        lines += ["", "### Root causes", ""]
+        for source, (count, reasons) in causes.items():
+            lines.append(f"- **{source}**: {count} problem(s) recorded")
+            lines += [f"  - {r.reason} ×{r.count} ({r.kind}), e.g. `{r.example}`" for r in reasons]
     lines += ["", f"- ETL: {', '.join(f'{k} {etl.get(k, 0)}' for k in ETL_COUNTS)}"]
     queue = _review_queue()
     if queue:

@@ -240,7 +240,7 @@ def test_demosite_command_line(rendered: SiteManifest, tmp_path: Path) -> None:
     assert stepped.exit_code == 0 and "now runs through 2024" in stepped.output
     assert json.loads((out / "world.json").read_text(encoding="utf-8"))["through_year"] == 2024
     unknown = runner.invoke(app, ["generate", "--scale", "huge", "--out", str(tmp_path / "x")])
-    assert unknown.exit_code == 1 and "unknown preset" in unknown.output
+    assert unknown.exit_code == 2 and "'huge' is not one of" in unknown.output  # a closed choice
     nothing = runner.invoke(app, ["serve", str(tmp_path / "empty")])
     assert nothing.exit_code == 1 and "holds no generated world" in nothing.output
     assert runner.invoke(app, ["step", str(tmp_path / "empty")]).exit_code == 1

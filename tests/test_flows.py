@@ -29,6 +29,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from aimap.cli import app
+from common.config import safe_url
 from db.models import PipelineRun
 from db.session import make_engine, session_factory, session_scope
 from demosite.render import render_site, step_world
@@ -265,7 +266,17 @@ def test_failure_gate_override_resume_and_next_edition(env_db, harness, tmp_path
         assert [r.state for r in runs(env_db, "annual-refresh")] == ["failed"]
         crawl_table = {r["source"]: r for r in artifact("crawl-2024")}
         assert crawl_table["demo-broken"]["state"] == "failed" and crawl_table["demo-broken"]["error"]
-        assert "edition 2024: failed at gate" in artifact("annual-refresh-2024")
+        assert crawl_table["demo-broken"]["failed_requests"] not in ("", 0)  # the crawl flow's own artifact too
+        crawl_causes = artifact("crawl-causes-2024")
+        assert "- **demo-broken** (FAILED)" in crawl_causes and dead.split("//")[1] in crawl_causes
+        first = artifact("annual-refresh-2024")
+        assert "edition 2024: failed at gate" in first
+        # the root cause where the operator looks: the failed source's recorded reasons and its failed requests
+        broken_row = next(line for line in first.splitlines() if line.startswith("| demo-broken |"))
+        assert "**FAILED**" in broken_row and broken_row.split("|")[7].strip() not in ("", "0"), broken_row
+        causes = first.split("### Root causes", 1)[1]
+        assert "- **demo-broken** (FAILED)" in causes and " ×" in causes and dead.split("//")[1] in causes
+        assert "**FAIL**" in first
         # one notification, for the top-level run
         assert len(receiver.bodies) == 1, receiver.bodies
         note = receiver.bodies[0]
@@ -299,6 +310,20 @@ def test_failure_gate_override_resume_and_next_edition(env_db, harness, tmp_path
         assert published["gate"]["overridden"] is True
         assert "dead mirror" in published["gate"]["overrides"][0]["reason"]
         assert any(r["result"] == "overridden" for r in artifact("gate-2024"))
+        # runs named by what they do, tagged with edition and database; the published override stands out
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            flow_runs = client.read_flow_runs()
+        mine = f"db:{safe_url(env_db)}"  # the harness's server is shared by the session: this test's runs only
+        refreshes = [r for r in flow_runs if r.name == "annual-refresh-2024" and mine in r.tags]
+        assert sorted(r.state.name for r in refreshes) == ["Failed", "Overridden"], [r.state for r in refreshes]
+        assert all("edition:2024" in r.tags and any(t.startswith("db:sqlite") for t in r.tags) for r in refreshes)
+        assert {"gate-2024", "etl-2024", "publish-2024"} <= {r.name for r in flow_runs}
+        assert any(r.name.startswith("crawl-demo-broken-2024-") for r in flow_runs)
+        headline = artifact("annual-refresh-2024").splitlines()[0]
+        assert "OVERRIDDEN" in headline and "dead mirror" in headline and "ops" in headline
+        assert "overridden" in resumed.output.lower()
         assert len(receiver.bodies) == 1  # the resumed run succeeded: no new notification
         table_2024 = table1_csv(tmp_path / "out" / "2024")
 

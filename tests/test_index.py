@@ -425,5 +425,5 @@ def test_cli_index(env_db, tmp_path):
     with session_factory(engine)() as s:
         assert s.scalar(select(PipelineError.reason).where(PipelineError.stage == "index")) == "unknown province"
     res = runner.invoke(app, ["index", "--edition", "2024", "--weights", "ahp", "--out", str(out)])
-    assert res.exit_code == 1 and "unknown weighting 'ahp'" in res.output
+    assert res.exit_code == 2 and "'ahp' is not one of" in res.output  # a closed choice: one-line usage error
     engine.dispose()

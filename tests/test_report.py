@@ -51,10 +51,11 @@ def test_bundle_files(session, tmp_path):
     assert table1[0] == ",".join(TABLE1_COLUMNS) and table1[-1] == "2023,3,4,7,7,1.000,3,1.643,0.000"
     assert (out / "table1.md").exists()
 
-    # XLSX: contents + one sheet per table, numbers as numbers
+    # XLSX: front page, linked contents, one sheet per table named by its number, numbers as numbers
     wb = load_workbook(out / "report.xlsx")
-    assert wb.sheetnames == ["contents", *tables]
-    ws = wb["table1"]
+    assert wb.sheetnames[:2] == ["封面", "contents"] and len(wb.sheetnames) == 2 + len(tables)
+    assert {"表1", "图13", "图14", "图14附表", "表8"} <= set(wb.sheetnames)
+    ws = wb["表1"]
     assert [c.value for c in ws[3]][:5] == [2020, 2, 0, 2, 1]
     assert ws["A1"].value == tables["table1"].title
 

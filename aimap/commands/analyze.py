@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import typer
@@ -18,6 +18,7 @@ from analysis.index import IndexResult, build_index, compare_published, default_
 from analysis.index_data import load_index_source
 from analysis.index_imports import IndexImportError, record_errors
 from analysis.index_outputs import write_index
+from analysis.loaders import check_edition
 from analysis.metrics import EdgeListError, compute_netstats, read_edge_list
 from analysis.report import build_report
 from common.config import out_dir
@@ -31,7 +32,7 @@ def analyze(
     out: Annotated[Path | None, typer.Option("--out", help="Bundle root (default: $AIMAP_OUT); files go to OUT/<edition>/.",
                                              file_okay=False)] = None,
     window: Annotated[int | None, typer.Option(help="Rolling window of K years instead of cumulative networks.")] = None,
-    mutual: Annotated[str, typer.Option(help="Orientation of mutual events: reporter | both.")] = "reporter",
+    mutual: Annotated[Literal["reporter", "both"], typer.Option(help="Orientation of mutual events.")] = "reporter",
     compare: Annotated[Path | None, typer.Option(
         "--compare", metavar="FIGURES.yaml", exists=True, dir_okay=False,
         help="Put the rebuilt figures beside a published edition's (format: common/data/report-2024-figures.yaml) "
@@ -39,13 +40,19 @@ def analyze(
     diff: Annotated[tuple[int, int] | None, typer.Option(
         "--diff", metavar="A B", help="Compare two editions rebuilt before (OUT/A and OUT/B): firms and relations added "
                                       "and removed, hubs that rose or fell, shares that moved; writes OUT/diff_A_B/.")] = None,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Build an edition the data cannot support in full (its cut-off has not passed, or no "
+                                "event is dated in its last year); the front page says so.")] = False,
 ) -> None:
     """Rebuild the report of an edition from the database: every table and figure, written to OUT/<edition>/.
 
-    The bundle: report.md, report.html (self-contained), report.xlsx (a sheet per table), every
-    table as CSV, charts as PNG and SVG, one GEXF per year for Gephi, nodes/edges/firms CSV and
-    figures.yaml; each yearly network is recorded in network_snapshots. Running it twice on the same
-    data gives the same files and no new snapshot.
+    The bundle: report.html (self-contained; front page, sections with key findings, methods
+    appendix), report.md, report.xlsx (a sheet per table), every table as CSV, charts as PNG and
+    SVG, one GEXF per year for Gephi (and Fig. 13's, laid out), nodes/edges/firms CSV and
+    network.xlsx with each edge's evidence, figures.yaml; each yearly network is recorded in
+    network_snapshots. Running it twice on the same data gives the same files and no new snapshot.
+    An edition the data cannot support (cut-off not passed, no event in its last year) is refused
+    unless --allow-partial.
     """
     root = out.resolve() if out else out_dir()
     if diff is not None:
@@ -76,11 +83,12 @@ def analyze(
         edition = edition or int(published["edition"])
     prepared()
     params = {"edition": edition, "window": window, "mutual": mutual, "out": str(root),
-              **({"compare": str(compare)} if compare else {})}
+              **({"compare": str(compare)} if compare else {}), **({"allow_partial": True} if allow_partial else {})}
     try:
         with recorded_step("analyze", params) as run, session_scope() as session:
             result = build_report(session, root, edition=edition, window=window, mutual=mutual, run_id=run.id,
-                                  progress=lambda m: err.print(f"analyze: {m}", highlight=False))
+                                  progress=lambda m: err.print(f"analyze: {m}", highlight=False),
+                                  allow_partial=allow_partial)
             run.counts = {"years": len(result.rows), "snapshots_new": result.snapshots_new, "files": len(result.files)}
     except ValueError as exc:
         fail(str(exc))
@@ -102,9 +110,10 @@ def analyze(
 def index_cmd(
     edition: Annotated[int | None, typer.Option(help="Report edition (network of edition-1). Default: latest data "
                                                      "year + 1.")] = None,
-    level: Annotated[str, typer.Option(help="Regions ranked: province | city | all.")] = "province",
-    weights: Annotated[str | None, typer.Option(help="entropy | expert | mix (default: analysis/data/index.yml).")] = None,
-    normalisation: Annotated[str | None, typer.Option(help="minmax | zscore (default: index.yml).")] = None,
+    level: Annotated[Literal["province", "city", "all"], typer.Option(help="Regions ranked.")] = "province",
+    weights: Annotated[Literal["entropy", "expert", "mix"] | None,
+                       typer.Option(help="Weighting (default: analysis/data/index.yml).")] = None,
+    normalisation: Annotated[Literal["minmax", "zscore"] | None, typer.Option(help="Default: index.yml.")] = None,
     imports: Annotated[Path | None, typer.Option(
         "--imports", metavar="DIR", exists=True, file_okay=False,
         help="Directory of imported indicators (CSV/XLSX; format in analysis/data/index_imports/README.md).")] = None,
@@ -115,6 +124,9 @@ def index_cmd(
     compare: Annotated[Path | None, typer.Option(
         "--compare", metavar="FIGURES.yaml", exists=True, dir_okay=False,
         help="Print the top 10 beside a published ranking (competitiveness_index of a figures file).")] = None,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Rank for an edition the data cannot support in full (cut-off not passed, or no "
+                                "event in its last year).")] = False,
 ) -> None:
     """The regional competitiveness index: six pillars, 24 indicators, provinces or cities, explained.
 
@@ -132,6 +144,8 @@ def index_cmd(
     try:
         with recorded_run("index", params) as (session, run):
             edition = edition or default_edition(session)
+            for reason in check_edition(session, edition, allow_partial=allow_partial):
+                err.print(f"[yellow]warning:[/yellow] partial edition {edition}: {reason}", highlight=False)
             target = root / str(edition) / "index"
             source = load_index_source(session, edition)
             for lv in levels:

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from aimap.runtime import console, err, fail, prepared
 from common.config import home_dir
-from crawlers.run import CrawlError, run_crawl
+from crawlers.run import CrawlError, errors_by_kind, run_crawl, skipped_by_reason, source_activity
 from crawlers.sources import SOURCES_DIR, SourceError, list_sources, load_source
 
 sources_app = typer.Typer(help="Crawl sources declared as YAML files (crawlers/sources/ or a world's sources/).",
@@ -23,16 +25,42 @@ sources_app = typer.Typer(help="Crawl sources declared as YAML files (crawlers/s
 @sources_app.command("list")
 def sources_list(
     sources: Annotated[Path | None, typer.Option("--sources", help="Directory of source files (default: crawlers/sources).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sources as JSON.")] = False,
 ) -> None:
-    """List every declared source with its kind, publisher and expected minimum."""
-    table = Table("name", "kind", "publisher", "min docs", "covers")
+    """List every declared source: kind, enabled, verified, last crawl and documents stored."""
+    try:
+        activity = source_activity()
+    except SQLAlchemyError as exc:  # no database yet: the files are still listed
+        err.print(f"[yellow]no crawl history ({type(exc).__name__}); showing the source files only[/yellow]")
+        activity = {}
+    rows = []
     for path in sorted((sources or SOURCES_DIR).glob("*.yml")):
         try:
             s = load_source(path)
-            table.add_row(s.name, s.kind, s.publisher, str(s.expected_min_documents), s.covers)
         except SourceError as exc:
-            table.add_row(path.stem, "[red]invalid[/red]", str(exc).splitlines()[0], "", "")
+            rows.append({"name": path.stem, "kind": "invalid", "error": str(exc).splitlines()[0]})
+            continue
+        seen = activity.get(s.name, {})
+        last = seen.get("last_run") or {}
+        rows.append({"name": s.name, "kind": s.kind, "enabled": s.enabled, "verified": not s.unverified,
+                     "last_run": f"{last['started_at']:%Y-%m-%d} {last['state']} (run {last['run_id']})"
+                     if last else None, "documents": seen.get("documents", 0), "publisher": s.publisher})
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)  # narrow terminals: the name is never cut
+    for header in ("name", "kind", "on", "verified", "last run", "docs"):
+        table.add_column(header, no_wrap=header != "last run")
+    for r in rows:
+        if r["kind"] == "invalid":
+            table.add_row(r["name"], "[red]invalid[/red]", "", "", r["error"], "")
+        else:
+            table.add_row(r["name"], r["kind"], "yes" if r["enabled"] else "no", "yes" if r["verified"] else "no",
+                          r["last_run"] or "never", f"{r['documents']:,}")
     console.print(table)
+    enabled = sum(1 for r in rows if r.get("enabled"))
+    console.print(f"{len(rows)} sources, {enabled} enabled"
+                  + ("" if enabled else " — switch one on with `enabled: true` in its file"), highlight=False)
 
 
 @sources_app.command("check")
@@ -50,9 +78,9 @@ def sources_check(
 
 
 def crawl(
-    source: Annotated[list[str] | None, typer.Option("--source", help="Source name; repeat for several (default: all in --sources).")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Source name; repeat for several (default: the enabled sources in --sources; a named source is crawled even if disabled).")] = None,
     sources: Annotated[Path | None, typer.Option("--sources", help="Directory of source files (default: crawlers/sources).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Fills {base_url} in the sources' URLs (e.g. a served demo world).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Fills {base_url} in the sources' URLs (e.g. a served demo world) and maps every real host H to {base_url}/_hosts/H/ (the demo web).")] = None,
     since: Annotated[str | None, typer.Option(help="Only feed entries / announcements on or after this date (YYYY-MM-DD).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the per-source summary as JSON.")] = False,
 ) -> None:
@@ -61,8 +89,6 @@ def crawl(
     Re-crawls send conditional requests (unchanged pages are not fetched again); a crawl that
     was killed resumes where it stopped. Every run and its stats are recorded in pipeline_runs.
     """
-
-
     prepared()
     try:
         since_date = dt.date.fromisoformat(since) if since else None
@@ -72,10 +98,17 @@ def crawl(
         available = {s.name: s for s in list_sources(sources)}
     except SourceError as exc:
         fail(str(exc))
-    names = source or sorted(available)
+    names = source or sorted(n for n, s in available.items() if s.enabled)
     unknown = [n for n in names if n not in available]
     if unknown:
         fail(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(available)) or 'none'}")
+    if not names:
+        err.print(f"[yellow]no source is enabled in {sources or SOURCES_DIR}: nothing crawled.[/yellow] "
+                  "Switch one on with `enabled: true` in its file (`aimap sources list`), or name one with --source.",
+                  highlight=False)
+        if as_json:
+            print("[]")
+        return
     summary: list[dict[str, object]] = []
     failures = 0
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
@@ -88,7 +121,8 @@ def crawl(
                                    progress=lambda n, t=task, nm=name: bar.update(t, description=f"crawl {nm}: {n:,} requests done"))
                 summary.append({"source": name, "run_id": result.run_id, "state": "completed"
                                 if result.finish_reason == "finished" else "interrupted", **result.counts,
-                                "by_status": result.status_counts, "log": str(log_file)})
+                                "by_status": result.status_counts, "skipped_by_reason": skipped_by_reason(result.stats),
+                                "errors_by_kind": errors_by_kind(result.stats), "log": str(log_file)})
             except (CrawlError, SourceError) as exc:
                 failures += 1
                 summary.append({"source": name, "state": "failed", "error": str(exc), "log": str(log_file)})
@@ -96,11 +130,12 @@ def crawl(
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
-        table = Table("source", "state", "requests", "new", "changed", "unchanged", "not modified", "errors")
+        table = Table("source", "state", "requests", "new", "changed", "unchanged", "not modified", "errors",
+                      "pre-filter skipped")
         for row in summary:
             table.add_row(str(row["source"]), str(row["state"]), *(f"{row.get(k, 0):,}" if k in row else "-" for k in (
                 "requests", "documents_new", "documents_changed", "documents_unchanged", "documents_not_modified",
-                "errors")))
+                "errors", "prefilter_skipped")))
         console.print(table)
         for row in summary:
             if row["state"] == "failed":

@@ -11,12 +11,16 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from aimap.runtime import console, err, fail, prepared
+from aimap.runtime import console, err, fail, prepared, print_table
 from analysis.quality import GateError, evaluate, record_override, result_table
+from db.errors import source_causes
+from db.runs import Ledger
 from db.session import session_scope
 from flows.deployments import deploy_all, load_specs, serve_all
-from flows.refresh import annual_refresh
+from flows.labels import labelled
+from flows.refresh import RefreshError, annual_refresh, edition_and_cutoff
 
 gate_app = typer.Typer(help="The data-quality gate of the annual refresh: results and operator overrides.",
                        no_args_is_help=True)
@@ -44,13 +48,21 @@ def refresh(
     except ValueError:
         fail(f"--cutoff must be a date YYYY-MM-DD, got {cutoff!r}")
     try:
-        result = annual_refresh(edition, cutoff_date, sources=source, sources_dir=str(sources) if sources else None,
-                                base_url=base_url, fresh=fresh, charts=charts, retries=retries,
-                                retry_delay_seconds=retry_delay)
+        year, _ = edition_and_cutoff(edition, cutoff_date)  # a mistake is one line here, not a failed flow run
+    except RefreshError as exc:
+        fail(str(exc))
+    try:
+        with labelled(year):
+            result = annual_refresh(edition, cutoff_date, sources=source,
+                                    sources_dir=str(sources) if sources else None, base_url=base_url, fresh=fresh,
+                                    charts=charts, retries=retries, retry_delay_seconds=retry_delay)
     except Exception as exc:  # noqa: BLE001 - the flow has logged and recorded it
         fail(f"the refresh failed: {exc}\nfix the cause (or `aimap gate override`), then re-run the same command: it resumes")
     console.print(f"edition {result['edition']} (cut-off {result['cutoff_date']}): steps run now: "
                   f"{', '.join(result['ran']) or 'none (already published)'}", highlight=False)
+    if result.get("overridden"):
+        err.print(f"[yellow]OVERRIDDEN:[/yellow] edition {result['edition']} was published {result['overridden']}",
+                  highlight=False)
     console.print(f"report: {result['report']}", highlight=False)
 
 
@@ -85,17 +97,34 @@ def gate_show(
     edition: Annotated[int, typer.Option(help="Edition year.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Evaluate the declared checks (analysis/data/checks.yml) for an edition now, without recording anything."""
+    """Evaluate the declared checks (analysis/data/checks.yml) for an edition now, without recording anything.
+
+    Under the table: per crawl source of the edition's refresh, the root causes — the most frequent
+    recorded problems with counts and an example address (`aimap errors` for all of them).
+    """
     prepared()
     with session_scope() as session:
         result = evaluate(session, edition)
+        causes = source_causes(session, Ledger(edition).steps())
     if as_json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps({**result.as_dict(), "root_causes": {
+            s: {"state": c.state, "failed_requests": c.failed_requests, "reasons": [r.as_dict() for r in c.reasons]}
+            for s, c in causes.items()}}, ensure_ascii=False, indent=2, default=str))
         return
     table = Table("check", "result", "value", "limit", "detail")
     for row in result_table(result):
-        table.add_row(row["check"], row["result"], str(row["value"]), row["limit"], row["detail"])
-    console.print(table)
+        style = "red bold" if row["result"] == "FAIL" else "yellow" if row["result"] == "overridden" else "green"
+        table.add_row(row["check"], Text(row["result"], style=style), Text(str(row["value"])), Text(str(row["limit"])),
+                      Text(str(row["detail"])))
+    print_table(table)
+    troubled = [c for c in causes.values() if c.reasons or c.state != "completed"]
+    if troubled:
+        console.print("root causes (crawl, per source):", highlight=False)
+    for c in troubled:
+        console.print(f"  {c.source}: {c.state}, {c.failed_requests} problem(s) recorded", highlight=False,
+                      markup=False)
+        for r in c.reasons:
+            console.print(f"    {r.reason} ×{r.count} ({r.kind}), e.g. {r.example}", highlight=False, markup=False)
     if not result.passed:
         console.print(result.message(), highlight=False, markup=False)
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ records every failure as an :class:`ErrorItem` — nothing is dropped silently.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,13 +115,13 @@ class SourceSpider(scrapy.Spider):
                 break
         if not text:
             yield self.error(response.url, "parse_error", "no main text found on the article page", "text",
-                             request_url=response.request.url if response.request else None)
+                             request_url=request_url(response))
             return
         declared = response.css('link[rel="canonical"]::attr(href)').get()
         yield DocumentItem(
             source=cfg.name,
             url=response.url,
-            request_url=response.request.url if response.request else response.url,
+            request_url=request_url(response) or response.url,
             canonical_url=self.canonical(response.urljoin(declared) if declared else response.url),
             http_status=response.status,
             title=title,
@@ -155,6 +156,9 @@ class SourceSpider(scrapy.Spider):
         failure: the request is journaled as finished and nothing is recorded.
         """
         request = failure.request  # type: ignore[attr-defined]
+        real = request.meta.get("aimap_real_url")
+        if real and request.url != real:  # failed before the host map could restore it
+            request = request.replace(url=real)
         if failure.check(NotModified):
             journal = getattr(self.crawler, "aimap_journal", None)
             if journal is not None:
@@ -170,6 +174,10 @@ class SourceSpider(scrapy.Spider):
         elif failure.check(IgnoreRequest):
             yield self.error(request.url, "ignored", f"request refused: {failure.getErrorMessage()}",
                              request_url=request.url)
+        elif "DataLoss" in failure.type.__name__:  # the connection closed before Content-Length bytes came
+            retries = request.meta.get("retry_times", 0)
+            yield self.error(request.url, "truncated", "download truncated: the connection closed before the "
+                             f"announced Content-Length (after {retries} retries)", request_url=request.url)
         else:
             yield self.error(request.url, "fetch_error", f"{failure.type.__name__}: {failure.getErrorMessage()}",
                              request_url=request.url)
@@ -190,6 +198,25 @@ class SourceSpider(scrapy.Spider):
             if value and value.strip():
                 return value.strip()
         return None
+
+
+def request_url(response: Response) -> str | None:
+    """The real URL the response was requested under (the crawl journal's key), None without a request."""
+    if response.request is None:
+        return None
+    return response.request.meta.get("aimap_real_url") or response.request.url
+
+
+def key_figures(patterns: dict[str, str], text: str, title: str, code: str | None) -> dict[str, Any] | None:
+    """Fiscal year, revenue and R&D expense (yuan) of an annual-report summary by a source's
+    ``financials`` patterns (one capture group each), or None when one is missing."""
+    values: dict[str, Any] = {"stock_code": code}
+    for key in ("fiscal_year", "revenue_cny", "rd_expense_cny"):
+        match = re.search(patterns[key], f"{title}\n{text}")
+        if match is None:
+            return None
+        values[key] = int(match.group(1).replace(",", ""))
+    return values
 
 
 def _header(response: Response, name: str) -> str | None:

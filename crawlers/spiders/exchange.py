@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -23,7 +22,7 @@ import scrapy
 from scrapy.http import Response
 from sqlalchemy import select
 
-from crawlers.spiders.base import SourceSpider
+from crawlers.spiders.base import SourceSpider, key_figures
 from db.models import Organisation
 from db.session import get_engine, session_factory
 
@@ -106,14 +105,7 @@ class ExchangeSpider(SourceSpider):
 
     def financials(self, text: str, title: str, code: str | None) -> dict[str, Any] | None:
         """Fiscal year, revenue and R&D expense (yuan) by the source's patterns, or None."""
-        patterns = self.source.financials
-        values: dict[str, Any] = {"stock_code": code}
-        for key in ("fiscal_year", "revenue_cny", "rd_expense_cny"):
-            match = re.search(patterns[key], f"{title}\n{text}")
-            if match is None:
-                return None
-            values[key] = int(match.group(1).replace(",", ""))
-        return values
+        return key_figures(self.source.financials, text, title, code)
 
 
 def _query_value(url: str, name: str) -> str | None:

@@ -119,34 +119,49 @@ def financial_years(firm: Firm) -> list[tuple[int, int, int]]:
     return []
 
 
+def listed_on_mainland(firm: Firm) -> bool:
+    """True for a sample firm listed on a mainland exchange (the ones this disclosure service covers)."""
+    return bool(firm.listed and firm.stock_code and getattr(firm, "exchange", None) in EXCHANGES)
+
+
+def firm_notices(ctx: Context, firm: Firm) -> list[tuple[DocTruth, str]]:
+    """(truth, 公告编号) of every announcement and annual-report summary of a listed firm, in date order.
+
+    The truths' ``fault`` is not set here (the HTML pages draw theirs in :func:`render`); the
+    cninfo emulation (:mod:`demosite.sites.cninfo`) publishes the same announcements as PDFs.
+    """
+    code = firm.stock_code or ""
+    notices: list[tuple[dt.date, str, Event, bool]] = []
+    for e in ctx.world.events_reported_by(firm.id):
+        if e.kind in TITLES and ctx.rng(f"announce:{e.id}:{code}").random() < ANNOUNCE_SHARE:
+            notices.append((e.date, e.id, e, False))
+            status, ended = event_status(e)
+            if status == "terminated" and ended is not None:
+                notices.append((ended, e.id + "-end", e, True))
+    notices.sort(key=lambda n: (n[0], n[1]))
+    per_day: dict[dt.date, int] = {}
+    truths: list[tuple[DocTruth, str]] = []
+    for seq, (day, _key, e, ending) in enumerate(notices, start=1):
+        per_day[day] = per_day.get(day, 0) + 1
+        path = detail_path(code, day, per_day[day])
+        number = f"{day.year}-{seq:03d}"
+        truths.append((_announcement(ctx, firm, e, path, number, ending), number))
+    for year, revenue, rd in financial_years(firm):
+        path = f"/exchange/disclosure/{code}/{year}-annual.html"
+        truths.append((_annual(firm, year, revenue, rd, path), f"{year + 1}-NB"))
+    return truths
+
+
 def render(ctx: Context) -> tuple[list[Page], dict[str, list[dict[str, str]]]]:
     """Announcement and annual-report pages, and the API index per stock code."""
     pages: list[Page] = []
     index: dict[str, list[dict[str, str]]] = {}
     for firm in ctx.world.firms:
-        if not (firm.listed and firm.stock_code and getattr(firm, "exchange", None) in EXCHANGES):
+        if not listed_on_mainland(firm):
             continue
-        code = firm.stock_code
-        notices: list[tuple[dt.date, str, Event, bool]] = []
-        for e in ctx.world.events_reported_by(firm.id):
-            if e.kind in TITLES and ctx.rng(f"announce:{e.id}:{code}").random() < ANNOUNCE_SHARE:
-                notices.append((e.date, e.id, e, False))
-                status, ended = event_status(e)
-                if status == "terminated" and ended is not None:
-                    notices.append((ended, e.id + "-end", e, True))
-        notices.sort(key=lambda n: (n[0], n[1]))
-        per_day: dict[dt.date, int] = {}
-        truths: list[tuple[DocTruth, str]] = []
-        for seq, (day, _key, e, ending) in enumerate(notices, start=1):
-            per_day[day] = per_day.get(day, 0) + 1
-            path = detail_path(code, day, per_day[day])
-            number = f"{day.year}-{seq:03d}"
-            truths.append((_announcement(ctx, firm, e, path, number, ending), number))
-        for year, revenue, rd in financial_years(firm):
-            path = f"/exchange/disclosure/{code}/{year}-annual.html"
-            truths.append((_annual(firm, year, revenue, rd, path), f"{year + 1}-NB"))
+        code = firm.stock_code or ""
         entries = []
-        for truth, number in truths:
+        for truth, number in firm_notices(ctx, firm):
             truth.fault = ctx.fault(truth.url)
             title = truth.title.split("：", 1)[1]
             html = _page(firm, title, number, truth.text.split("\n"), truth.published)

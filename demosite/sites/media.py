@@ -37,6 +37,11 @@ def _s2t():  # noqa: ANN202 - opencc has no type hints
     return opencc.OpenCC("s2t")
 
 
+def to_traditional(text: str) -> str:
+    """``text`` in traditional Chinese (OpenCC s2t), as the Hong Kong sites write it."""
+    return _s2t().convert(text)
+
+
 def _article(ctx: Context, site: str, e: Event, path: str) -> DocTruth:
     rng = ctx.rng(path)
     w = Written()

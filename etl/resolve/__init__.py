@@ -58,6 +58,7 @@ from etl.resolve.corrections import (
     split_alias,
 )
 from etl.resolve.decisions import ImportReport, export_decisions, import_decisions
+from etl.resolve.distinct import distinct_reason
 from etl.resolve.index import NameIndex
 from etl.resolve.judgements import (
     NEGATIVE,
@@ -90,7 +91,7 @@ __all__ = [
     "CONFIG_FILE", "NAMES_FILE", "NEGATIVE", "PENDING", "POSITIVE", "SETTLED", "UNSURE",
     "ImportReport", "MergeReport", "NameIndex", "NameKey", "NameRules", "OrgInfo", "Party", "Resolution",
     "ResolveError", "Resolver", "ResolverConfig", "Scored", "SplitReport",
-    "alias_kind", "choose_survivor", "decision_time", "export_decisions", "fold_name", "identifier_refs",
+    "alias_kind", "choose_survivor", "decision_time", "distinct_reason", "export_decisions", "fold_name", "identifier_refs",
     "import_decisions", "load_config", "load_name_rules", "merge_organisations", "name_key", "name_ref",
     "normalise_name", "org_ref", "record_judgement", "split_alias",
 ]

@@ -21,6 +21,7 @@ from db.models import (
     Organisation,
 )
 from etl.resolve.config import ResolverConfig, load_config
+from etl.resolve.distinct import distinct_reason
 from etl.resolve.index import NameIndex
 from etl.resolve.judgements import (
     PENDING,
@@ -342,9 +343,14 @@ class Resolver:
 
     def candidates(
         self, key: NameKey, kind: str | None, province: str | None, city: str | None,
-        refs: list[str], ids: list[str], *, hinted: bool = False,
+        refs: list[str], ids: list[str], *, hinted: bool = False, name: str | None = None,
     ) -> list[Scored]:
-        """Blocked and scored candidate organisations, best first, without settled pairs."""
+        """Blocked and scored candidate organisations, best first, without settled pairs.
+
+        With the mention's ``name``, candidates whose every name matching the key is *distinct*
+        from it (another leading place, another number: :mod:`etl.resolve.distinct`) are left
+        out: they are neither suggested nor merged.
+        """
         best: dict[int, Scored] = {}
         forms = [(key.normalised, key.stripped, province, city)]
         if key.stripped:  # also as written, in case the brand begins with a place name (海南宝科技)
@@ -371,9 +377,17 @@ class Resolver:
                         continue
                     s = self._score(text, stripped, kind, prov, town, candidate, org)
                     if s >= self.config.suggest and (org_id not in best or s > best[org_id].score):
+                        if name is not None and self._distinct(name, org_id, candidate):
+                            continue
                         best[org_id] = Scored(org_id, s, org.name)
         ranked = sorted(best.values(), key=lambda c: (-c.score, c.org_id))
         return [c for c in ranked if self._settled_with(refs, c.org_id) is None]
+
+    def _distinct(self, name: str, org_id: int, candidate: str) -> bool:
+        """Whether every name of ``org_id`` with the matched key ``candidate`` is distinct from ``name``."""
+        names = [n for n in self._names_of.get(org_id, ())
+                 if candidate in (self._key_folded(n).normalised, self._key_folded(n).unstripped)]
+        return all(distinct_reason(name, n) for n in names or [fold_name(self._orgs[org_id].name)])
 
     @staticmethod
     def _identifier_conflict(org: OrgInfo, ids: list[str]) -> bool:
@@ -511,7 +525,7 @@ class Resolver:
             if write:
                 self._attach(forced, display, folded, ids)
             return Resolution(forced, "judgement")
-        ranked = self.candidates(key, kind, prov, city, refs, ids, hinted=hinted)  # 4. fuzzy
+        ranked = self.candidates(key, kind, prov, city, refs, ids, hinted=hinted, name=folded)  # 4. fuzzy
         if ranked and ranked[0].score >= self.config.auto_merge:
             top = ranked[0]
             if write:

@@ -1,0 +1,282 @@
+"""Sentence structures read as a whole: funding rounds, tender results, many-party co-building.
+
+Pairwise decisions (:mod:`etl.pairs`) read two names at a time, so they pair the investors of
+one round with each other, the bidders of one tender with each other, and find one pair of a
+five-party co-building. ``../shared/ANNOTATION.md`` reads these sentences by their structure:
+
+- **funding round**: each investor (lead, followers, old shareholders) -> the funded firm,
+  ``investment``; investors are never paired with each other; advisers are no parties;
+- **tender result**: each winning bidder -> the buyer, ``bid_award``; losing bidders and tender
+  agents are non-parties; members of one winning consortium are co-builders;
+- **co-building**: N >= 3 parties building one thing (a lab, an alliance, a fund): every pair of
+  co-builders, ``mutual``, with the kind of the thing built.
+
+Each reader takes one sentence and its organisation names (positions inside the sentence) and
+returns a :class:`Structure`: the relations it reads and every name it accounts for, so that the
+caller replaces the pairwise decisions among those names in that sentence. The phrases that mark
+the roles are data (``etl/lexicons/structures.yml``, part of the extractor version).
+
+Pure functions of text; no model, no database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from common.datafiles import read_yaml
+
+STRUCTURES_FILE = Path(__file__).resolve().parent / "lexicons" / "structures.yml"
+#: Name kinds (``etl/lexicons/pair_cues.yml`` ``name_kinds``) that are never a party of a structure.
+_NEVER_PARTY = frozenset({"media"})
+_HISTORICAL = re.compile(r"此前|之前|先前|曾经|曾获|曾于|曾在|早在|过往|previously|earlier|had raised|in the past", re.I)
+_PARENT_AFTER = re.compile(r"^\s*(?:的)?(?:旗下|孵化|分拆|控股的|全资子公司|子公司)")
+_CONSORTIUM = re.compile(r"联合体|consortium", re.I)
+#: What may stand between two listed co-builders, and between the last one and "共建".
+_LIST_GAP = re.compile(r"^\s*(?:[、,，和与及跟同]|以及|and|,\s*and)\s*$", re.I)
+_TAIL_GAP = re.compile(r"^\s*(?:等)?(?:[\d一二三四五六七八九十]+(?:家|所|个|方))?(?:单位|机构|高校|企业|各方|三方|多方|共同|联合|将|拟定|一道|一起|携手|合作)*\s*$")
+_WINDOW = 60
+#: Spans a recogniser may propose in a funding or tender sentence that name no party.
+_NOT_A_PARTY = re.compile(r"(?:融资|轮|人民币|美元|港元|港币|欧元|日元|资金|股份|股权|估值)$|^(?:人民币|美元|港元)")
+#: What may precede a name that is its sentence's subject: nothing, a date, a clause break.
+_SUBJECT_BEFORE = re.compile(r"(?:^|[,，:：;；])\s*(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:,|，)?\s*$")
+#: "完成/获得 … 融资": the funded firm is the subject before it, else the last name before it.
+_FUNDED_VERB = re.compile(r"(?:完成|获得|获|斩获|拿下|迎来|收获)[^，。,;；]{0,30}?(?:融资|投资|注资)")
+
+
+@dataclass(frozen=True)
+class Name:
+    """One organisation named in a sentence: its document entity id, its span inside the
+    sentence and its name kind (``firm``, ``investor``, ``government``, ``media``, ...)."""
+
+    id: int
+    start: int
+    end: int
+    kind: str = "unknown"
+
+
+@dataclass(frozen=True)
+class Link:
+    """One relation read from a structure: ``provider`` -> ``receiver`` (or mutual)."""
+
+    provider: int
+    receiver: int
+    direction: str  # directed | mutual
+    kind: str
+    status: str
+
+
+@dataclass
+class Structure:
+    """What one sentence's structure says: its relations and every name it accounts for
+    (parties, non-parties such as advisers, agents and losing bidders)."""
+
+    name: str
+    links: list[Link] = field(default_factory=list)
+    covered: set[int] = field(default_factory=set)
+    anchor: int | None = None  # the funded firm or the buyer, for the sentences after
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The compiled phrases of ``etl/lexicons/structures.yml``."""
+
+    groups: Mapping[str, Mapping[str, Any]]
+
+    def any(self, structure: str, role: str, text: str) -> bool:
+        """Whether one of ``structure.role``'s patterns matches ``text``."""
+        return any(p.search(text) for p in self.groups[structure][role])
+
+
+@lru_cache(maxsize=2)
+def load_patterns(path: Path = STRUCTURES_FILE) -> Patterns:
+    """The structure phrases, compiled (case-insensitive)."""
+    data = read_yaml(path)
+    groups: dict[str, dict[str, Any]] = {}
+    for structure in ("funding", "tender", "cobuild"):
+        spec = data[structure]
+        compiled: dict[str, Any] = {}
+        for role, value in spec.items():
+            if isinstance(value, list):
+                compiled[role] = tuple(re.compile(p, re.I) for p in value)
+            elif isinstance(value, dict):
+                compiled[role] = {k: tuple(re.compile(p, re.I) for p in v) for k, v in value.items()}
+            else:
+                compiled[role] = value
+        groups[structure] = compiled
+    return Patterns(groups)
+
+
+def triggered(sentence: str, patterns: Patterns | None = None) -> bool:
+    """Whether a sentence may hold a structure (a funding, tender or co-building phrase): the
+    caller reads its names with the statistical recogniser too, even where the rules found a relation."""
+    patterns = patterns or load_patterns()
+    return any(patterns.any(k, "trigger", sentence) for k in ("funding", "tender", "cobuild"))
+
+
+def _around(sentence: str, name: Name) -> tuple[str, str]:
+    return sentence[max(0, name.start - _WINDOW):name.start], sentence[name.end:name.end + _WINDOW]
+
+
+def status_of(sentence: str) -> str:
+    """``historical`` when the sentence tells of an earlier event ("此前", "曾获"), else ``new``."""
+    return "historical" if _HISTORICAL.search(sentence) else "new"
+
+
+def funded_name(sentence: str, names: Sequence[Name], patterns: Patterns) -> Name | None:
+    """The firm a funding sentence funds: the name right before "完成/获得 ... 融资" or "raised"
+    (or the last name before such a verb phrase), else the name after "投资/注资/invest in"; None
+    when the sentence names none."""
+    candidates = [n for n in names if n.kind not in _NEVER_PARTY and not _NOT_A_PARTY.search(sentence[n.start:n.end])]
+    for n in candidates:
+        before, after = _around(sentence, n)
+        if not patterns.any("funding", "investor_after", after) and patterns.any("funding", "funded_after", after):
+            return n
+    verb = _FUNDED_VERB.search(sentence)
+    if verb is not None:
+        before_verb = [n for n in candidates if n.end <= verb.start() and n.kind != "investor"
+                       and not patterns.any("funding", "investor_after", _around(sentence, n)[1])]
+        subjects = [n for n in before_verb if _SUBJECT_BEFORE.search(sentence[:n.start])]
+        if subjects:  # "智元机器人继…引入A、B之后, 又完成B轮融资": the clause's subject is funded
+            return subjects[0]
+        if before_verb:
+            return before_verb[-1]
+    for n in candidates:
+        before, after = _around(sentence, n)
+        if not patterns.any("funding", "investor_after", after) and patterns.any("funding", "funded_before", before):
+            return n
+    return None
+
+
+def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funded_hint: int | None = None) -> Structure | None:
+    """A funding round: each investor -> the funded firm (module docstring). ``funded_hint``: the
+    firm funded earlier in the document, for a sentence that only lists investors.
+
+    Investors are the names after the funded firm (the "由A领投, B、C跟投" clause) and the names
+    before it that are marked as investing ("A领投小冰", "A invested in X"); other names before it
+    (the news source, a descriptor) are accounted for but no party."""
+    if len(names) < 1 or not patterns.any("funding", "trigger", sentence):
+        return None
+    funded = funded_name(sentence, names, patterns)
+    funded_id = funded.id if funded is not None else None
+    if funded_id is None:
+        investors = {n.id for n in names if patterns.any("funding", "investor_after", _around(sentence, n)[1])}
+        if not investors:
+            return None
+        if funded_hint is None:  # investors listed, the funded firm unnamed: at least never pair them
+            return Structure("funding", covered={n.id for n in names})
+        funded_id = funded_hint
+    structure = Structure("funding", covered={n.id for n in names} | {funded_id}, anchor=funded_id)
+    status = status_of(sentence)
+    for n in names:
+        if n.id == funded_id:
+            continue
+        before, after = _around(sentence, n)
+        if (n.kind in _NEVER_PARTY or _NOT_A_PARTY.search(sentence[n.start:n.end])
+                or patterns.any("funding", "not_party_after", after)
+                or patterns.any("funding", "not_party_before", before) or _PARENT_AFTER.match(after)):
+            continue
+        if funded is not None and n.end <= funded.start and not patterns.any("funding", "investor_after", after):
+            continue
+        structure.links.append(Link(n.id, funded_id, "directed", "investment", status))
+    return structure
+
+
+def buyer_name(sentence: str, names: Sequence[Name], patterns: Patterns) -> Name | None:
+    """The buyer of a tender sentence: the name after "采购人/招标人" or before "...采购项目"."""
+    for n in names:
+        before, after = _around(sentence, n)
+        if patterns.any("tender", "buyer_before", before):
+            return n
+    for n in names:
+        before, after = _around(sentence, n)
+        if (patterns.any("tender", "buyer_after", after) and not patterns.any("tender", "agent_before", before)
+                and not patterns.any("tender", "trigger", after[:4])):
+            return n
+    return None
+
+
+def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_hint: int | None = None) -> Structure | None:
+    """A tender result: each winning bidder -> the buyer; agents and losing bidders are no parties."""
+    if len(names) < 1 or not patterns.any("tender", "trigger", sentence):
+        return None
+    buyer = buyer_name(sentence, names, patterns)
+    buyer_id = buyer.id if buyer is not None else buyer_hint
+    if buyer_id is None:
+        return None
+    structure = Structure("tender", covered={buyer_id}, anchor=buyer_id)
+    winners = []
+    for n in names:
+        if n.id == buyer_id:
+            continue
+        before, after = _around(sentence, n)
+        structure.covered.add(n.id)
+        if (n.kind in _NEVER_PARTY or patterns.any("tender", "agent_before", before)
+                or patterns.any("tender", "loser_before", before) or patterns.any("tender", "loser_after", after)):
+            continue
+        winners.append(n.id)
+        structure.links.append(Link(n.id, buyer_id, "directed", "bid_award", "new"))
+    if _CONSORTIUM.search(sentence):
+        structure.links += [Link(a, b, "mutual", "joint_development", "new")
+                            for i, a in enumerate(winners) for b in winners[i + 1:]]
+    return structure if structure.links else None
+
+
+def read_cobuild(sentence: str, names: Sequence[Name], patterns: Patterns) -> Structure | None:
+    """N >= ``min_parties`` organisations listed right before "共建/共同设立/jointly set up" (joined
+    only by 、/和/与/及/and): every pair, mutual, with the kind of the thing built."""
+    spec = patterns.groups["cobuild"]
+    match = next((m for p in spec["trigger"] for m in [p.search(sentence)] if m), None)
+    if match is None:
+        return None
+    before = [n for n in names if n.end <= match.start()]
+    parties: list[Name] = []
+    edge = match.start()
+    for n in reversed(before):
+        gap = sentence[n.end:edge]
+        if parties and not _LIST_GAP.match(gap):
+            break
+        if not parties and not _TAIL_GAP.match(gap):
+            break
+        if n.kind in _NEVER_PARTY:
+            break
+        parties.insert(0, n)
+        edge = n.start
+    if len(parties) < int(spec["min_parties"]):
+        return None
+    built = sentence[match.end():match.end() + 24]
+    kind = next((k for k, ps in spec["kinds"].items() if any(p.search(built) for p in ps)), spec["default_kind"])
+    status = status_of(sentence)
+    structure = Structure("cobuild", covered={n.id for n in parties})
+    ids = list(dict.fromkeys(n.id for n in parties))
+    structure.links += [Link(a, b, "mutual", kind, status) for i, a in enumerate(ids) for b in ids[i + 1:]]
+    return structure if structure.links else None
+
+
+def read_structures(sentences: Iterable[tuple[str, Sequence[Name]]], patterns: Patterns | None = None) -> list[Structure | None]:
+    """Every sentence's structure (None where it has none), in order.
+
+    Funding and tender sentences that name their investors or bidders but not the funded firm
+    or the buyer take the one the document named earlier (a list of followers in the next sentence).
+    """
+    patterns = patterns or load_patterns()
+    funded_hint: int | None = None
+    buyer_hint: int | None = None
+    out: list[Structure | None] = []
+    for sentence, names in sentences:
+        names = list(names)
+        found = read_funding(sentence, names, patterns, funded_hint)
+        if found is not None:
+            funded_hint = found.anchor if found.anchor is not None else funded_hint
+        else:
+            found = read_tender(sentence, names, patterns, buyer_hint)
+            if found is not None:
+                buyer_hint = found.anchor if found.anchor is not None else buyer_hint
+            else:
+                found = read_cobuild(sentence, names, patterns)
+        out.append(found if found is not None and len(found.covered) >= 2 else None)
+    return out

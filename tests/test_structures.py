@@ -1,0 +1,126 @@
+"""Sentence structures (etl/structures.py): funding rounds, tender results, co-building.
+
+The readers are tested on sentences of the real-text dev part (tests/data/realtext/dev.jsonl) with
+their names placed by hand, and end to end through the extractor (etl.pairs.extract_with_model):
+investors of one round are never paired with each other, and each goes to the funded firm.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from etl.gazetteer import seed_gazetteer
+from etl.lexicon import load_lexicon
+from etl.pairs import extract_with_model
+from etl.structures import (
+    Name,
+    load_patterns,
+    read_cobuild,
+    read_funding,
+    read_structures,
+    read_tender,
+    triggered,
+)
+
+
+def names_of(sentence: str, *spans: tuple[str, str]) -> list[Name]:
+    """Names placed at their first occurrence: (surface, kind) pairs, ids in order."""
+    out = []
+    for i, (surface, kind) in enumerate(spans):
+        start = sentence.index(surface)
+        out.append(Name(i, start, start + len(surface), kind))
+    return out
+
+
+FUNDING = ("成立仅50天的具身智能技术公司它石智航在还没有公开产品的情况下,完成了1.2亿美元天使轮融资,"
+           "由蓝驰创投与启明创投联合领投,线性资本、恒旭资本和高瓴创投跟投")
+
+
+def test_funding_round_each_investor_to_the_funded_firm() -> None:
+    spans = [("它石智航", "unknown"), ("蓝驰创投", "investor"), ("启明创投", "investor"), ("线性资本", "investor"),
+             ("恒旭资本", "investor"), ("高瓴创投", "investor")]
+    found = read_funding(FUNDING, names_of(FUNDING, *spans), load_patterns())
+    assert found is not None
+    assert {(link.provider, link.receiver) for link in found.links} == {(i, 0) for i in range(1, 6)}
+    assert all(link.kind == "investment" and link.direction == "directed" and link.status == "new" for link in found.links)
+    assert found.covered == set(range(6))
+
+
+def test_funding_subject_is_funded_not_the_earlier_investor() -> None:
+    sentence = "智元机器人继2024年9月引入软通动力和蓝驰创投之后,近日又完成B轮融资,由腾讯投资领投"
+    spans = [("智元机器人", "unknown"), ("软通动力", "firm"), ("蓝驰创投", "investor"), ("腾讯投资", "investor")]
+    found = read_funding(sentence, names_of(sentence, *spans), load_patterns())
+    assert found is not None
+    assert {link.receiver for link in found.links} == {0}
+    assert {link.provider for link in found.links} == {1, 2, 3}
+
+
+def test_funding_adviser_and_english_round() -> None:
+    sentence = "Cambricon raised $100 million in a Series B round led by SDIC Venture Capital, with Alibaba also participating"
+    spans = [("Cambricon", "unknown"), ("SDIC Venture Capital", "investor"), ("Alibaba", "firm")]
+    found = read_funding(sentence, names_of(sentence, *spans), load_patterns())
+    assert found is not None and {(link.provider, link.receiver) for link in found.links} == {(1, 0), (2, 0)}
+    adviser = "小冰公司完成新一轮融资,由网易领投,华兴资本担任本轮融资的独家财务顾问"
+    spans = [("小冰公司", "unknown"), ("网易", "firm"), ("华兴资本", "investor")]
+    found = read_funding(adviser, names_of(adviser, *spans), load_patterns())
+    assert found is not None and {(link.provider, link.receiver) for link in found.links} == {(1, 0)}
+    assert 2 in found.covered  # accounted for: never paired with the others
+
+
+def test_followers_in_the_next_sentence_use_the_funded_firm_named_before() -> None:
+    first = "面壁智能宣布完成新一轮数亿元融资"
+    second = "本轮由春华创投领投,清科创投和国中资本跟投"
+    found = read_structures([(first, names_of(first, ("面壁智能", "unknown"))),
+                             (second, [Name(1, 3, 7, "investor"), Name(2, 11, 15, "investor"), Name(3, 16, 20, "investor")])])
+    assert found[0] is None  # one name: nothing to pair, but the funded firm is remembered
+    assert found[1] is not None and {(link.provider, link.receiver) for link in found[1].links} == {(1, 0), (2, 0), (3, 0)}
+    listed = "本轮由春华创投领投,清科创投和国中资本跟投"
+    alone = read_funding(listed, names_of(listed, ("春华创投", "investor"), ("清科创投", "investor"),
+                                          ("国中资本", "investor")), load_patterns(), funded_hint=None)
+    assert alone is not None and alone.links == [] and alone.covered == {0, 1, 2}
+
+
+def test_tender_winners_to_the_buyer_agent_and_losers_no_parties() -> None:
+    sentence = ("采购人深圳市宝安区建筑工务署公布结果,广东捷起建设工程有限公司中标,招标代理机构深圳市宝安区建设工程监理有限公司,"
+                "未中标单位为中建科工")
+    spans = [("深圳市宝安区建筑工务署", "government"), ("广东捷起建设工程有限公司", "firm"),
+             ("深圳市宝安区建设工程监理有限公司", "firm"), ("中建科工", "firm")]
+    found = read_tender(sentence, names_of(sentence, *spans), load_patterns())
+    assert found is not None
+    assert [(link.provider, link.receiver, link.kind) for link in found.links] == [(1, 0, "bid_award")]
+    assert found.covered == {0, 1, 2, 3}
+
+
+def test_cobuild_needs_a_list_of_three_right_before_the_verb() -> None:
+    sentence = "西安交通大学、西北工业大学和科大讯飞共建陕西省人工智能联合实验室"
+    spans = [("西安交通大学", "university"), ("西北工业大学", "university"), ("科大讯飞", "firm")]
+    found = read_cobuild(sentence, names_of(sentence, *spans), load_patterns())
+    assert found is not None
+    assert {frozenset((link.provider, link.receiver)) for link in found.links} == {frozenset(p) for p in itertools.combinations(range(3), 2)}
+    assert {link.kind for link in found.links} == {"joint_lab"} and {link.direction for link in found.links} == {"mutual"}
+    two = "西安交通大学与科大讯飞共建联合实验室"
+    assert read_cobuild(two, names_of(two, ("西安交通大学", "university"), ("科大讯飞", "firm")), load_patterns()) is None
+
+
+def test_triggered() -> None:
+    assert triggered(FUNDING) and triggered("华为中标中国移动集采项目") and not triggered("双方举行座谈")
+
+
+@pytest.fixture(scope="module")
+def readers():
+    return seed_gazetteer(), load_lexicon()
+
+
+def test_extractor_never_pairs_investors_of_one_round(readers) -> None:
+    gazetteer, lexicon = readers
+    text = ("天脉网报道:成立仅50天的具身智能技术公司它石智航在还没有公开产品的情况下,完成了1.2亿美元天使轮融资,"
+            "由蓝驰创投与启明创投联合领投,线性资本、恒旭资本、洪泰基金、联想创投、襄禾资本和高瓴创投跟投。")
+    extraction = extract_with_model(text, None, gazetteer, lexicon)
+    investors = {"蓝驰创投", "启明创投", "线性资本", "恒旭资本", "洪泰基金", "联想创投", "襄禾资本", "高瓴创投"}
+    pairs = {(r.provider.name, r.receiver.name) for r in extraction.relations}
+    assert not [p for p in pairs if p[0] in investors and p[1] in investors]
+    funded = {r.receiver.name for r in extraction.relations if r.provider.name in investors}
+    assert len(funded) == 1 and "石智航" in funded.pop()
+    assert {r.provider.name for r in extraction.relations} >= investors
