@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from aimap.commands import analyze, crawl, etl, explain, firms, observe, operations, review, status
-from aimap.runtime import err, version_text
+from aimap.runtime import database_problem, err, tagged, version_text
 
 
 class OneLineErrors(TyperGroup):
@@ -35,9 +35,9 @@ class OneLineErrors(TyperGroup):
             if ctx.params.get("debug") or os.environ.get("AIMAP_DEBUG", "") not in ("", "0"):
                 raise
             text = str(exc).strip()
-            first = text.splitlines()[0] if text else ""
-            err.print(f"[red]error:[/red] {type(exc).__name__}: {first} (`aimap --debug ...` shows the traceback)",
-                      highlight=False, markup=True)
+            first = database_problem(exc) or (text.splitlines()[0] if text else "")
+            err.print(tagged("error:", "red", f"{type(exc).__name__}: {first} (`aimap --debug ...` shows the traceback)"),
+                      highlight=False)
             raise typer.Exit(1) from None
 
 

@@ -10,7 +10,13 @@ cutoff; chart files are reproducible, see :mod:`analysis.charts`).
   as numbers with a number format (shares as real percentages, ``0.00%``), an autofilter on the
   header, notes under the table; a first sheet ``contents`` lists every table with a link to it.
 - **Markdown / HTML**: every table with its title, notes (Chinese, then English) and chart; long
-  tables cut (Markdown) or collapsed (HTML). The HTML is self-contained: charts embedded as base64
+  tables cut (Markdown) or collapsed (HTML). Text from the data is escaped: HTML entirely
+  (``html.escape``), Markdown by :func:`md_text` / :func:`md_cell` (no raw HTML tag survives, a
+  ``|`` or line break in a name does not break a table).
+- **Formula injection**: every text cell of every CSV and XLSX goes through :func:`safe_cell`
+  (OWASP "CSV Injection": a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+  gets a leading single quote, so no spreadsheet evaluates it); numbers stay numbers.
+- The HTML is self-contained: charts embedded as base64
   PNG, and the CJK font embedded as a WOFF subset (Noto Sans CJK SC from ``mplfonts``, only the
   characters the page uses), so Chinese renders without missing-glyph boxes on a machine without
   CJK fonts; print CSS gives A4 pages, one section per page.
@@ -36,6 +42,7 @@ import numpy as np
 from analysis.charts import font_path
 from analysis.metrics import gephi_round
 from analysis.presentation import Table
+from common.tabular import safe_cell
 
 
 def format_value(value: Any, fmt: str) -> str:
@@ -57,6 +64,39 @@ def _cells(table: Table) -> list[list[str]]:
     return [[format_value(v, c.fmt) for v, c in zip(row, table.columns, strict=True)] for row in table.rows]
 
 
+# --------------------------------------------------------------------------- safe text
+# (formula neutralisation of exported cells: :func:`common.tabular.safe_cell`, the one home shared with etl/)
+
+
+def is_number(value: Any) -> bool:
+    """A real number (Python or numpy), not a bool."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
+
+
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_PIPE = re.compile(r"(\\*)\|")
+
+
+def md_text(text: str) -> str:
+    """Data text for Markdown: no raw HTML (``<``, ``>`` and an entity-like ``&`` escaped as entities).
+
+    A name such as ``<script>`` shows as text in every Markdown renderer instead of becoming a tag.
+    """
+    return _ENTITY.sub("&amp;", str(text)).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_cell(text: str) -> str:
+    """Data text for a Markdown table cell: :func:`md_text` on one line, ``|`` escaped (it would end the cell)."""
+    one_line = md_text(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", one_line)  # backslashes before a pipe doubled too
+
+
+def _csv_cells(table: Table) -> list[list[str]]:
+    """Rows of a table as CSV fields: displayed values, text made safe (:func:`safe_cell`), numbers as they are."""
+    return [[format_value(v, c.fmt) if is_number(v) else safe_cell(format_value(v, c.fmt))
+             for v, c in zip(row, table.columns, strict=True)] for row in table.rows]
+
+
 # --------------------------------------------------------------------------- CSV / XLSX
 
 
@@ -66,16 +106,16 @@ def write_csv(table: Table, directory: Path) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow([c.name for c in table.columns])
-        writer.writerows(_cells(table))
+        writer.writerows(_csv_cells(table))
     return path
 
 
 def write_rows_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
-    """A plain CSV (UTF-8 with BOM)."""
+    """A plain CSV (UTF-8 with BOM); text fields made safe (:func:`safe_cell`)."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow([safe_cell(h) for h in header])
+        writer.writerows([safe_cell(v) for v in row] for row in rows)
     return path
 
 
@@ -106,7 +146,7 @@ def _xlsx_value(value: Any, fmt: str, percent: bool) -> Any:
         value = value.item()
     if percent and fmt == "pct" and isinstance(value, int | float) and not isinstance(value, bool):
         return value / 100.0
-    return value
+    return safe_cell(value)
 
 
 def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[int, int, int],
@@ -117,6 +157,7 @@ def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[i
     ``sheet_names`` default to the table keys (at most 31 characters). Every table sheet has its
     title, a header row with an autofilter, frozen panes, number formats and its notes below.
     ``percent``: shares (``pct`` columns, 0-100) become real percentages (value / 100, ``0.00%``).
+    Every text cell goes through :func:`safe_cell` (a name starting with ``=`` is text, not a formula).
     """
     from openpyxl import Workbook  # deferred: heavy, only the XLSX files need it
     from openpyxl.styles import Font  # deferred: as above
@@ -127,26 +168,26 @@ def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[i
     contents = wb.active
     if front:
         contents.title = "封面"
-        contents.append([title])
+        contents.append([safe_cell(title)])
         contents["A1"].font = Font(bold=True, size=14)
         for label, text in front:
-            contents.append([label, text])
+            contents.append([safe_cell(label), safe_cell(text)])
         contents.column_dimensions["A"].width = 36
         contents.column_dimensions["B"].width = 110
         contents = wb.create_sheet("contents")
     contents.title = "contents"
-    contents.append([title])
+    contents.append([safe_cell(title)])
     contents["A1"].font = Font(bold=True)
     contents.append(["sheet", "title", "title (en)"])
     for table, name in zip(tables, names, strict=True):
-        contents.append([name, table.title, table.title_en])
+        contents.append([safe_cell(name), safe_cell(table.title), safe_cell(table.title_en)])
         link = contents.cell(row=contents.max_row, column=1)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{name}'!A1", display=name)  # in-workbook
         link.font = Font(color="0563C1", underline="single")
         ws = wb.create_sheet(name)
-        ws.append([table.title])
+        ws.append([safe_cell(table.title)])
         ws["A1"].font = Font(bold=True)
-        ws.append([c.header for c in table.columns])
+        ws.append([safe_cell(c.header) for c in table.columns])
         for row in table.rows:
             ws.append([_xlsx_value(v, c.fmt, percent) for v, c in zip(row, table.columns, strict=True)])
         for j, col in enumerate(table.columns, 1):
@@ -161,7 +202,7 @@ def write_xlsx(tables: Sequence[Table], path: Path, *, title: str, when: tuple[i
             for note in table.notes:
                 for line in split_note(note):
                     if line:
-                        ws.append([line])
+                        ws.append([safe_cell(line)])
         ws.freeze_panes = "A3"
     contents.column_dimensions["A"].width = 16
     contents.column_dimensions["B"].width = 60
@@ -184,10 +225,10 @@ def cell_letter(index: int) -> str:
 
 def markdown_table(table: Table) -> list[str]:
     """The table as GitHub-flavoured Markdown lines."""
-    lines = ["| " + " | ".join(c.header for c in table.columns) + " |",
+    lines = ["| " + " | ".join(md_cell(c.header) for c in table.columns) + " |",
              "|" + "|".join("---:" if c.fmt in ("int", "pct", "gephi", "float") else "---" for c in table.columns) + "|"]
     for cells in _cells(table):
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
     return lines
 
 
@@ -200,7 +241,7 @@ def split_note(note: str) -> tuple[str, str]:
 def note_markdown(note: str) -> list[str]:
     """A note as Markdown quote lines: the Chinese, then the English in italics."""
     zh, en = split_note(note)
-    return [f"> {zh}"] + ([">", f"> *{en}*"] if en else [])
+    return [f"> {md_text(zh)}"] + ([">", f"> *{md_text(en)}*"] if en else [])
 
 
 #: Tables longer than this are collapsed in the HTML (<details>) and cut in the Markdown.
@@ -209,11 +250,11 @@ LONG_TABLE = 40
 
 def table_markdown(t: Table, charts: dict[str, str], *, heading: str = "##") -> list[str]:
     """One table's Markdown block: anchor, title, English title, notes, chart, rows (long ones cut)."""
-    lines = ["", f'<a id="{t.key}"></a>', "", f"{heading} {t.title}", "", f"*{t.title_en}*", ""]
+    lines = ["", f'<a id="{t.key}"></a>', "", f"{heading} {md_text(t.title)}", "", f"*{md_text(t.title_en)}*", ""]
     for n in t.notes:
         lines += [*note_markdown(n), ""]
     if t.key in charts:
-        lines += [f"![{t.title}]({charts[t.key]})", ""]
+        lines += [f"![{md_text(t.title)}]({charts[t.key]})", ""]
     table = markdown_table(t)
     if len(t.rows) > LONG_TABLE:
         table = table[: 2 + LONG_TABLE // 2] + [
@@ -225,8 +266,8 @@ def table_markdown(t: Table, charts: dict[str, str], *, heading: str = "##") -> 
 def write_markdown(tables: Sequence[Table], path: Path, *, title: str, intro: Sequence[str],
                    charts: dict[str, str]) -> Path:
     """A Markdown document: every table with its notes and chart (relative link to the PNG)."""
-    lines = [f"# {title}", "", *intro, "", "## 目录 (contents)", ""]
-    lines += [f"- [{t.title}](#{t.key})" for t in tables]
+    lines = [f"# {md_text(title)}", "", *[md_text(p) for p in intro], "", "## 目录 (contents)", ""]
+    lines += [f"- [{md_text(t.title)}](#{t.key})" for t in tables]
     for t in tables:
         lines += table_markdown(t, charts)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

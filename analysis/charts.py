@@ -185,13 +185,14 @@ def _network(ax: Any, table: Table, key_ax: Any | None = None) -> None:
     chart = table.chart
     assert chart is not None
     data = chart.payload
-    nodes = data["nodes"]
+    nodes = data.get("order", data["nodes"])  # in the order of names: the same picture whatever the ids
+    edge_order = data.get("edge_order", range(len(data["sources"])))
     pos = {int(n): np.array(xy, dtype=float) for n, xy in data["pos"].items()}
     degree = np.array([data["degree"][n] for n in nodes], dtype=float)
     radius = 8 + 400 * np.sqrt(degree / max(degree.max(), 1)) if nodes else np.zeros(0)
     if data["sources"]:
-        src = np.array([pos[s] for s in data["sources"]])
-        dst = np.array([pos[t] for t in data["targets"]])
+        src = np.array([pos[data["sources"][e]] for e in edge_order])
+        dst = np.array([pos[data["targets"][e]] for e in edge_order])
         delta = (dst - src) * 0.9  # stop short of the target's marker so the arrowhead shows
         alpha = float(min(0.5, max(0.12, 12.0 / np.sqrt(len(src)))))  # dense drawings get fainter edges
         ax.quiver(src[:, 0], src[:, 1], delta[:, 0], delta[:, 1], angles="xy", scale_units="xy", scale=1,

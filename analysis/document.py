@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.bundle import html_page, table_html, table_markdown, write_xlsx
+from analysis.bundle import html_page, md_cell, md_text, table_html, table_markdown, write_xlsx
 from analysis.narrative import Section
 
 #: Files of a bundle the report links to when they exist: (path, Chinese label, English label).
@@ -111,26 +111,30 @@ def write_report_html(doc: ReportDocument, path: Path, images: dict[str, Path]) 
 
 
 def write_report_markdown(doc: ReportDocument, path: Path, charts: dict[str, str]) -> Path:
-    """``report.md`` (the same content as the HTML; charts linked as relative PNG paths)."""
-    lines = [f"# {doc.title}", "", "## 封面信息 (front page)", "", "| 项目 | 内容 |", "|---|---|"]
-    lines += [f"| {label} | {text.replace('|', '/')} |" for label, text in doc.front_rows]
+    """``report.md`` (the same content as the HTML; charts linked as relative PNG paths).
+
+    Every text that can carry data (names in findings and tables, front-page values) is escaped
+    (:func:`analysis.bundle.md_text`, :func:`analysis.bundle.md_cell`): no raw HTML from the data.
+    """
+    lines = [f"# {md_text(doc.title)}", "", "## 封面信息 (front page)", "", "| 项目 | 内容 |", "|---|---|"]
+    lines += [f"| {md_cell(label)} | {md_cell(text.replace('|', '/'))} |" for label, text in doc.front_rows]
     lines += ["", "相关文件 (related files)：", ""]
     for rel, zh, en, exists in related_files(path.parent):
         lines.append(f"- {f'[{zh}]({rel})' if exists else zh} *{en}*{_related_note(exists, rel)}")
     lines += ["", "## 目录 (contents)", ""]
     for s in doc.sections:
-        lines.append(f"- [{s.title}](#section-{s.id})")
-        lines += [f"  - [{t.title}](#{t.key})" for t in s.tables]
+        lines.append(f"- [{md_text(s.title)}](#section-{s.id})")
+        lines += [f"  - [{md_text(t.title)}](#{t.key})" for t in s.tables]
     lines.append("- [附录 方法说明](#methods)")
     for s in doc.sections:
-        lines += ["", f'<a id="section-{s.id}"></a>', "", f"## {s.title}", "", f"*{s.title_en}*", ""]
+        lines += ["", f'<a id="section-{s.id}"></a>', "", f"## {md_text(s.title)}", "", f"*{md_text(s.title_en)}*", ""]
         if s.findings:
-            lines += ["**主要发现 (key findings)**", "", *[f"- {f}" for f in s.findings]]
+            lines += ["**主要发现 (key findings)**", "", *[f"- {md_text(f)}" for f in s.findings]]
         for t in s.tables:
             lines += table_markdown(t, charts, heading="###")
     lines += ["", '<a id="methods"></a>', "", "## 附录 方法说明 (appendix: methods)"]
     for heading, zh, en in doc.methods:
-        lines += ["", f"### {heading}", "", zh, "", f"*{en}*"]
+        lines += ["", f"### {md_text(heading)}", "", md_text(zh), "", f"*{md_text(en)}*"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

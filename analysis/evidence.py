@@ -4,13 +4,14 @@ An edge (provider -> receiver, :mod:`analysis.network`) is derived from one or m
 events; each event is reported by one or more documents (``mentions``, GDELT's events/mentions
 split). :func:`load_event_evidence` reads, for every event, how many mentions it has, the earliest
 and latest publication date of its documents and the address of its first document (earliest
-``published_on``; documents without a date come after dated ones; ties by document id), in one
-query. :func:`edge_evidence` folds that onto the edges of a network:
+``published_on``; documents without a date come after dated ones; ties by the smallest address, so
+the choice never depends on database ids), in one query. :func:`edge_evidence` folds that onto the edges of a network:
 
 - ``event_ids`` — the ids of the events behind the edge, ascending, ``;``-separated;
 - ``mentions`` — the number of (event, document) mentions over those events;
 - ``first_document_date`` / ``last_document_date`` — earliest / latest document date (ISO);
-- ``first_document_url`` — the canonical address of the earliest document;
+- ``first_document_url`` — the canonical address of the earliest document (over the edge's events;
+  ties by the smallest address);
 - ``tech_categories`` / ``application_domains`` — the names of the events' categories and domains
   (report order, ``;``-separated).
 
@@ -21,7 +22,7 @@ make the edge SOURCE -> TARGET in an edition's network (``aimap explain``).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import or_, select
@@ -58,6 +59,8 @@ class EvidenceIndex:
     domains: np.ndarray
     tech_names: list[str]
     domain_names: list[str]
+    url_values: list[str] = field(default_factory=list)  # the distinct first-document addresses, sorted
+    url_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per event, into url_values
 
 
 def _masks(n: int, pairs: tuple[np.ndarray, np.ndarray], labels: int) -> np.ndarray:
@@ -73,13 +76,17 @@ def evidence_index(events: EventTable, evidence: EventEvidence, taxonomy: Taxono
                    domain_pairs: tuple[np.ndarray, np.ndarray]) -> EvidenceIndex:
     """The per-event columns :func:`edge_evidence` folds onto each year's edges."""
     n = len(events)
+    urls = [u or "" for u in evidence.first_url]
+    values = sorted(set(urls))
+    where = {u: k for k, u in enumerate(values)}
     return EvidenceIndex(
         ids=[str(i) for i in events.event_id.tolist()], mentions=evidence.mentions.astype(np.int64),
         first=np.array([d.toordinal() if d else _NO_DATE for d in evidence.first_date], dtype=np.int64),
         last=np.array([d.toordinal() if d else -1 for d in evidence.last_date], dtype=np.int64),
         has_url=np.array([bool(u) for u in evidence.first_url], dtype=bool), urls=evidence.first_url,
         tech=_masks(n, tech_pairs, len(taxonomy.tech)), domains=_masks(n, domain_pairs, len(taxonomy.domains)),
-        tech_names=[name for _, name in taxonomy.tech], domain_names=[name for _, name in taxonomy.domains])
+        tech_names=[name for _, name in taxonomy.tech], domain_names=[name for _, name in taxonomy.domains],
+        url_values=values, url_rank=np.array([where[u] for u in urls], dtype=np.int64))
 
 
 def _names_of(mask: int, names: list[str], cache: dict[int, str]) -> str:
@@ -104,9 +111,10 @@ def edge_evidence(edges: YearEdges, index: EvidenceIndex) -> list[list[str | int
     first = np.minimum.reduceat(index.first[ev], starts)
     last = np.maximum.reduceat(index.last[ev], starts)
     big = np.int64(len(index.ids) + 1)
-    dated_key = np.where(index.first[ev] == _NO_DATE, _NO_DATE, index.first[ev] * big + ev)
-    first_row = np.minimum.reduceat(dated_key, starts)
-    any_url = np.minimum.reduceat(np.where(index.has_url[ev], ev, big), starts)
+    url = index.url_rank[ev]  # ties between equally early events: the smallest address (never the event id)
+    dated_key = np.where(index.first[ev] == _NO_DATE, _NO_DATE, index.first[ev] * big + url)
+    first_url = np.minimum.reduceat(dated_key, starts)
+    any_url = np.minimum.reduceat(np.where(index.has_url[ev], url, big), starts)
     tech = np.bitwise_or.reduceat(index.tech[ev], starts)
     domains = np.bitwise_or.reduceat(index.domains[ev], starts)
     dates: dict[int, str] = {}
@@ -121,11 +129,11 @@ def edge_evidence(edges: YearEdges, index: EvidenceIndex) -> list[list[str | int
     ids, ev_list = index.ids, ev.tolist()
     out: list[list[str | int]] = []
     for k, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        key = int(first_row[k])
-        row = key % int(big) if key != _NO_DATE else int(any_url[k])
+        key = int(first_url[k])
+        pick = key % int(big) if key != _NO_DATE else int(any_url[k])
         out.append([";".join(ids[r] for r in ev_list[a:b]), int(mentions[k]),
                     iso(int(first[k])) if first[k] != _NO_DATE else "", iso(int(last[k])) if last[k] >= 0 else "",
-                    index.urls[row] if row < len(ids) else "",
+                    index.url_values[pick] if pick < len(index.url_values) else "",
                     _names_of(int(tech[k]), index.tech_names, tech_cache),
                     _names_of(int(domains[k]), index.domain_names, domain_cache)])
     return out

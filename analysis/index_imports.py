@@ -46,6 +46,7 @@ from common.tabular import (
     header_key,
     map_header,
     read_table,
+    safe_cell,
 )
 from common.text import fold_compact
 from db.models import City, PipelineError, Province
@@ -292,11 +293,11 @@ def _write_rejects(target: Path, header: list[str], bad: Sequence[tuple[int, lis
     width = max([len(header), *(len(cells) for _, cells, _ in bad)])
     with target.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow([*header, *[""] * (width - len(header)), "row", "errors"])
+        writer.writerow([safe_cell(h) for h in (*header, *[""] * (width - len(header)), "row", "errors")])
         for number, cells, errors in bad:
             texts = [cell_text(c) for c in cells]
             reasons = "; ".join(f"{e.column}: {e.reason} (value '{e.value}')" for e in errors)
-            writer.writerow([*texts, *[""] * (width - len(texts)), number, reasons])
+            writer.writerow([safe_cell(v) for v in (*texts, *[""] * (width - len(texts)), number, reasons)])
     return target
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,24 @@ class OrgTable:
     def index(self, ids: np.ndarray) -> np.ndarray:
         """Row positions of organisation ``ids`` (all must exist)."""
         return np.searchsorted(self.ids, ids)
+
+    @cached_property
+    def rank(self) -> np.ndarray:
+        """Per row, its position in an order that does not depend on database ids.
+
+        Order: display name, full name, kind, province, city, then id (the id only separates
+        organisations equal in everything else). Database ids depend on the order in which the ETL
+        met the organisations, so two builds of the same data may number them differently; the
+        exported node and edge lists, the GEXF files and Fig. 13's layout follow this order instead,
+        and two such builds write the same rows in the same order.
+        """
+        n = len(self.name)
+        city = self.city or [""] * n
+        order = sorted(range(n), key=lambda r: (self.display[r], self.name[r], self.kind[r], self.province[r] or "",
+                                                city[r], int(self.ids[r])))
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n, dtype=np.int64)
+        return rank
 
 
 def display_names(session: Session) -> dict[int, str]:
@@ -197,15 +216,19 @@ class EventEvidence:
 
 
 def load_event_evidence(session: Session, events: EventTable) -> EventEvidence:
-    """Mention count, first/last document date and first document address of every event (one query)."""
+    """Mention count, first/last document date and first document address of every event (one query).
+
+    The first document is the earliest dated one (undated after dated), ties broken by the smallest
+    address — not by document id, which depends on the order the crawl stored the pages in.
+    """
     evidence = EventEvidence.empty(len(events))
     if not len(events):
         return evidence
     rows = session.execute(
-        select(Mention.event_id, Document.published_on, Document.id, Document.canonical_url)
+        select(Mention.event_id, Document.published_on, Document.canonical_url)
         .join(Document, Document.id == Mention.document_id)).all()
-    best: dict[int, tuple[bool, dt.date, int]] = {}
-    for event_id, published, doc_id, url in rows:
+    best: dict[int, tuple[bool, dt.date, str]] = {}
+    for event_id, published, url in rows:
         pos = int(np.searchsorted(events.event_id, event_id))
         if pos >= len(events) or events.event_id[pos] != event_id:
             continue  # a rejected event (not in the table)
@@ -214,7 +237,7 @@ def load_event_evidence(session: Session, events: EventTable) -> EventEvidence:
             lo, hi = evidence.first_date[pos], evidence.last_date[pos]
             evidence.first_date[pos] = published if lo is None or published < lo else lo
             evidence.last_date[pos] = published if hi is None or published > hi else hi
-        key = (published is None, published or dt.date.max, int(doc_id))
+        key = (published is None, published or dt.date.max, url or "")  # ties by address, not by id
         if pos not in best or key < best[pos]:
             best[pos] = key
             evidence.first_url[pos] = url

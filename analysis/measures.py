@@ -87,20 +87,45 @@ class PowerLawFit:
     p: float
 
 
-def fit_power_law(degrees: np.ndarray) -> PowerLawFit | None:
-    """:class:`PowerLawFit` of positive ``degrees`` (``None`` with fewer than 10 nodes or one distinct value)."""
+#: Fewest nodes with a positive degree for which Fig. 14's power law is fitted.
+MIN_FIT_NODES = 10
+
+
+def power_law_fit(degrees: np.ndarray) -> tuple[PowerLawFit | None, str]:
+    """:class:`PowerLawFit` of the positive ``degrees``, or ``None`` and why the fit is not applicable.
+
+    Not applicable: fewer than :data:`MIN_FIT_NODES` nodes with a positive degree, a single
+    distinct degree, or a fit that does not give finite numbers — on a small network the tail
+    above the best ``xmin`` can hold one distinct value, where ``powerlaw`` has no likelihood
+    (it raises "No data points in defined range"). The report then says "not applicable" and
+    why, instead of failing (any non-empty network can be analysed).
+    """
     d = np.asarray(degrees, dtype=np.float64)
     d = d[d > 0]
-    if d.size < 10 or np.unique(d).size < 2:
-        return None
+    if d.size < MIN_FIT_NODES:
+        return None, f"fewer than {MIN_FIT_NODES} nodes with a positive degree ({d.size})"
+    if np.unique(d).size < 2:
+        return None, "every node has the same degree"
     import powerlaw  # deferred: heavy (imports scipy, matplotlib), only Fig. 14's fit needs it
 
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        fit = powerlaw.Fit(d, discrete=True, verbose=False)
-        R, p = fit.distribution_compare("power_law", "lognormal")
-    return PowerLawFit(float(fit.alpha), float(fit.xmin), float(fit.power_law.sigma),
-                       int((d >= fit.xmin).sum()), float(R), float(p))
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            fit = powerlaw.Fit(d, discrete=True, verbose=False)
+            R, p = fit.distribution_compare("power_law", "lognormal")
+            result = PowerLawFit(float(fit.alpha), float(fit.xmin), float(fit.power_law.sigma),
+                                 int((d >= fit.xmin).sum()), float(R), float(p))
+    except (ValueError, ZeroDivisionError, FloatingPointError, IndexError) as exc:
+        return None, f"too few distinct degrees to fit ({exc})"
+    numbers = (result.alpha, result.xmin, result.sigma, result.R, result.p)
+    if not all(np.isfinite(numbers)):
+        return None, "the fit did not converge (non-finite estimates)"
+    return result, ""
+
+
+def fit_power_law(degrees: np.ndarray) -> PowerLawFit | None:
+    """:class:`PowerLawFit` of positive ``degrees``, ``None`` where :func:`power_law_fit` finds it not applicable."""
+    return power_law_fit(degrees)[0]
 
 
 def assignment_shares(active_events: np.ndarray, pair_event: np.ndarray, pair_code: np.ndarray,
@@ -165,19 +190,21 @@ def sector_shares(receiver_rows: np.ndarray, sector: np.ndarray) -> tuple[np.nda
 
 
 
-def drawing_subgraph(edges: YearEdges, max_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def drawing_subgraph(edges: YearEdges, max_nodes: int,
+                     rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The part of the network Fig. 13 draws: (node positions into ``edges.nodes``, edge sources, targets).
 
     Rule: a network of at most ``max_nodes`` nodes is drawn whole; a larger one is reduced to
-    its ``max_nodes`` nodes of highest degree centrality (ties: lower organisation id first) and
-    the edges among them (the backbone around the hubs, where the report's 极核 structure shows).
+    its ``max_nodes`` nodes of highest degree centrality (ties: lower ``rank`` first — per node,
+    its place in :attr:`analysis.loaders.OrgTable.rank`; default the organisation id) and the
+    edges among them (the backbone around the hubs, where the report's 极核 structure shows).
     """
     in_deg, out_deg = edges.degrees()
     degree = in_deg + out_deg
     if edges.n_nodes <= max_nodes:
         keep = np.arange(edges.n_nodes)
     else:
-        keep = np.sort(np.lexsort((edges.nodes, -degree))[:max_nodes])
+        keep = np.sort(np.lexsort((edges.nodes if rank is None else rank, -degree))[:max_nodes])
     inside = np.zeros(edges.n_nodes, dtype=bool)
     inside[keep] = True
     sel = inside[edges.source] & inside[edges.target]

@@ -13,6 +13,12 @@
   ``aimap analyze --diff``); new columns are appended at the end (nodes: city; edges: the evidence
   columns), the earlier ones never change.
 - **network.xlsx**: the same node and edge lists as two sheets (节点 nodes, 边 edges) with filters.
+
+Rows (and GEXF nodes and edges) are in an order that does not depend on database ids: nodes by
+:attr:`analysis.loaders.OrgTable.rank` (display name, full name, ...), edges by (source, target) in
+that order, so two builds of the same data write the same rows in the same order even when the ETL
+numbered the organisations differently. Text cells of the CSV and XLSX files go through
+:func:`analysis.bundle.safe_cell` (no formula injection).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from analysis.loaders import OrgTable, Taxonomy
 from analysis.measures import org_sectors
 from analysis.network import EventTable, YearEdges
 from analysis.presentation import Table
+from common.tabular import safe_cell
 from db.taxonomy import SECTORS
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -69,7 +76,16 @@ class NodeInfo:
             else:
                 self.industry.append("")
         self.sector = [SECTORS[s] if s >= 0 else "" for s in sector]
+        self.rank = orgs.rank
         self._gexf: dict[int, tuple[str, str]] = {}
+
+    def order(self, edges: YearEdges) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``edges``' nodes and of its edges in the stable export order (see the module docstring)."""
+        node_rank = self.rank[self.orgs.index(edges.nodes)]
+        nodes = np.argsort(node_rank, kind="stable")
+        links = np.lexsort((node_rank[edges.target], node_rank[edges.source])) if edges.n_edges else \
+            np.zeros(0, dtype=np.int64)
+        return nodes, links
 
     def gexf_parts(self, r: int) -> tuple[str, str]:
         """The escaped GEXF text of organisation row ``r`` before and after its degrees (cached: every
@@ -142,15 +158,18 @@ def write_gexf(edges: YearEdges, events: EventTable, info: NodeInfo, path: Path,
       '      <attribute id="full_name" title="full_name" type="string"/>\n'
       '      <attribute id="city" title="city" type="string"/>\n'
       '    </attributes>\n' + _edge_attributes() + '    <nodes>\n')
-    for i, r in enumerate(rows.tolist()):
-        head, tail = info.gexf_parts(r)
+    node_order, edge_order = info.order(edges)
+    for i in node_order.tolist():
+        head, tail = info.gexf_parts(int(rows[i]))
         w(f'      <node id="{int(edges.nodes[i])}" {head}'
           f'<attvalue for="in_degree" value="{int(in_deg[i])}"/><attvalue for="out_degree" value="{int(out_deg[i])}"/>'
           f'{tail}<viz:size value="{viz_size(float(in_deg[i] + out_deg[i]), top)}"/></node>\n')
     w("    </nodes>\n    <edges>\n")
     src, dst = edges.provider_ids().tolist(), edges.receiver_ids().tolist()
+    weight, first_year = edges.weight.tolist(), edges.first_year.tolist()
     escaped: dict[str, str] = {}  # category lists and addresses repeat: escape each distinct string once
-    for e, (s, t, wt, fy) in enumerate(zip(src, dst, edges.weight.tolist(), edges.first_year.tolist(), strict=True)):
+    for n, e in enumerate(edge_order.tolist()):
+        s, t, wt, fy = src[e], dst[e], weight[e], first_year[e]
         extra = ""
         if evidence:
             ids, mentions, first, last, url, tech, domains = evidence[e]
@@ -160,7 +179,7 @@ def write_gexf(edges: YearEdges, events: EventTable, info: NodeInfo, path: Path,
                      + "".join(f'<attvalue for="{c}" value="{escaped.get(v) or escaped.setdefault(v, _attr(str(v)))}"/>'
                                for c, v in (("first_document_url", url), ("tech_categories", tech),
                                             ("application_domains", domains))))
-        w(f'      <edge id="{e}" source="{s}" target="{t}" weight="{wt}"><attvalues>'
+        w(f'      <edge id="{n}" source="{s}" target="{t}" weight="{wt}"><attvalues>'
           f'<attvalue for="first_year" value="{fy}"/><attvalue for="kinds" value="{_attr(kinds[e])}"/>{extra}'
           "</attvalues></edge>\n")
     w("    </edges>\n  </graph>\n</gexf>\n")
@@ -173,7 +192,7 @@ def write_drawing_gexf(table: Table, info: NodeInfo, path: Path, *, description:
     assert table.chart is not None
     data = table.chart.payload
     orgs = info.orgs
-    nodes = data["nodes"]
+    nodes = data.get("order", data["nodes"])  # in the order of names (see the module docstring)
     top = float(max((data["degree"][n] for n in nodes), default=0))
     out = io.StringIO()
     w = out.write
@@ -197,8 +216,9 @@ def write_drawing_gexf(table: Table, info: NodeInfo, path: Path, *, description:
           f'<viz:color {_rgb(colour)}/><viz:size value="{viz_size(float(data["degree"][n]), top)}"/>'
           f'<viz:position x="{x * 1000:.3f}" y="{y * 1000:.3f}" z="0.0"/></node>\n')
     w("    </nodes>\n    <edges>\n")
-    for e, (s, t) in enumerate(zip(data["sources"], data["targets"], strict=True)):
-        w(f'      <edge id="{e}" source="{data["org_ids"][s]}" target="{data["org_ids"][t]}"/>\n')
+    for n, e in enumerate(data.get("edge_order", range(len(data["sources"])))):
+        s, t = data["sources"][e], data["targets"][e]
+        w(f'      <edge id="{n}" source="{data["org_ids"][s]}" target="{data["org_ids"][t]}"/>\n')
     w("    </edges>\n  </graph>\n</gexf>\n")
     path.write_text(out.getvalue(), encoding="utf-8")
     return path
@@ -208,16 +228,19 @@ def network_rows(edges: YearEdges, events: EventTable, info: NodeInfo,
                  evidence: Sequence[Sequence[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
     """Rows of ``nodes.csv`` and ``edges.csv`` (columns :data:`NODE_COLUMNS`, :data:`EDGE_COLUMNS`)."""
     orgs = info.orgs
-    rows = orgs.index(edges.nodes)
+    rows = orgs.index(edges.nodes).tolist()
     in_deg, out_deg = edges.degrees()
+    node_order, edge_order = info.order(edges)
     nodes = [[int(edges.nodes[i]), orgs.display[r], orgs.name[r], orgs.kind[r],
               "true" if orgs.is_sample[r] else "false", info.province[r], info.industry[r], int(in_deg[i]),
-              int(out_deg[i]), int(in_deg[i] + out_deg[i]), info.city[r]] for i, r in enumerate(rows.tolist())]
-    names = {int(n): orgs.display[r] for n, r in zip(edges.nodes.tolist(), rows.tolist(), strict=True)}
+              int(out_deg[i]), int(in_deg[i] + out_deg[i]), info.city[r]]
+             for i, r in ((i, rows[i]) for i in node_order.tolist())]
+    names = {int(n): orgs.display[r] for n, r in zip(edges.nodes.tolist(), rows, strict=True)}
     kinds = edge_kinds(edges, events)
-    edge_rows = [[s, names[s], t, names[t], w, f, kinds[e], *evidence[e]] for e, (s, t, w, f) in enumerate(zip(
-        edges.provider_ids().tolist(), edges.receiver_ids().tolist(), edges.weight.tolist(),
-        edges.first_year.tolist(), strict=True))]
+    src, dst = edges.provider_ids().tolist(), edges.receiver_ids().tolist()
+    weight, first_year = edges.weight.tolist(), edges.first_year.tolist()
+    edge_rows = [[src[e], names[src[e]], dst[e], names[dst[e]], weight[e], first_year[e], kinds[e], *evidence[e]]
+                 for e in edge_order.tolist()]
     return nodes, edge_rows
 
 
@@ -283,7 +306,7 @@ def _sheet_xml(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
                 raw = str(v) if v is not None else ""
                 text = escaped.get(raw)
                 if text is None:
-                    text = escaped[raw] = _attr(raw)
+                    text = escaped[raw] = _attr(safe_cell(raw))
                 cells.append(f'<c r="{c}{i}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
             else:
                 cells.append(f'<c r="{c}{i}"><v>{v}</v></c>')
@@ -324,8 +347,9 @@ def write_network_xlsx(nodes: list[list[Any]], edge_rows: list[list[Any]], path:
 
 
 def write_firms(info: NodeInfo, directory: Path) -> Path:
-    """``firms.csv``: every sample firm (id, names, province) — the edition's sample."""
+    """``firms.csv``: every sample firm (id, names, province) — the edition's sample, in the stable order."""
     orgs = info.orgs
+    sample = np.flatnonzero(orgs.is_sample)
     rows = [[int(orgs.ids[r]), orgs.display[r], orgs.name[r], info.province[r]]
-            for r in np.flatnonzero(orgs.is_sample).tolist()]
+            for r in sample[np.argsort(info.rank[sample], kind="stable")].tolist()]
     return write_rows_csv(directory / "firms.csv", ["id", "name", "full_name", "province"], rows)

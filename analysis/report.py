@@ -16,6 +16,11 @@ unchanged data adds nothing), and writes ``<out>/<edition>/``:
 - ``nodes.csv``, ``edges.csv`` (with each edge's evidence), ``network.xlsx``, ``firms.csv``,
   ``figures.yaml`` (the edition as data, for ``aimap analyze --compare`` and ``--diff``).
 
+The bundle is written to a directory beside ``<out>/<edition>`` and moved into place when complete
+(:mod:`analysis.staging`): a reader, or a run killed half-way, never leaves half an edition; the
+previous edition stays until the new one is complete. Rows of the node, edge and firm lists follow
+an order independent of database ids (:attr:`analysis.loaders.OrgTable.rank`).
+
 Running it twice on the same data writes the same files and adds no snapshot. Definitions of
 every statistic: :mod:`analysis.network`, :mod:`analysis.metrics`, :mod:`analysis.measures`,
 :mod:`analysis.tables`.
@@ -47,6 +52,7 @@ from analysis.network import NetworkCounts
 from analysis.network_files import NodeInfo, write_drawing_gexf, write_firms, write_gexf, write_network_lists
 from analysis.presentation import Table
 from analysis.publish import FRONT_PAGE
+from analysis.staging import staged_directory
 from analysis.stats import compute_edition
 from db.models import CooperationEvent, NetworkSnapshot
 
@@ -234,7 +240,8 @@ def build_report(
     allow_partial: bool = False,
     today: dt.date | None = None,
 ) -> ReportResult:
-    """Compute every table and figure of an edition, store snapshots, write the bundle to ``out_dir/<edition>/``.
+    """Compute every table and figure of an edition, store snapshots, write the bundle to ``out_dir/<edition>/``
+    (written beside it and moved into place when complete, see :mod:`analysis.staging`).
 
     ``edition`` defaults to the year after the latest event year (the 2024 edition reports
     data up to 2023). Raises :class:`~analysis.edition.ReportError` (a ``ValueError``) when the
@@ -262,8 +269,10 @@ def build_report(
     started = time.perf_counter()
     new = store_snapshots(session, stats, run_id=run_id)
     timings["snapshots"] = time.perf_counter() - started
-    files, write_timings = write_bundle(stats, data, Path(out_dir) / str(edition), charts=charts, progress=say,
-                                        front=front)
+    target = Path(out_dir) / str(edition)
+    with staged_directory(target) as staging:
+        written, write_timings = write_bundle(stats, data, staging, charts=charts, progress=say, front=front)
+    files = [target / f.relative_to(staging) for f in written]
     timings.update(write_timings)
     rows = [stats.networks[y].counts for y in years]
     return ReportResult(edition=edition, rows=rows, files=files, snapshots_new=new, stats=stats, timings=timings)

@@ -24,7 +24,7 @@ from analysis.measures import (
     degree_distribution,
     drawing_layout,
     drawing_subgraph,
-    fit_power_law,
+    power_law_fit,
     province_flows,
     top_nodes,
 )
@@ -148,17 +148,23 @@ def hub_tables(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) -> tuple[dict
     return out, hubs
 
 
+#: Fig. 14's note when the power law cannot be fitted (the English note gives the reason).
+NO_FIT_ZH = "幂律拟合不适用（节点或不同的度数太少）。"
+
+
 def degree_tables(edges: YearEdges, spec: ReportSpec) -> dict[str, Table]:
     """图14: degree distribution (log-log) with a power-law fit and the degree concentration.
 
     Points: for every degree centrality k present, the share of nodes with degree k. Fit:
-    :func:`fit_power_law`. Concentration: :func:`degree_concentration` with the fraction in
-    ``buckets.yml`` (report: 20% of nodes hold about 75% of all degree).
+    :func:`power_law_fit`; where it is not applicable (a small network) the notes say so and why,
+    and the fit table holds only the node count and the concentration. Concentration:
+    :func:`degree_concentration` with the fraction in ``buckets.yml`` (report: 20% of nodes hold
+    about 75% of all degree).
     """
     in_deg, out_deg = edges.degrees()
     degree = in_deg + out_deg
     fraction = float(spec.top["concentration_share"])
-    fit = fit_power_law(degree)
+    fit, why_not = power_law_fit(degree)
     share = degree_concentration(degree, fraction)
     fit_rows: list[list[Any]] = [["nodes", edges.n_nodes], [f"top_{round(fraction * 100)}pct_degree_share", share]]
     if fit:
@@ -171,16 +177,19 @@ def degree_tables(edges: YearEdges, spec: ReportSpec) -> dict[str, Table]:
                  [Column("degree", "度数中心度 k (degree)", "int"), Column("nodes", "节点数 (nodes)", "int"),
                   Column("share", "占比% P(k)", "pct")], degree_distribution(degree),
                  [f"{edges.year}年网络：度数中心度 = 连入度 + 连出度。\nNetwork of {edges.year}: degree centrality = in + out degree.",
-                  f"度数最高的 {fraction:.0%} 节点拥有全网 {share:.2f}% 的连接度。\nTop {fraction:.0%} of nodes hold {share:.2f}% of all degree."
+                  f"度数最高的 {fraction:.0%} 节点拥有全网 {share:.2f}% 的连接度。{'' if fit else NO_FIT_ZH}\n"
+                  f"Top {fraction:.0%} of nodes hold {share:.2f}% of all degree."
                   + (f" Power law (discrete MLE, powerlaw package): alpha = {fit.alpha:.3f} ± {fit.sigma:.3f}, "
                      f"xmin = {fit.xmin:g} ({fit.n_tail} nodes in the tail); vs lognormal: R = {fit.R:.3f}, "
-                     f"p = {fit.p:.3f} (R > 0 favours the power law)." if fit else " Too few nodes to fit.")],
+                     f"p = {fit.p:.3f} (R > 0 favours the power law)." if fit
+                     else f" Power-law fit not applicable: {why_not}.")],
                  Chart("loglog", "degree", ("share",), "P(k)", payload=payload))
     fit_table = Table("fig14_power_law_fit", "图14附表 幂律拟合参数与度数集中度", "Fig. 14 Power-law fit and degree concentration",
                       [Column("statistic", "统计量 (statistic)"), Column("value", "值 (value)", "float")], fit_rows,
                       ["alpha、xmin：Clauset-Shalizi-Newman（2009）离散最大似然估计；R：幂律相对对数正态分布的对数似然比，p：Vuong 检验（powerlaw 软件包，Alstott 等 2014）。\n"
                        "alpha, xmin: Clauset-Shalizi-Newman (2009) discrete maximum likelihood; R: log-likelihood "
-                       "ratio power law vs lognormal, p: Vuong test (powerlaw package, Alstott et al. 2014)."])
+                       "ratio power law vs lognormal, p: Vuong test (powerlaw package, Alstott et al. 2014)."]
+                      + ([] if fit else [f"{NO_FIT_ZH}\nPower-law fit not applicable: {why_not}."]))
     return {dist.key: dist, fit_table.key: fit_table}
 
 
@@ -478,13 +487,19 @@ def network_drawing_table(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) ->
 
     The ``labels`` highest-degree nodes (:func:`top_nodes`) are numbered 1..k in the drawing and
     keyed to this table's rows (name, sample or relation node, degree) — numbers do not pile up
-    where names would. The payload carries the positions, reused by ``gexf/fig13_network.gexf``.
+    where names would. The payload carries the positions, reused by ``gexf/fig13_network.gexf``, and
+    ``order`` / ``edge_order``: the nodes and edges in the order of their names
+    (:attr:`analysis.loaders.OrgTable.rank`), in which they are laid out, drawn and exported, so the
+    picture does not depend on database ids.
     """
     max_nodes, n_labels = spec.drawing["max_nodes"], spec.drawing["labels"]
-    keep, s, t = drawing_subgraph(edges, max_nodes)
+    rows_idx = orgs.index(edges.nodes)
+    rank = orgs.rank[rows_idx]  # nodes and edges in an order independent of database ids (stable layout)
+    keep, s, t = drawing_subgraph(edges, max_nodes, rank)
+    order = keep[np.argsort(rank[keep], kind="stable")]  # drawn, laid out and exported in this order
+    by_pair = np.lexsort((rank[t], rank[s]))
     in_deg, out_deg = edges.degrees()
     degree = in_deg + out_deg
-    rows_idx = orgs.index(edges.nodes)
     labels = [orgs.display[i] for i in rows_idx]
     hubs = top_nodes(edges.nodes, labels, in_deg, out_deg, n_labels)
     rows = [[r + 1, labels[i], bool(orgs.is_sample[rows_idx[i]]), int(degree[i])] for r, i in enumerate(hubs)]
@@ -495,7 +510,9 @@ def network_drawing_table(edges: YearEdges, orgs: OrgTable, spec: ReportSpec) ->
         "labels": {int(i): labels[i] for i in hubs}, "numbers": {int(i): r + 1 for r, i in enumerate(hubs)},
         "seed": spec.drawing["seed"], "org_ids": {int(i): int(edges.nodes[i]) for i in keep.tolist()},
         "names": {int(i): labels[i] for i in keep.tolist()},
-        "pos": drawing_layout(keep.tolist(), s.tolist(), t.tolist(), degree_list, spec.drawing["seed"]),
+        "order": order.tolist(), "edge_order": by_pair.tolist(),
+        "pos": drawing_layout(order.tolist(), s[by_pair].tolist(), t[by_pair].tolist(), degree_list,
+                              spec.drawing["seed"]),
     }
     whole = keep.size == edges.n_nodes
     drawn_zh = "全部节点" if whole else f"度数最高的 {keep.size} 个节点"

@@ -185,3 +185,23 @@ def map_header(
                 RowError(1, spec.name, "", f"required column missing ({spec.name} or {spec.chinese})")
             )
     return columns, unknown, errors
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV field or spreadsheet cell that no spreadsheet evaluates as a formula.
+
+    OWASP's rule (https://owasp.org/www-community/attacks/CSV_Injection): text starting with
+    ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading single quote. Numbers are
+    returned unchanged, and so is text that is a plain decimal number (``-0.125``, ``+3``, a
+    displayed value): a spreadsheet reads it as that number, never as a formula. Applied to every
+    text cell aimap exports (the analysis bundle, the review sheet); an organisation named
+    ``=HYPERLINK(...)`` is exported as ``'=HYPERLINK(...)``.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value

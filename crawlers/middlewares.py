@@ -12,6 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from sqlalchemy import select
 
+from crawlers.fields import WIDTH
 from crawlers.hostmap import HostMap
 from crawlers.items import DocumentItem, ErrorItem
 from db.models import Document, Source
@@ -146,6 +147,44 @@ class JournalSpiderMiddleware:
             produced = produced or isinstance(element, DocumentItem | ErrorItem)
             yield element
         self._finish(response, produced)
+
+
+class LongUrlMiddleware:
+    """Links longer than a document URL may be are recorded as ``url_too_long`` errors, not fetched.
+
+    It takes the place of Scrapy's ``UrlLengthMiddleware``, which drops such links with only a log
+    line: a page the crawl cannot store is never lost silently. The limit is the width of
+    ``documents.url`` (2,048); the full URL stays in the error's payload.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LongUrlMiddleware:
+        return cls(crawler)
+
+    def _check(self, element: Any, response: Response | None) -> Any:
+        if not isinstance(element, Request) or len(element.url) <= WIDTH["url"]:
+            return element
+        self.crawler.stats.inc_value("aimap/errors/url_too_long")
+        source = getattr(getattr(self.crawler.spider, "source", None), "name", None)
+        origin = _real_url(response.request) if response is not None and response.request is not None else element.url
+        return ErrorItem(source=source, kind="url_too_long", url=element.url, request_url=origin, field="url",
+                         reason=f"link of {len(element.url):,} characters, longer than the {WIDTH['url']:,} a "
+                                "document URL may have: not fetched")
+
+    def process_spider_output(self, response: Response, result: Iterable[Any], spider: Spider | None = None) -> Iterator[Any]:
+        """Pass everything through, over-long links as error items."""
+        for element in result:
+            yield self._check(element, response)
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any], spider: Spider | None = None
+    ) -> AsyncIterator[Any]:
+        """Async variant of :meth:`process_spider_output`."""
+        async for element in result:
+            yield self._check(element, response)
 
 
 def _real_url(request: Request) -> str:

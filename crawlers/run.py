@@ -2,18 +2,31 @@
 
 Scrapy's Twisted reactor cannot be restarted inside one process, so every crawl (from the CLI,
 a Prefect task or a test) is a ``python -m scrapy crawl`` child process. Its final stats come
-back through a JSON file written by :class:`crawlers.extensions.StatsFileExtension`.
+back through a JSON file written by :class:`crawlers.extensions.StatsFileExtension` — an anonymous
+temporary file handed to the child as an open descriptor, so a killed crawl leaves no file behind.
+
+The child never outlives the crawl that started it: it runs in its own process group (a Ctrl-C at
+the terminal reaches only ``aimap crawl``, which stops the child once, cleanly), SIGINT/SIGTERM of a
+crawl run from the main thread stop the child gracefully (SIGTERM, then SIGKILL after
+:data:`STOP_GRACE` seconds), record the run ``interrupted`` and are then re-raised; and on Linux the
+kernel kills the child when its parent dies without a chance to clean up (SIGKILL,
+``PR_SET_PDEATHSIG``). A crawl whose documents could not all be stored (database unavailable,
+``aimap/documents/lost``) is recorded ``failed`` and keeps its job directory: the next crawl resumes
+and fetches them again.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from common.config import database_url, home_dir
+from crawlers import settings as crawl_settings
 from crawlers.hostmap import HostMapError, host_map_from
 from crawlers.sources import SourceConfig, load_source
 from db.models import Document, PipelineRun, Source
@@ -49,6 +63,11 @@ STAT_KEYS = {
     "prefilter_financials": "aimap/prefilter/financials",
     "prefilter_skipped": "aimap/prefilter/skipped",
     "pdf_pages": "aimap/pdf/pages",
+    "documents_lost": "aimap/documents/lost",
+    "errors_lost": "aimap/errors_lost",
+    "errors_repeated": "aimap/errors_repeated",
+    "store_fallbacks": "aimap/store/batch_fallbacks",
+    "store_reconnects": "aimap/store/reconnects",
 }
 #: Environment variable with the operator's contact (e-mail or URL) for the User-Agent of real crawls.
 CONTACT_ENV = "AIMAP_CRAWL_CONTACT"
@@ -57,6 +76,11 @@ USER_AGENT = "aimap-crawler/0.2 (+{contact}; research on public AI cooperation a
 BUDGET_REASON = "closespider_pagecount"
 #: Counts that make up what a source delivered in a run (new, changed, unchanged or not modified pages).
 DELIVERED = ("documents_new", "documents_changed", "documents_unchanged", "documents_not_modified")
+#: Seconds a stopped crawl child gets to finish cleanly (flush its last batch) before it is killed.
+STOP_GRACE = 20.0
+#: ``prctl(PR_SET_PDEATHSIG)``: Linux only (elsewhere a killed parent's child finishes on its own).
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
 
 
 class CrawlError(RuntimeError):
@@ -160,6 +184,8 @@ def crawl_command(
     politeness = cfg.politeness or {}
     if "download_delay" in politeness:
         delay = float(politeness["download_delay"])
+        if not is_local(cfg, base_url, hosts):  # a real site: a source may only be slower than the default
+            delay = max(delay, float(crawl_settings.DOWNLOAD_DELAY))
         settings["DOWNLOAD_DELAY"] = str(delay)
         # AutoThrottle never goes below the source's floor (Scrapy uses DOWNLOAD_DELAY as the minimum)
         settings["AUTOTHROTTLE_START_DELAY"] = str(max(delay, 0.01))
@@ -231,42 +257,21 @@ def run_crawl(
         "since": since.isoformat() if since else None, "resumed": resuming,
     }, engine)
 
-    with tempfile.TemporaryDirectory(prefix="aimap-crawl-") as tmp:
-        stats_file = Path(tmp) / "stats.json"
+    with tempfile.TemporaryFile("w+b") as stats_fh:
+        # the child writes its stats into this anonymous file through /dev/fd: nothing named to leave behind
+        stats_file = Path(f"/dev/fd/{stats_fh.fileno()}")
         cmd = crawl_command(cfg, run_id=run_id, stats_file=stats_file, base_url=base_url, since=since,
                             jobdir=jobdir, log_file=log_file, extra_settings=extra_settings)
         env = dict(os.environ, DATABASE_URL=url, SCRAPY_SETTINGS_MODULE="crawlers.settings")
-        with tempfile.TemporaryFile("w+") as err:
-            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
-            if on_start is not None:
-                on_start(proc)
-            deadline = time.monotonic() + timeout
-            while proc.poll() is None:
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    break
-                if progress is not None and jobdir is not None and (jobdir / "done.tsv").exists():
-                    progress(_count_lines(jobdir / "done.tsv"))
-                time.sleep(0.5 if progress else 0.1)
-            proc.wait()
-            err.seek(0)
-            stderr = err.read()
-        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-
+        returncode, stderr, stopped = _run_child(cmd, env, stats_fh.fileno(), jobdir=jobdir, progress=progress,
+                                                 on_start=on_start, timeout=timeout)
+        stats_fh.seek(0)
+        raw = stats_fh.read()
+    stats = json.loads(raw) if raw.strip() else {}
     counts, by_status = summarise(stats)
-    counts_extra = {"skipped_by_reason": skipped_by_reason(stats), "errors_by_kind": errors_by_kind(stats)}
-    finished = stats.get("finish_reason") == "finished"
-    failed = proc.returncode != 0 or not stats
-    killed = proc.returncode is not None and proc.returncode < 0  # ended by a signal: resumable
-    finish_run(run_id, counts={**counts, "responses_by_status": by_status, **counts_extra},
-               state="interrupted" if killed else "failed" if failed else "completed" if finished else "interrupted",
-               message=(stderr if failed else f"{_reason(stats.get('finish_reason'))}\n{stderr[-2000:]}")[-MESSAGE_LIMIT:]
-               if failed or not finished else None, engine=engine)
-    if finished and not failed and jobdir is not None and jobdir.exists():
-        shutil.rmtree(jobdir)
-    if failed:
-        tail = (stderr or "").strip().splitlines()[-15:]
-        raise CrawlError(f"crawl of {cfg.name} failed (exit {proc.returncode}):\n" + "\n".join(tail))
+    _finish(cfg.name, run_id, counts, by_status, stats, returncode, stderr, stopped, jobdir, engine)
+    if stopped is not None:
+        _reraise(stopped)
     return CrawlResult(
         source=cfg.name,
         run_id=run_id,
@@ -275,6 +280,116 @@ def run_crawl(
         stats=stats,
         finish_reason=stats.get("finish_reason"),
     )
+
+
+def _finish(name: str, run_id: int, counts: dict[str, int], by_status: dict[str, int], stats: dict[str, Any],
+            returncode: int, stderr: str, stopped: int | None, jobdir: Path | None, engine: Engine) -> None:
+    """Record how the crawl ended; remove its job directory when it finished with everything stored.
+
+    Raises :class:`CrawlError` when the process failed or documents could not be stored."""
+    counts_extra = {"skipped_by_reason": skipped_by_reason(stats), "errors_by_kind": errors_by_kind(stats)}
+    finished = stats.get("finish_reason") == "finished"
+    lost = counts["documents_lost"] + counts["errors_lost"]
+    failed = (returncode != 0 or not stats or bool(lost)) and stopped is None
+    killed = returncode < 0 or stopped is not None  # ended by a signal: resumable
+    if stopped is not None:
+        message = f"stopped by {signal.Signals(stopped).name}; the next crawl resumes it\n{stderr[-2000:]}"
+    elif lost:
+        message = (f"{counts['documents_lost']} documents and {counts['errors_lost']} error records could not be "
+                   f"stored (database unavailable); the job directory is kept: run the crawl again, it resumes "
+                   f"and fetches them again\n{stderr[-2000:]}")
+    elif failed:
+        message = stderr
+    else:
+        message = None if finished else f"{_reason(stats.get('finish_reason'))}\n{stderr[-2000:]}"
+    state = "interrupted" if killed else "failed" if failed else "completed" if finished else "interrupted"
+    finish_run(run_id, counts={**counts, "responses_by_status": by_status, **counts_extra}, state=state,
+               message=message[-MESSAGE_LIMIT:] if message else None, engine=engine)
+    if state == "completed" and jobdir is not None and jobdir.exists():
+        shutil.rmtree(jobdir)
+    if failed:
+        if lost:
+            raise CrawlError(f"crawl of {name}: {message.splitlines()[0]}")  # type: ignore[union-attr]
+        tail = (stderr or "").strip().splitlines()[-15:]
+        raise CrawlError(f"crawl of {name} failed (exit {returncode}):\n" + "\n".join(tail))
+
+
+class _StopSignals:
+    """While a crawl child runs (in the main thread): SIGINT/SIGTERM are noted instead of raised, so the
+    child is stopped cleanly first; the previous handlers come back on exit."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.count = 0
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._note)
+        return self
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.received, self.count = self.received or signum, self.count + 1
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def _reraise(signum: int) -> None:
+    """Hand a signal that stopped a crawl on to what would have handled it (KeyboardInterrupt, exit 143...)."""
+    handler = signal.getsignal(signum)
+    if callable(handler):
+        handler(signum, None)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking the kernel to SIGKILL the child when its parent dies (Linux), else None."""
+    libc = _LIBC
+    if libc is None:
+        return None
+
+    def preexec() -> None:  # runs in the forked child before exec: no locks, no imports
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _run_child(cmd: list[str], env: dict[str, str], stats_fd: int, *, jobdir: Path | None,
+               progress: Callable[[int], None] | None, on_start: Callable[[subprocess.Popen[str]], None] | None,
+               timeout: float) -> tuple[int, str, int | None]:
+    """Run the crawl child to its end; return (exit code, stderr, the signal that stopped it or None)."""
+    with tempfile.TemporaryFile("w+") as err, _StopSignals() as stop:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True, pass_fds=(stats_fd,),
+                                start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
+        try:
+            if on_start is not None:
+                on_start(proc)
+            deadline, stop_by = time.monotonic() + timeout, None
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    break
+                if stop.received and stop_by is None:
+                    proc.send_signal(signal.SIGTERM)  # Scrapy shuts down gracefully: the last batch is written
+                    stop_by = time.monotonic() + STOP_GRACE
+                if stop_by is not None and (stop.count > 1 or time.monotonic() > stop_by):
+                    proc.kill()
+                if progress is not None and jobdir is not None and (jobdir / "done.tsv").exists():
+                    progress(_count_lines(jobdir / "done.tsv"))
+                time.sleep(0.5 if progress else 0.1)
+        finally:
+            if proc.poll() is None:  # an exception on our side (progress callback...): the child goes too
+                proc.kill()
+            proc.wait()
+        err.seek(0)
+        return proc.returncode, err.read(), stop.received
 
 
 def _reason(reason: str | None) -> str:

@@ -20,6 +20,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 1.0  # per host (download slot); a source's politeness.download_delay overrides it
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
+#: The largest page cap a source may declare (``politeness.max_page_bytes``; exchange PDFs reach ~20 MB).
+AIMAP_PAGE_BYTES_CEILING = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 1 * 1024 * 1024
 
 AUTOTHROTTLE_ENABLED = True
@@ -46,6 +48,9 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {
     "crawlers.middlewares.JournalSpiderMiddleware": 5,
+    # links longer than documents.url are recorded as errors instead of dropped with a log line
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "crawlers.middlewares.LongUrlMiddleware": 800,
 }
 #: With JOBDIR: Scrapy's dupefilter plus the crash-safe journal of crawlers/journal.py.
 DUPEFILTER_CLASS = "crawlers.journal.JournalDupeFilter"
@@ -61,6 +66,9 @@ EXTENSIONS = {
 
 #: Documents are written in batches of this many items per transaction.
 AIMAP_DB_BATCH_SIZE = 50
+#: A lost database connection is retried this many times, waiting AIMAP_DB_RETRY_DELAY seconds, doubling.
+AIMAP_DB_RETRIES = 4
+AIMAP_DB_RETRY_DELAY = 1.0
 #: When set (by ``aimap crawl``), the final crawl stats are written to this JSON file.
 AIMAP_STATS_FILE = None
 #: The ``pipeline_runs`` id of this crawl (set by ``aimap crawl``); recorded errors link to it.

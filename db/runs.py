@@ -22,18 +22,34 @@ table keeps the schema as it is; the rows are few (a handful per edition and sou
 filtered in Python, the same way on SQLite and PostgreSQL.
 
 Inside a Prefect flow run each row also records the flow run's id.
+
+**Runs a dead process left ``running``** (issue 14: a killed run stayed ``running`` forever).
+While a run is ``running`` its ``counts`` hold the process that runs it (``process``: pid, host,
+the process's start time) and a ``heartbeat`` that a daemon thread of that process renews every
+:data:`HEARTBEAT_SECONDS`. Every new run (:func:`start_run`) and ``aimap status``
+(:func:`reap_stale_runs`) mark ``interrupted`` the runs whose process is gone: on this host, the
+pid is not alive (or is another process now); on another host, the heartbeat is older than
+``AIMAP_RUN_STALE_SECONDS`` (default 600). A run's real counts replace them when it ends. A
+process stopped by SIGINT/SIGTERM closes its own open runs as ``interrupted``
+(:func:`interrupt_own_runs`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
+import socket
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+import psutil
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from db.models import PipelineRun, utcnow
@@ -45,6 +61,165 @@ OVERRIDE_FLOW = "gate-override"
 PUBLISH_STEP = "publish"
 #: The longest message stored with a run (the tail of a crawl's stderr, an exception).
 MESSAGE_LIMIT = 4000
+#: Keys of a running run's ``counts``: the process running it, and its last sign of life.
+PROCESS_KEY, HEARTBEAT_KEY = "process", "heartbeat"
+#: How often a process renews the heartbeat of its running runs.
+HEARTBEAT_SECONDS = 30.0
+#: A run of another host without a heartbeat for this long is taken for dead (``AIMAP_RUN_STALE_SECONDS``).
+STALE_AFTER_SECONDS = 600.0
+
+log = logging.getLogger(__name__)
+
+
+def _stale_after() -> float:
+    raw = os.environ.get("AIMAP_RUN_STALE_SECONDS", "").strip()
+    try:
+        return max(float(raw), 2 * HEARTBEAT_SECONDS) if raw else STALE_AFTER_SECONDS
+    except ValueError:
+        return STALE_AFTER_SECONDS
+
+
+def process_identity() -> dict[str, Any]:
+    """This process as a running run records it: pid, host name and start time (seconds since the epoch)."""
+    pid = os.getpid()
+    try:
+        started: float | None = round(psutil.Process(pid).create_time(), 2)
+    except psutil.Error:
+        started = None
+    return {"pid": pid, "host": socket.gethostname(), "started": started, "pidns": _pid_namespace()}
+
+
+def _pid_namespace() -> str | None:
+    """This process's pid namespace (Linux): two containers may share a host name, never their pids."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def _alive(pid: int, started: float | None) -> bool:
+    """Is the process ``pid`` of this host alive and the same one (not a later process given its pid)?"""
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(proc.create_time() - started) < 1.0
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # e.g. access denied: it exists
+        return True
+
+
+def _parse_time(text: Any) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def stale_reason(counts: dict[str, Any] | None, now: dt.datetime | None = None) -> str | None:
+    """Why a ``running`` run with these ``counts`` is dead, or None (alive, or recorded before runs said
+    which process runs them: those are left as they are)."""
+    process = (counts or {}).get(PROCESS_KEY)
+    if not isinstance(process, dict) or not isinstance(process.get("pid"), int):
+        return None
+    pid, host = process["pid"], process.get("host")
+    if host == socket.gethostname() and process.get("pidns") == _pid_namespace():
+        if _alive(pid, process.get("started")):
+            return None
+        return f"the process running it (pid {pid} on {host}) ended without finishing (killed or crashed)"
+    beat = _parse_time((counts or {}).get(HEARTBEAT_KEY))
+    now = now or dt.datetime.now(dt.UTC)
+    if beat is not None and (now - beat).total_seconds() < _stale_after():
+        return None
+    return (f"no sign of life from its process (pid {pid} on {host}) since {beat:%Y-%m-%d %H:%M:%S} UTC"
+            if beat else f"no sign of life from its process (pid {pid} on {host})")
+
+
+class _Heartbeat:
+    """The runs this process has open, and the daemon thread that renews their heartbeat."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.runs: dict[int, Engine] = {}
+        self.thread: threading.Thread | None = None
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:  # a forked child runs none of its parent's runs
+        self.lock = threading.Lock()
+        self.runs, self.thread = {}, None
+
+    def add(self, run_id: int, engine: Engine) -> None:
+        with self.lock:
+            self.runs[run_id] = engine
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="aimap-run-heartbeat", daemon=True)
+                self.thread.start()
+
+    def remove(self, run_id: int) -> None:
+        with self.lock:
+            self.runs.pop(run_id, None)
+
+    def own(self) -> dict[int, Engine]:
+        with self.lock:
+            return dict(self.runs)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            self.beat()
+
+    def beat(self) -> None:
+        """Renew the heartbeat of every open run (a failure is logged: the next beat tries again)."""
+        by_engine: dict[int, tuple[Engine, list[int]]] = {}
+        for run_id, engine in self.own().items():
+            by_engine.setdefault(id(engine), (engine, []))[1].append(run_id)
+        counts = {PROCESS_KEY: process_identity(), HEARTBEAT_KEY: utcnow().isoformat()}
+        for engine, ids in by_engine.values():
+            try:
+                with engine.begin() as conn:
+                    conn.execute(update(PipelineRun).where(PipelineRun.id.in_(ids), PipelineRun.state == "running")
+                                 .values(counts=counts))
+            except Exception as exc:  # noqa: BLE001 - a missed beat is harmless; the run goes on
+                log.debug("heartbeat of runs %s failed: %s", ids, exc)
+
+
+_heart = _Heartbeat()
+
+
+def _reap(session: Session) -> list[int]:
+    """Mark ``interrupted`` every ``running`` run whose process is gone (:func:`stale_reason`); their ids."""
+    now = utcnow()
+    marked = []
+    for run in session.scalars(select(PipelineRun).where(PipelineRun.state == "running")):
+        reason = stale_reason(run.counts, now)
+        if reason is None:
+            continue
+        beat = _parse_time((run.counts or {}).get(HEARTBEAT_KEY))
+        run.state, run.finished_at = "interrupted", beat or now
+        run.counts = {k: v for k, v in (run.counts or {}).items() if k not in (PROCESS_KEY, HEARTBEAT_KEY)}
+        run.message = f"interrupted: {reason}; marked {now:%Y-%m-%d %H:%M:%S} UTC. Re-run the step: it resumes."
+        marked.append(run.id)
+    return marked
+
+
+def reap_stale_runs(engine: Engine | None = None) -> list[int]:
+    """Mark the runs that dead processes left ``running`` as ``interrupted`` (``aimap status``); their ids."""
+    with session_scope(engine or get_engine()) as session:
+        return _reap(session)
+
+
+def interrupt_own_runs(message: str) -> list[int]:
+    """Close every run this process still has open as ``interrupted`` with ``message`` (on SIGINT/SIGTERM)."""
+    closed = []
+    for run_id, engine in _heart.own().items():
+        try:
+            finish_run(run_id, state="interrupted", message=message, engine=engine)
+            closed.append(run_id)
+        except Exception as exc:  # noqa: BLE001 - the database may be what failed; the next run reaps it
+            log.debug("could not close run %d: %s", run_id, exc)
+    return closed
 
 
 def prefect_run_id() -> str | None:
@@ -65,30 +240,47 @@ def error_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def end_state(exc: BaseException) -> str:
+    """The state of a run that ended with ``exc``: ``interrupted`` when it was stopped (Ctrl-C, SIGTERM,
+    exit), else ``failed``."""
+    stopped = isinstance(exc, KeyboardInterrupt | SystemExit) or any(
+        c.__name__ == "ExternalSignal" for c in type(exc).__mro__)  # Prefect's TerminationSignal (SIGTERM)
+    return "interrupted" if stopped else "failed"
+
+
 def start_run(flow: str, parameters: dict[str, Any] | None = None, engine: Engine | None = None) -> int:
     """Insert a ``running`` pipeline run (committed at once, so operators see it); return its id.
 
     A short transaction of its own: a step whose work happens in other sessions (tasks,
     worker processes) must not keep one session open across it (on SQLite a read transaction
     that outlives other writers cannot write any more).
+
+    Runs that dead processes left ``running`` are marked ``interrupted`` first (:func:`stale_reason`);
+    this run's counts say which process runs it until it ends, and its heartbeat is kept.
     """
-    with session_scope(engine or get_engine()) as session:
-        run = PipelineRun(flow=flow, parameters=parameters or {}, prefect_flow_run_id=prefect_run_id())
+    engine = engine or get_engine()
+    with session_scope(engine) as session:
+        _reap(session)
+        run = PipelineRun(flow=flow, parameters=parameters or {}, prefect_flow_run_id=prefect_run_id(),
+                          counts={PROCESS_KEY: process_identity(), HEARTBEAT_KEY: utcnow().isoformat()})
         session.add(run)
         session.flush()
-        return run.id
+        run_id = run.id
+    _heart.add(run_id, engine)
+    return run_id
 
 
 def finish_run(run_id: int, *, counts: dict[str, Any] | None = None, state: str = "completed",
                message: str | None = None, engine: Engine | None = None) -> None:
     """Close a pipeline run with its counts (``completed``) or its error (``failed``, ``interrupted``)."""
+    _heart.remove(run_id)
     with session_scope(engine or get_engine()) as session:
         run = session.get(PipelineRun, run_id)
         if run is None:
             raise LookupError(f"no pipeline run {run_id}")
         run.state, run.finished_at = state, utcnow()
-        if counts is not None:
-            run.counts = counts
+        run.counts = counts if counts is not None else {
+            k: v for k, v in (run.counts or {}).items() if k not in (PROCESS_KEY, HEARTBEAT_KEY)}
         if message is not None:
             run.message = message[:MESSAGE_LIMIT]
 
@@ -142,7 +334,7 @@ def recorded_run(
             yield session, run
             run.state, run.finished_at = "completed", utcnow()
     except BaseException as exc:
-        finish_run(run_id, state="failed", message=error_message(exc), engine=engine)
+        finish_run(run_id, state=end_state(exc), message=error_message(exc), engine=engine)
         raise
 
 
@@ -163,7 +355,7 @@ def recorded_step(flow: str, parameters: dict[str, Any] | None = None,
     try:
         yield record
     except BaseException as exc:
-        finish_run(record.id, counts=record.counts, state="failed", message=error_message(exc), engine=engine)
+        finish_run(record.id, counts=record.counts, state=end_state(exc), message=error_message(exc), engine=engine)
         raise
     finish_run(record.id, counts=record.counts, engine=engine)
 

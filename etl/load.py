@@ -585,8 +585,10 @@ def run_etl_ids(
         if progress:
             progress(min(start + batch_size, len(ids)), len(ids))
     report.organisations_new = (session.scalar(select(func.count()).select_from(Organisation)) or 0) - orgs_before
-    if ids and dedup:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
-        dedup = assign_clusters(session, ids)
-        report.duplicate_documents = dedup.exact + dedup.near
+    if dedup:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
+        # ``include_stale``: also every document an earlier, killed run loaded and never fingerprinted
+        # (issue 14) — even when this run has nothing new to load.
+        found = assign_clusters(session, ids, include_stale=True)
+        report.duplicate_documents = found.exact + found.near
         session.commit()
     return report

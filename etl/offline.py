@@ -85,9 +85,18 @@ def to_record(doc_id: Any, extraction: Extraction) -> dict[str, Any]:
 
 
 def read_documents(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, document or None, error or None) for every non-empty input line."""
-    with Path(path).open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+    """(line number, document or None, error or None) for every non-empty input line.
+
+    A line that is not UTF-8, not a JSON object, or whose fields have the wrong type (a number as
+    ``title``, say) is an error with its reason; the lines after it are still read.
+    """
+    with Path(path).open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, None, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+                continue
             if not line.strip():
                 continue
             try:
@@ -97,6 +106,10 @@ def read_documents(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str
                 continue
             if not isinstance(doc, dict) or "id" not in doc or not isinstance(doc.get("text"), str):
                 yield number, None, "needs an object with 'id' and a string 'text'"
+                continue
+            wrong = [k for k in ("title", "url") if doc.get(k) is not None and not isinstance(doc[k], str)]
+            if wrong:
+                yield number, None, f"field '{wrong[0]}' must be a string, got {type(doc[wrong[0]]).__name__}"
                 continue
             published = doc.get("published")
             if published:

@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
-from common.tabular import RowError, TableError, cell_text, header_key, read_table
+from common.tabular import RowError, TableError, cell_text, header_key, read_table, safe_cell
 from etl.review import (
     BulkReport,
     QueueFilter,
@@ -85,8 +85,9 @@ def export_queue(session: Session, path: Path, where: QueueFilter | None = None,
 
 
 def _row(item: ReviewItem) -> list[Any]:
-    return [item.id, item.kind, round(item.score, 4), item.evidence, item.degree, item.orgs[0], item.names[0],
-            item.orgs[1], item.names[1], item.summary, None, None]
+    """One queue item as a sheet row; names and summaries neutralised (:func:`common.tabular.safe_cell`)."""
+    return [safe_cell(v) for v in (item.id, item.kind, round(item.score, 4), item.evidence, item.degree, item.orgs[0],
+                                   item.names[0], item.orgs[1], item.names[1], item.summary, None, None)]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from analysis.measures import top_nodes
 from analysis.report import build_report
 from common.config import out_dir
 from db.models import Organisation
-from db.runs import Ledger, finish_run, start_run
+from db.runs import Ledger, end_state, finish_run, start_run
 from db.session import session_scope
 from flows.labels import label_run, run_name, today
 from flows.notify import notify_failure
@@ -90,9 +90,9 @@ def analyze_flow(
             top = top_node_rows(session, result)
         update_progress_artifact(progress, 100.0)
     except BaseException as exc:
-        finish_run(run_id, state="failed", message=f"{type(exc).__name__}: {exc}")
+        finish_run(run_id, state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         if ledger is not None and record is not None:
-            ledger.finish(record, state="failed", message=f"{type(exc).__name__}: {exc}")
+            ledger.finish(record, state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         raise
     assert result.stats is not None
     table1 = result.stats.tables["table1"].records()

@@ -4,6 +4,7 @@
 |---|---|---|
 | ``AIMAP_CRAWL_CONCURRENCY`` | 4 | crawls running at once, over every flow (Prefect global limit ``aimap-crawl``) |
 | ``AIMAP_CRAWL_DOMAIN_LIMIT`` | 1 | crawls of one domain at once (global limits ``crawl-domain-<domain>``) |
+| ``AIMAP_CRAWL_LEASE_SECONDS`` | 60 | lease of a crawl's slots: renewed while it runs, given back this long after it died (min 60) |
 | ``AIMAP_NOTIFY_WEBHOOK`` | unset | URL that receives a JSON POST when a flow run fails |
 | ``AIMAP_NOTIFY_BLOCK`` | unset | ``<block-type>/<name>`` of a saved Prefect notification block to notify on failure |
 | ``AIMAP_DASK_ADDRESS`` | unset | ETL extraction on Dask: ``local`` (a temporary local cluster) or a scheduler address |
@@ -39,6 +40,11 @@ def crawl_concurrency() -> int:
 def crawl_domain_limit() -> int:
     """How many crawls may fetch from one domain at once."""
     return _int("AIMAP_CRAWL_DOMAIN_LIMIT", 1)
+
+
+def crawl_lease_seconds() -> int:
+    """How long a crawl's slots outlive a crawl that died (the lease is renewed while it runs; Prefect's minimum is 60)."""
+    return _int("AIMAP_CRAWL_LEASE_SECONDS", 60, minimum=60)
 
 
 def notify_webhook() -> str | None:

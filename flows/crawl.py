@@ -15,7 +15,15 @@ Concurrency, politeness and failure handling are Prefect's, the crawling is the 
 - one source failing does not stop the others: the flow waits for every task, returns every
   source's summary and ends ``Failed`` naming the failed sources;
 - sources sharing a domain are queued one after the other inside the flow (:func:`domain_groups`)
-  when the per-domain limit is 1, so the flow's own tasks do not wait on each other's slots.
+  when the per-domain limit is 1, so the flow's own tasks do not wait on each other's slots;
+- slots are **leased**, not held (:func:`crawl_slots`): a running crawl renews its lease
+  (``AIMAP_CRAWL_LEASE_SECONDS``, default 60), so the slots of a crawl that was killed come back
+  when its lease expires. Leases live on disk (``PREFECT_HOME/concurrency_leases``, set in
+  :mod:`flows`), because the ephemeral API server that granted them dies with the command, and
+  that server does not run Prefect's lease reaper; so a crawl that waits for slots reclaims
+  (:func:`reclaim_slots`) the slots of expired leases, and slots no lease holds at all (left by
+  a server whose leases were in memory), itself. A re-run after a kill waits at most about
+  one lease, with no manual step.
 
 Within an annual refresh (``edition`` given) each source is a step of the refresh ledger
 (:mod:`db.runs`): a source whose crawl completed for the edition is not crawled again
@@ -25,9 +33,15 @@ when the refresh is resumed.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prefect import allow_failure, flow, get_run_logger, task
 from prefect.artifacts import (
@@ -38,23 +52,27 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.concurrency.sync import concurrency
 from prefect.futures import wait
+from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from common.config import home_dir
 from crawlers.run import CrawlError, check_minimum, delivered, run_crawl
-from crawlers.sources import SourceConfig, SourceError, enabled_sources, list_sources, load_source
+from crawlers.sources import SourceConfig, SourceError, enabled_sources, load_source, scan_sources
 from db.errors import cause_lines, crawl_causes
 from db.models import utcnow
 from db.runs import Ledger, latest_counts
 from db.session import session_scope
-from flows import config
+from flows import LEASES_ON_DISK, config
 from flows.labels import crawl_run_name, label_run
 from flows.notify import notify_failure
 
 CRAWL_LIMIT = "aimap-crawl"
+#: A crawl waiting for slots looks for dead holders' slots this often (seconds).
+RECLAIM_EVERY = 15.0
 
 
 class CrawlFailures(RuntimeError):
@@ -98,6 +116,94 @@ def ensure_limits(limits: dict[str, int]) -> None:
             client.upsert_global_concurrency_limit_by_name(name, limit)
 
 
+def lease_directory() -> Path | None:
+    """Where this installation's concurrency leases are, when this process can see them all: leases on
+    disk and the API local (ephemeral, no ``PREFECT_API_URL``). None otherwise — a Prefect server
+    reaps expired leases itself (its ``repossessor`` service)."""
+    settings = get_current_settings()
+    if settings.api.url or os.environ.get("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE",
+                                          settings.server.concurrency.lease_storage) != LEASES_ON_DISK:
+        return None
+    return Path(settings.home) / "concurrency_leases"
+
+
+def _leases(directory: Path) -> list[dict[str, Any]]:
+    """The lease files (Prefect's on-disk format: id, resource_ids, metadata.slots, expiration)."""
+    found = []
+    for path in directory.glob("*.json"):
+        if path.name == "expirations.json":
+            continue
+        try:
+            data = json.loads(path.read_text())
+            data["expires"] = dt.datetime.fromisoformat(data["expiration"])
+            found.append(data)
+        except (OSError, ValueError, KeyError, TypeError):  # being written or removed: looked at next time
+            continue
+    return found
+
+
+def reclaim_slots(names: list[str]) -> int:
+    """Give back the slots of the limits ``names`` that no live crawl holds; how many were freed.
+
+    1. every expired lease on these limits (its holder stopped renewing it: killed) is released
+       through the API, which decrements the limits and deletes the lease;
+    2. a limit with more active slots than its unexpired leases add up to (slots whose leases a
+       dead ephemeral server kept in memory) is set to that sum.
+
+    Works only where every lease is visible (:func:`lease_directory`); elsewhere returns 0.
+    """
+    directory = lease_directory()
+    if directory is None:
+        return 0
+    freed = 0
+    with get_client(sync_client=True) as client:
+        limits = {name: client.read_global_concurrency_limit_by_name(name) for name in names}
+        ours = {str(limit.id) for limit in limits.values()}
+        now = dt.datetime.now(dt.UTC)
+        live: Counter[str] = Counter()
+        for lease in _leases(directory) if directory.exists() else []:
+            held = [r for r in lease.get("resource_ids", []) if r in ours]
+            if not held:
+                continue
+            slots = int((lease.get("metadata") or {}).get("slots", 1))
+            if lease["expires"] <= now:
+                client.release_concurrency_slots_with_lease(UUID(lease["id"]))
+                freed += slots
+            else:
+                live.update(dict.fromkeys(held, slots))
+        for name in names:
+            limit = client.read_global_concurrency_limit_by_name(name)
+            if limit.active_slots > live[str(limit.id)]:
+                freed += limit.active_slots - live[str(limit.id)]
+                client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(
+                    active_slots=live[str(limit.id)]))
+    return freed
+
+
+@contextmanager
+def crawl_slots(names: list[str], lease_seconds: int | None = None, reclaim_every: float = RECLAIM_EVERY,
+                log: Any = None) -> Iterator[None]:
+    """Hold one slot of every limit in ``names`` for the block, leased (renewed while the block runs).
+
+    While the slots are taken, every ``reclaim_every`` seconds the slots of dead holders are given
+    back (:func:`reclaim_slots`), so a crawl killed before never blocks this one for longer than
+    its lease.
+    """
+    lease = lease_seconds or config.crawl_lease_seconds()
+    while True:
+        stack = ExitStack()
+        try:
+            stack.enter_context(concurrency(names, occupy=1, timeout_seconds=reclaim_every, lease_duration=lease))
+        except TimeoutError:
+            freed = reclaim_slots(names)
+            if freed and log is not None:
+                log.warning("gave back %d slot(s) of %s that crawls no longer running held", freed, ", ".join(names))
+            continue
+        with stack:
+            yield
+        return
+
+
 def _previous_requests(source: str) -> int:
     """Requests of the source's last completed crawl (the progress estimate of the next one)."""
     counts = latest_counts("crawl", source=source) or {}
@@ -138,7 +244,7 @@ def crawl_source(source: str, sources_dir: str | None = None, base_url: str | No
     log_file = home_dir() / "logs" / f"crawl-{cfg.name}.log"
     limits = [CRAWL_LIMIT, *domain_limit_names(cfg)]
     logger.info("crawl %s: waiting for slots %s", cfg.name, ", ".join(limits))
-    with concurrency(limits, occupy=1):
+    with crawl_slots(limits, log=logger):
         logger.info("crawl %s: started (log %s)", cfg.name, log_file)
         try:
             result = run_crawl(cfg.name, sources_dir=sources_dir, base_url=base_url, since=since,
@@ -188,12 +294,18 @@ def crawl_flow(
     """
     logger = get_run_logger()
     label_run(crawl_run_name(sources, edition), edition)  # crawl-<source>-<date>, tagged (flows/labels.py)
-    available = {s.name: s for s in list_sources(sources_dir)}
-    names = sources if sources is not None else sorted(n for n, s in available.items() if s.enabled)
+    scan = scan_sources(sources_dir)  # an invalid source file is reported and skipped, the others crawl
+    available = {s.name: s for s in scan.valid}
+    invalid = {b.name: f"invalid source file, skipped: {b.problems}" for b in scan.invalid
+               if (b.name in sources if sources is not None else b.enabled)}
+    for problems in invalid.values():
+        logger.error(problems.replace("\n", "; "))
+    names = [n for n in sources if n not in invalid] if sources is not None else sorted(
+        n for n, s in available.items() if s.enabled)
     unknown = sorted(set(names) - set(available))
     if unknown:
         raise SourceError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(available))}")
-    if not names:
+    if not names and not invalid:
         message = (f"no source is enabled in {sources_dir or 'crawlers/sources'} ({len(available)} declared): "
                    "nothing crawled. Switch one on with `enabled: true` in its file (`aimap sources list`).")
         logger.warning(message)
@@ -221,7 +333,8 @@ def crawl_flow(
         if config.crawl_domain_limit() == 1:
             previous[group[name]] = futures[name]
     wait(list(futures.values()))
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, Any]] = {name: {"source": name, "state": "failed", "error": error}
+                                          for name, error in sorted(invalid.items())}
     for name, future in futures.items():
         state = future.state
         if state.is_completed():

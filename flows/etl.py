@@ -28,7 +28,7 @@ from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_se
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from common.config import database_url
-from db.runs import Ledger, finish_run, start_run
+from db.runs import Ledger, end_state, finish_run, start_run
 from etl import pipeline
 from etl.load import EtlReport, Precomputed
 from flows import config
@@ -145,9 +145,9 @@ def etl_flow(
                                        extract=extract, load=load, dedup=lambda i: dedup_documents(url, i),
                                        progress=advance)
     except BaseException as exc:
-        finish_run(run_id, counts=loaded.as_dict(), state="failed", message=f"{type(exc).__name__}: {exc}")
+        finish_run(run_id, counts=loaded.as_dict(), state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         if ledger is not None and record is not None:
-            ledger.finish(record, counts=loaded.as_dict(), state="failed", message=f"{type(exc).__name__}: {exc}")
+            ledger.finish(record, counts=loaded.as_dict(), state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         raise
     totals = report.as_dict()
     finish_run(run_id, counts=totals)

@@ -36,7 +36,7 @@ from analysis.quality import GATE_STEP, CheckResult, GateResult, firms_with_rela
 from common.config import out_dir, safe_url
 from crawlers.sources import enabled_sources
 from db.errors import SourceCauses, cause_lines, source_causes, top_reasons
-from db.runs import PUBLISH_STEP, REFRESH_STEPS, Ledger, Step, finish_run, start_run
+from db.runs import PUBLISH_STEP, REFRESH_STEPS, Ledger, Step, end_state, finish_run, start_run
 from db.session import session_scope
 from etl.review import list_items
 from flows.analyze import analyze_flow
@@ -96,7 +96,7 @@ def publish_flow(edition: int, cutoff_date: dt.date, directory: str) -> dict[str
                                    steps=ledger.steps(), gate=ledger.completed(GATE_STEP))
         files = published.files
     except BaseException as exc:
-        ledger.finish(record, state="failed", message=f"{type(exc).__name__}: {exc}")
+        ledger.finish(record, state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         raise
     counts = {"files": len(files), "directory": str(bundle), "sample_firms_with_relations": firms}
     ledger.finish(record, counts=counts)
@@ -332,8 +332,8 @@ def annual_refresh(
             logger.warning("edition %d published %s", edition, override)
             return overridden_state(result, f"published {override}")
         return result
-    except BaseException as exc:
-        finish_run(refresh_id, counts={"ran": ran}, state="failed", message=f"{type(exc).__name__}: {exc}")
+    except BaseException as exc:  # stopped (Ctrl-C, SIGTERM): interrupted; anything else: failed
+        finish_run(refresh_id, counts={"ran": ran}, state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         if state in ("completed", OVERRIDDEN):

@@ -119,8 +119,10 @@ def test_crawl_stores_documents_idempotently(env_db, tmp_path):
         assert docs["a.html"].raw_gz and docs["a.html"].language == "zh-CN"
         errors = s.scalars(select(PipelineError).order_by(PipelineError.id)).all()
         runs = s.scalars(select(PipelineRun).order_by(PipelineRun.id)).all()
-        assert [e.run_id for e in errors] == [r.id for r in runs]  # the dead link, once per crawl
-        error = errors[0]
+        # the dead link: recorded once; the later crawls count it on that row, which follows the latest run
+        (error,) = errors
+        assert error.run_id == runs[-1].id and error.payload["first_run_id"] == runs[0].id
+        assert error.payload["repeats"] == 2 and all(r.counts["errors"] == 1 for r in runs)
         assert error.stage == "crawl" and error.kind == "http_error" and error.location.endswith("missing.html")
         assert error.reason == "HTTP 404"
         assert [r.state for r in runs] == ["completed"] * 3

@@ -529,3 +529,30 @@ def test_checks_file_is_validated(tmp_path):
     with pytest.raises(GateError) as err:
         load_checks(bad)
     assert "unknown name 'nonsense'" in str(err.value) and "'min_change' must be a number" in str(err.value)
+
+
+@SQLITE_ONLY
+def test_scheduled_crawl_reports_an_invalid_source_file_and_crawls_the_others(env_db, harness, tmp_path):
+    """Issue 14 finding 6: one broken source file is a failed source with its reason; the others crawl."""
+    from flows.crawl import crawl_flow  # as the other flow tests: imported where the harness runs
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "robots.txt").write_text("User-agent: *\n")
+    (site / "index.html").write_text('<html><body><a class="i" href="/a.html">a</a></body></html>')
+    (site / "a.html").write_text('<html lang="zh-CN"><body><h1>甲</h1><div class="b"><p>甲公司与乙大学合作。</p></div>'
+                                 "</body></html>", encoding="utf-8")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    good = ("name: {n}\nkind: newsroom\nenabled: true\nstart_urls: ['{{base_url}}/index.html']\n"
+            "allowed_domains: ['127.0.0.1']\nlist: {{items: 'a.i::attr(href)'}}\narticle: {{title: ['h1::text'], "
+            "body: 'div.b p'}}\npoliteness: {{download_delay: 0.0}}\n")
+    (sources / "good.yml").write_text(good.format(n="good"), encoding="utf-8")
+    (sources / "broken.yml").write_text(good.format(n="broken").replace("politeness", "politness"), encoding="utf-8")
+    with serve(site) as server:
+        state = crawl_flow(None, str(sources), server.base_url, retries=0, return_state=True)
+    assert state.is_failed() and "broken: invalid source file, skipped" in state.message
+    assert "unknown field 'politness'" in state.message
+    with session_scope(make_engine(env_db)) as s:
+        crawled = [r.parameters["source"] for r in s.scalars(select(PipelineRun).where(PipelineRun.flow == "crawl"))]
+    assert crawled == ["good"]

@@ -11,7 +11,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from aimap.runtime import console, err, fail, prepared
+from aimap.runtime import console, err, fail, prepared, stop_on_signals, tagged
 from analysis.compare import diff_editions, write_comparison, write_diff
 from analysis.figures import load_figures
 from analysis.index import IndexResult, build_index, compare_published, default_edition, published_ranking
@@ -85,7 +85,7 @@ def analyze(
     params = {"edition": edition, "window": window, "mutual": mutual, "out": str(root),
               **({"compare": str(compare)} if compare else {}), **({"allow_partial": True} if allow_partial else {})}
     try:
-        with recorded_step("analyze", params) as run, session_scope() as session:
+        with stop_on_signals(), recorded_step("analyze", params) as run, session_scope() as session:
             result = build_report(session, root, edition=edition, window=window, mutual=mutual, run_id=run.id,
                                   progress=lambda m: err.print(f"analyze: {m}", highlight=False),
                                   allow_partial=allow_partial)
@@ -145,7 +145,7 @@ def index_cmd(
         with recorded_run("index", params) as (session, run):
             edition = edition or default_edition(session)
             for reason in check_edition(session, edition, allow_partial=allow_partial):
-                err.print(f"[yellow]warning:[/yellow] partial edition {edition}: {reason}", highlight=False)
+                err.print(tagged("warning:", "yellow", f"partial edition {edition}: {reason}"), highlight=False)
             target = root / str(edition) / "index"
             source = load_index_source(session, edition)
             for lv in levels:
@@ -195,7 +195,7 @@ def _print_index(result: IndexResult, files: list[Path], figures: dict | None) -
                   f"(re-weighted, see index_{result.level}_missing.csv); sensitivity: Spearman mean "
                   f"{s.rho.mean():.3f}, min {s.rho.min():.3f} over {s.draws} weight draws", highlight=False)
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        err.print(tagged("warning:", "yellow", f"{warning}"), highlight=False)
     if figures is not None:
         published = published_ranking(figures, result.level)
         if published:

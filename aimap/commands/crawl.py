@@ -11,12 +11,13 @@ import typer
 from rich import box
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from aimap.runtime import console, err, fail, prepared
+from aimap.runtime import console, err, fail, prepared, stop_on_signals, tagged
 from common.config import home_dir
 from crawlers.run import CrawlError, errors_by_kind, run_crawl, skipped_by_reason, source_activity
-from crawlers.sources import SOURCES_DIR, SourceError, list_sources, load_source
+from crawlers.sources import SOURCES_DIR, SourceError, load_source, scan_sources
 
 sources_app = typer.Typer(help="Crawl sources declared as YAML files (crawlers/sources/ or a world's sources/).",
                           no_args_is_help=True)
@@ -31,7 +32,7 @@ def sources_list(
     try:
         activity = source_activity()
     except SQLAlchemyError as exc:  # no database yet: the files are still listed
-        err.print(f"[yellow]no crawl history ({type(exc).__name__}); showing the source files only[/yellow]")
+        err.print(tagged(f"no crawl history ({type(exc).__name__}); showing the source files only", "yellow"))
         activity = {}
     rows = []
     for path in sorted((sources or SOURCES_DIR).glob("*.yml")):
@@ -53,7 +54,7 @@ def sources_list(
         table.add_column(header, no_wrap=header != "last run")
     for r in rows:
         if r["kind"] == "invalid":
-            table.add_row(r["name"], "[red]invalid[/red]", "", "", r["error"], "")
+            table.add_row(r["name"], Text("invalid", style="red"), "", "", r["error"], "")
         else:
             table.add_row(r["name"], r["kind"], "yes" if r["enabled"] else "no", "yes" if r["verified"] else "no",
                           r["last_run"] or "never", f"{r['documents']:,}")
@@ -71,8 +72,10 @@ def sources_check(
     """Validate one source file (every problem at once) and print what it declares."""
     try:
         s = load_source(name, sources)
-    except SourceError as exc:
-        fail(str(exc))
+    except SourceError as exc:  # one problem per line (file: key: reason), never wrapped or read as markup
+        for line in str(exc).splitlines():
+            err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     console.print(f"{s.name}: valid {s.kind} source ({s.path})", highlight=False)
     console.print(json.dumps(s.raw, ensure_ascii=False, indent=2, default=str), highlight=False)
 
@@ -94,26 +97,30 @@ def crawl(
         since_date = dt.date.fromisoformat(since) if since else None
     except ValueError:
         fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
-    try:
-        available = {s.name: s for s in list_sources(sources)}
-    except SourceError as exc:
-        fail(str(exc))
-    names = source or sorted(n for n, s in available.items() if s.enabled)
-    unknown = [n for n in names if n not in available]
+    scan = scan_sources(sources)  # an invalid source file is reported and skipped, the others crawl
+    available = {s.name: s for s in scan.valid}
+    invalid = {b.name: b for b in scan.invalid if (b.name in source if source else b.enabled)}
+    names = source or sorted([n for n, s in available.items() if s.enabled] + list(invalid))
+    unknown = [n for n in names if n not in available and n not in invalid]
     if unknown:
         fail(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(available)) or 'none'}")
     if not names:
-        err.print(f"[yellow]no source is enabled in {sources or SOURCES_DIR}: nothing crawled.[/yellow] "
-                  "Switch one on with `enabled: true` in its file (`aimap sources list`), or name one with --source.",
-                  highlight=False)
+        err.print(tagged(f"no source is enabled in {sources or SOURCES_DIR}: nothing crawled.", "yellow",
+                         "Switch one on with `enabled: true` in its file (`aimap sources list`), or name one with "
+                         "--source."), highlight=False)
         if as_json:
             print("[]")
         return
     summary: list[dict[str, object]] = []
     failures = 0
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                  transient=True, disable=as_json) as bar:
+    with stop_on_signals(), Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                                     TimeElapsedColumn(), console=err, transient=True, disable=as_json) as bar:
         for name in names:
+            if name in invalid:
+                failures += 1
+                summary.append({"source": name, "state": "failed",
+                                "error": f"invalid source file, skipped:\n{invalid[name].problems}"})
+                continue
             task = bar.add_task(f"crawl {name}", total=None)
             log_file = home_dir() / "logs" / f"crawl-{name}.log"
             try:
@@ -139,7 +146,7 @@ def crawl(
         console.print(table)
         for row in summary:
             if row["state"] == "failed":
-                err.print(f"[red]{row['source']} failed:[/red] {row['error']}", highlight=False)
+                err.print(tagged(f"{row['source']} failed:", "red", row["error"]), highlight=False)
     if failures:
         raise typer.Exit(1)
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aimap.runtime import console, err, prepared
+from aimap.runtime import console, err, prepared, stop_on_signals, tagged
 from common.config import database_url
 from db.runs import recorded_step
 from etl import pipeline
@@ -33,7 +33,7 @@ def etl(
     ids = pipeline.pending(url, limit, reprocess)
     params = {"documents": len(ids), "batch_size": batch_size, "edition": None, "runner": "serial",
               "limit": limit, "reprocess": reprocess}
-    with recorded_step("etl", params) as run:
+    with stop_on_signals(), recorded_step("etl", params) as run:
         report = pipeline.run_pipeline(
             url, ids, batch_size=batch_size, wave_batches=1, run_id=run.id,  # serial: progress per batch
             progress=None if as_json else lambda done, total: err.print(f"etl: {done:,}/{total:,} documents",
@@ -48,7 +48,7 @@ def etl(
         table.add_row(key.replace("_", " "), f"{value:,}")
     console.print(table)
     for message in report.error_messages[:20]:
-        err.print(f"[yellow]quarantined:[/yellow] {message}", highlight=False)
+        err.print(tagged("quarantined:", "yellow", f"{message}"), highlight=False)
 
 
 def extract(
@@ -70,7 +70,7 @@ def extract(
     report = extract_jsonl(in_path, out_path, registry, errors, rules_only=rules_only)
     elapsed = time.perf_counter() - started
     for message in errors[:50]:
-        err.print(f"[yellow]skipped:[/yellow] {message}", highlight=False)
+        err.print(tagged("skipped:", "yellow", f"{message}"), highlight=False)
     err.print(f"{report.documents:,} documents, {report.relations:,} relations, {report.bad_lines} bad lines "
               f"in {elapsed:.1f} s -> {out_path}", highlight=False)
     if report.bad_lines:

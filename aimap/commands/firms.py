@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aimap.runtime import console, err, fail, prepared
+from aimap.runtime import console, err, fail, prepared, tagged
 from db.runs import recorded_run
 from etl.registry import RegistryImportError, import_registry
 
@@ -35,7 +35,7 @@ def firms_import(
     except RegistryImportError as exc:
         fail(f"{exc}\nnothing was imported; fix the rows or pass --skip-bad.")
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        err.print(tagged("warning:", "yellow", f"{warning}"), highlight=False)
     console.print(
         f"{path}: {report.rows} rows — created {report.created}, updated {report.updated}, "
         f"unchanged {report.unchanged}, rejected {report.rejected}"

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from aimap.runtime import console, err, fail, prepared, print_table
+from aimap.runtime import console, err, fail, prepared, print_table, stop_on_signals, tagged
 from analysis.quality import GateError, evaluate, record_override, result_table
 from db.errors import source_causes
 from db.runs import Ledger
@@ -52,7 +52,7 @@ def refresh(
     except RefreshError as exc:
         fail(str(exc))
     try:
-        with labelled(year):
+        with stop_on_signals(), labelled(year):
             result = annual_refresh(edition, cutoff_date, sources=source,
                                     sources_dir=str(sources) if sources else None, base_url=base_url, fresh=fresh,
                                     charts=charts, retries=retries, retry_delay_seconds=retry_delay)
@@ -61,7 +61,7 @@ def refresh(
     console.print(f"edition {result['edition']} (cut-off {result['cutoff_date']}): steps run now: "
                   f"{', '.join(result['ran']) or 'none (already published)'}", highlight=False)
     if result.get("overridden"):
-        err.print(f"[yellow]OVERRIDDEN:[/yellow] edition {result['edition']} was published {result['overridden']}",
+        err.print(tagged("OVERRIDDEN:", "yellow", f"edition {result['edition']} was published {result['overridden']}"),
                   highlight=False)
     console.print(f"report: {result['report']}", highlight=False)
 
@@ -72,8 +72,8 @@ def serve(
     """Serve every deployment (weekly crawl + ETL, the yearly refresh in January, crawl/etl/analyze on demand)
     in this process until interrupted. Needs a Prefect server: set PREFECT_API_URL (schedules live there)."""
     if not os.environ.get("PREFECT_API_URL"):
-        err.print("[yellow]warning:[/yellow] PREFECT_API_URL is unset: the ephemeral API keeps no schedules "
-                  "after this process; start `prefect server start` and set PREFECT_API_URL", highlight=False)
+        err.print(tagged("warning:", "yellow", "PREFECT_API_URL is unset: the ephemeral API keeps no schedules "
+                         "after this process; start `prefect server start` and set PREFECT_API_URL"), highlight=False)
     prepared()
     _pool, specs = load_specs()
     for spec in specs:

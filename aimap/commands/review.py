@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aimap.runtime import JSON_OPTION, analyst, console, err, fail, prepared, print_table
+from aimap.runtime import JSON_OPTION, analyst, console, err, fail, prepared, print_table, tagged
 from common.tabular import TableError
 from db.session import session_scope
 from etl.resolve import ResolveError, export_decisions, import_decisions, merge_organisations, split_alias
@@ -131,7 +131,7 @@ def review_bulk(
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return
     for item_id, reason in report.failed[:20]:
-        err.print(f"[yellow]not decided:[/yellow] {item_id}: {reason}", highlight=False)
+        err.print(tagged("not decided:", "yellow", f"{item_id}: {reason}"), highlight=False)
     console.print(f"{decision}: {len(report.decided)} decided, {len(report.skipped)} skipped (settled meanwhile), "
                   f"{len(report.failed)} failed", highlight=False)
     if report.failed:
@@ -179,7 +179,7 @@ def review_import_xlsx(
         print(json.dumps({"rows": len(decisions), **report.as_dict()}, ensure_ascii=False, indent=2))
         return
     for item_id, reason in report.failed[:20]:
-        err.print(f"[yellow]not decided:[/yellow] {item_id}: {reason}", highlight=False)
+        err.print(tagged("not decided:", "yellow", f"{item_id}: {reason}"), highlight=False)
     console.print(f"{path}: {len(decisions)} decided row(s) — {len(report.decided)} decisions stored, "
                   f"{len(report.skipped)} skipped (already decided), {len(report.failed)} failed", highlight=False)
     if report.failed:

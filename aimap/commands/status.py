@@ -13,12 +13,12 @@ from rich.text import Text
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from aimap.runtime import console, fail, print_table
+from aimap.runtime import console, fail, print_table, tagged
 from common.config import safe_url
 from db import migrate
 from db.errors import error_count, top_reasons
 from db.models import STATUS_TABLES
-from db.runs import refresh_overview
+from db.runs import reap_stale_runs, refresh_overview
 from db.session import get_engine, session_scope
 from db.taxonomy import sync_taxonomies
 from etl.review import list_items, pending_merges
@@ -32,7 +32,8 @@ db_app = typer.Typer(help="Schema migrations (Alembic) and taxonomy seeding.", n
 def _home(engine: Engine) -> dict[str, object]:
     """The operator's overview: last refresh per edition, recent errors by stage, the review queue."""
     home: dict[str, object] = {}
-    try:
+    try:  # runs a dead process left `running` are marked interrupted first (db/runs.py)
+        home["stale_runs_marked"] = reap_stale_runs(engine)
         home["refreshes"] = refresh_overview(engine)
     except SQLAlchemyError as exc:
         home["refreshes_error"] = str(exc).splitlines()[0]
@@ -84,6 +85,11 @@ def _print_home(info: dict[str, object]) -> None:
             console.print(f"    {r['message']}", highlight=False, markup=False)
     if not refreshes:
         console.print("no annual refresh yet (`aimap refresh --edition YEAR`)", highlight=False)
+    marked = info.get("stale_runs_marked") or []
+    if marked:
+        console.print(tagged("interrupted:", "yellow", f"{len(marked)} run(s) whose process had died were still marked "
+                             f"running; now marked interrupted (ids {', '.join(map(str, marked))}). Re-run the "
+                             "step to resume; `aimap runs --state interrupted` lists them."), highlight=False)
     errors = info.get("recent_errors") or {}
     stages = errors.get("by_stage") if isinstance(errors, dict) else None
     if stages:
@@ -129,7 +135,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print machine-r
     else:
         console.print(f"database: {info['database']} ({info['dialect']})", highlight=False)
         if "error" in info:
-            console.print(f"[red]cannot read the database:[/red] {info['error']}", highlight=False)
+            console.print(tagged("cannot read the database:", "red", f"{info['error']}"), highlight=False)
         else:
             rev, head = info["revision"], info["head"]
             hint = "" if rev == head else "  (run `aimap db upgrade`)"

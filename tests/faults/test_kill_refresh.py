@@ -1,0 +1,147 @@
+"""Leases, not slots, and a clean stop (issue 14, finding 2).
+
+- a crawl slot held by a killed run (its lease expired, or its lease gone with the ephemeral API
+  server that kept it in memory) comes back by itself: the next crawl waits a lease at most,
+  not forever (``flows.crawl.crawl_slots``);
+- SIGTERM stops ``aimap refresh`` and every process it started — the Scrapy crawl and the
+  ephemeral Prefect server — records its runs ``interrupted`` and exits 143.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import sys
+import time
+
+import psutil
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+from prefect.server.api.server import SubprocessASGIServer
+from prefect.settings import (
+    PREFECT_API_DATABASE_CONNECTION_URL,
+    PREFECT_API_URL,
+    PREFECT_HOME,
+    PREFECT_SERVER_ALLOW_EPHEMERAL_MODE,
+    PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE,
+    temporary_settings,
+)
+from sqlalchemy import select
+
+from db.models import PipelineRun
+from db.session import make_engine, session_factory
+from demosite.render import render_site
+from demosite.server import serve
+from demosite.world import build_world
+from flows import LEASES_ON_DISK
+from flows.crawl import crawl_slots, ensure_limits, lease_directory
+from tests.faults import harness
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """Prefect's ephemeral API, as ``aimap`` uses it (no ``PREFECT_API_URL``), on a database and a home
+    (where the leases are) of this module's own; stopped at the end."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        mp.setenv("PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", LEASES_ON_DISK)
+        with temporary_settings(updates={PREFECT_HOME: str(home), PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: True,
+                                         PREFECT_API_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{home}/prefect.db",
+                                         PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE: LEASES_ON_DISK},
+                                restore_defaults={PREFECT_API_URL}):
+            try:
+                yield home
+            finally:
+                SubprocessASGIServer().stop()
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _active(name: str) -> int:
+    with get_client(sync_client=True) as client:
+        return client.read_global_concurrency_limit_by_name(name).active_slots
+
+
+@pytest.mark.timeout(180)
+def test_a_slot_whose_lease_died_with_its_server_comes_back(api):
+    ensure_limits({"faults-crawl-a": 1})
+    with get_client(sync_client=True) as client:  # a killed crawl's slot, its lease gone with its server's memory
+        client.update_global_concurrency_limit("faults-crawl-a", GlobalConcurrencyLimitUpdate(active_slots=1))
+    with crawl_slots(["faults-crawl-a"], reclaim_every=1):
+        assert _active("faults-crawl-a") == 1
+    assert _active("faults-crawl-a") == 0
+
+
+@pytest.mark.timeout(180)
+def test_an_expired_lease_of_a_killed_crawl_is_given_back(api):
+    ensure_limits({"faults-crawl-b": 1, "faults-domain-b": 1})
+    names = ["faults-crawl-b", "faults-domain-b"]
+    with get_client(sync_client=True) as client:  # a crawl took the slots, then was killed: nobody renews
+        lease_id = client.increment_concurrency_slots_with_lease(names, 1, "concurrency", 60).json()["lease_id"]
+    directory = lease_directory()
+    assert directory is not None
+    path = directory / f"{lease_id}.json"
+    lease = json.loads(path.read_text())  # its 60 s pass (moved forward here instead of waited for)
+    lease["expiration"] = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()
+    path.write_text(json.dumps(lease))
+    assert _active("faults-crawl-b") == 1
+    with crawl_slots(names, reclaim_every=1):
+        assert _active("faults-crawl-b") == 1 and _active("faults-domain-b") == 1
+    assert not path.exists()
+    assert _active("faults-crawl-b") == 0 and _active("faults-domain-b") == 0
+
+
+def test_sigterm_stops_a_refresh_and_everything_it_started(fault_db, tmp_path):
+    db = fault_db(empty=True)
+    manifest = render_site(build_world(seed=7, preset="tiny"), tmp_path / "world")
+    assert db.aimap("firms", "import", str(manifest.registry_csv)).returncode == 0
+    with serve(manifest.root) as site:
+        env = db.env(PREFECT_HOME=str(tmp_path / "prefect"))
+
+        def crawling() -> bool:
+            try:
+                return any("scrapy" in " ".join(c.cmdline()) for c in psutil.Process(proc.pid).children(recursive=True))
+            except psutil.Error:
+                return False
+
+        proc = psutil.Popen([sys.executable, "-m", "aimap.cli", "refresh", "--edition", "2024", "--no-charts", "--sources",
+                             str(manifest.sources_dir), "--base-url", site.base_url, "--retries", "0"],
+                            env=env, cwd=harness.ROOT, start_new_session=True, stdout=open(tmp_path / "out.txt", "w"),
+                            stderr=open(tmp_path / "err.txt", "w"))
+        family: list[psutil.Process] = []
+        try:
+            deadline = time.monotonic() + 300
+            while not crawling() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert proc.poll() is None, (tmp_path / "err.txt").read_text()
+            family = proc.children(recursive=True)
+            assert any("uvicorn" in " ".join(c.cmdline()) for c in family)  # the ephemeral Prefect server
+            proc.send_signal(signal.SIGTERM)  # to the command only, as `kill PID` or a supervisor does
+            code = proc.wait(timeout=120)
+        finally:
+            leftovers = [p.pid for p in family if _alive(p)]
+            with contextlib.suppress(ProcessLookupError):  # whatever it left (a failing test leaves no orphan)
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    stderr = (tmp_path / "err.txt").read_text()
+    assert code == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and "stopped:" in stderr, stderr
+    assert leftovers == [], "orphans left"
+    engine = make_engine(db.url)
+    try:
+        with session_factory(engine)() as s:
+            states = {(r.flow, r.state) for r in s.scalars(select(PipelineRun))}
+    finally:
+        engine.dispose()
+    assert not any(state == "running" for _, state in states), states
+    assert ("annual-refresh", "interrupted") in states, states
