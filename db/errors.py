@@ -153,26 +153,24 @@ def source_causes(session: Session, steps: Iterable[Step], per_group: int = 3) -
     for s in steps:
         if s.step.startswith("crawl:"):
             latest[s.step.split(":", 1)[1]] = s
-    found = {}
-    for source, step in sorted(latest.items()):
-        ids = crawl_run_ids(session, source, step.started_at, step.finished_at)
-        reasons = [r for group in top_reasons(session, run_ids=ids, per_group=per_group).values() for r in group]
-        reasons.sort(key=lambda r: (-r.count, r.kind, r.reason))
-        found[source] = SourceCauses(source, step.state, error_count(session, run_ids=ids), reasons[:per_group])
-    return found
+    return {source: _causes(session, source, step.state, crawl_run_ids(session, source, step.started_at,
+                                                                       step.finished_at), per_group)
+            for source, step in sorted(latest.items())}
+
+
+def _causes(session: Session, source: str, state: str, ids: list[int], per_group: int) -> SourceCauses:
+    """One source's problems over the crawl runs ``ids``: count and the most frequent reasons."""
+    reasons = [r for group in top_reasons(session, run_ids=ids, per_group=per_group).values() for r in group]
+    reasons.sort(key=lambda r: (-r.count, r.kind, r.reason))
+    return SourceCauses(source, state, error_count(session, run_ids=ids), reasons[:per_group])
 
 
 def crawl_causes(session: Session, states: dict[str, str], since: dt.datetime, per_group: int = 3) -> dict[str, SourceCauses]:
     """Per source of one crawl (``states``: source -> completed/failed), the problems its crawl
     runs started since ``since`` recorded, with the ``per_group`` most frequent reasons: the crawl
     flow's own root causes when it runs outside a refresh ledger."""
-    found = {}
-    for source, state in sorted(states.items()):
-        ids = crawl_run_ids(session, source, since)
-        reasons = [r for group in top_reasons(session, run_ids=ids, per_group=per_group).values() for r in group]
-        reasons.sort(key=lambda r: (-r.count, r.kind, r.reason))
-        found[source] = SourceCauses(source, state, error_count(session, run_ids=ids), reasons[:per_group])
-    return found
+    return {source: _causes(session, source, state, crawl_run_ids(session, source, since), per_group)
+            for source, state in sorted(states.items())}
 
 
 def cause_lines(causes: dict[str, SourceCauses], *, only_problems: bool = True) -> list[str]:

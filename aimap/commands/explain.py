@@ -10,35 +10,18 @@ direction, year, technology categories, application domains, review decision and
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from aimap.commands.review import print_event
 from aimap.runtime import JSON_OPTION, fail, prepared
 from analysis.edition import ReportError
 from analysis.evidence import find_edge_events
 from analysis.index import default_edition
 from db.session import session_scope
 from etl.review import ReviewError, show_item
-
-
-def print_event(out: Console, info: dict[str, Any]) -> None:
-    """One event as ``aimap review show`` prints it (parties, attributes, review, each mention and sentence)."""
-    ev = info["event"]
-    out.print(f"{info['id']} event: {info['summary']}  score {info['score']}")
-    out.print(f"  provider {ev['provider']['name']} [{ev['provider']['id']}] -> receiver "
-              f"{ev['receiver']['name']} [{ev['receiver']['id']}]; {ev['kind']}, {ev['direction']}, "
-              f"{ev['status']}, {ev['year']}")
-    out.print(f"  technology: {', '.join(ev['tech_categories']) or '-'}; domains: "
-              f"{', '.join(ev['application_domains']) or '-'}")
-    if info["review"]:
-        r = info["review"]
-        out.print(f"  review: {r['state']} by {r['by']} at {r['at']}" + (f" ({r['note']})" if r["note"] else ""))
-    for m in info["mentions"]:
-        out.print(f"  - [{m['confidence']:.2f}] {m['url']} ({m['published_on'] or 'no date'}; "
-                  f"{m['extractor_version']}) {m['title'] or ''}")
-        out.print(f"      {m['sentence'] or ''}")
 
 
 def explain(

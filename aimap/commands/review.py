@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -202,22 +202,10 @@ def review_show(
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return
     out = Console(soft_wrap=True, highlight=False, markup=False)
-    out.print(f"{info['id']} {info['kind']}: {info['summary']}  score {info['score']}")
     if info["kind"] == EVENT:
-        ev = info["event"]
-        out.print(f"  provider {ev['provider']['name']} [{ev['provider']['id']}] -> receiver "
-                  f"{ev['receiver']['name']} [{ev['receiver']['id']}]; {ev['kind']}, {ev['direction']}, "
-                  f"{ev['status']}, {ev['year']}")
-        out.print(f"  technology: {', '.join(ev['tech_categories']) or '-'}; domains: "
-                  f"{', '.join(ev['application_domains']) or '-'}")
-        if info["review"]:
-            r = info["review"]
-            out.print(f"  review: {r['state']} by {r['by']} at {r['at']}" + (f" ({r['note']})" if r["note"] else ""))
-        for m in info["mentions"]:
-            out.print(f"  - [{m['confidence']:.2f}] {m['url']} ({m['published_on'] or 'no date'}; "
-                      f"{m['extractor_version']}) {m['title'] or ''}")
-            out.print(f"      {m['sentence'] or ''}")
+        print_event(out, info)
         return
+    out.print(f"{info['id']} {info['kind']}: {info['summary']}  score {info['score']}")
     for side in ("left", "right"):
         o = info[side]
         out.print(f"  {side}: {o.get('name')} [{o.get('id')}] {o.get('kind', '')} "
@@ -330,6 +318,24 @@ def review_export(
     with session_scope() as session:
         n = export_decisions(session, path, include_pending=pending)
     console.print(f"{n} decisions written to {path}", highlight=False)
+
+
+def print_event(out: Console, info: dict[str, Any]) -> None:
+    """One event: parties, attributes, review, and each mention with its sentence (``review show``, ``explain``)."""
+    ev = info["event"]
+    out.print(f"{info['id']} {info['kind']}: {info['summary']}  score {info['score']}")
+    out.print(f"  provider {ev['provider']['name']} [{ev['provider']['id']}] -> receiver "
+              f"{ev['receiver']['name']} [{ev['receiver']['id']}]; {ev['kind']}, {ev['direction']}, "
+              f"{ev['status']}, {ev['year']}")
+    out.print(f"  technology: {', '.join(ev['tech_categories']) or '-'}; domains: "
+              f"{', '.join(ev['application_domains']) or '-'}")
+    if info["review"]:
+        r = info["review"]
+        out.print(f"  review: {r['state']} by {r['by']} at {r['at']}" + (f" ({r['note']})" if r["note"] else ""))
+    for m in info["mentions"]:
+        out.print(f"  - [{m['confidence']:.2f}] {m['url']} ({m['published_on'] or 'no date'}; "
+                  f"{m['extractor_version']}) {m['title'] or ''}")
+        out.print(f"      {m['sentence'] or ''}")
 
 
 @review_app.command("import")
