@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -73,15 +74,9 @@ def top_reasons(
     stmt = (select(PipelineError.stage, PipelineError.run_id, PipelineError.kind, PipelineError.reason,
                    func.count(), func.min(PipelineError.location), func.max(PipelineError.created_at))
             .group_by(PipelineError.stage, PipelineError.run_id, PipelineError.kind, PipelineError.reason))
-    if stage:
-        stmt = stmt.where(PipelineError.stage == stage)
-    if since is not None:
-        stmt = stmt.where(PipelineError.created_at >= since)
-    if run_ids is not None:
-        wanted = sorted(set(run_ids))
-        if not wanted:
-            return {}
-        stmt = stmt.where(PipelineError.run_id.in_(wanted))
+    stmt = _where(stmt, stage, since, run_ids)
+    if stmt is None:
+        return {}
     rows = session.execute(stmt).all()
     sources = run_sources(session, (r[1] for r in rows))
     merged: dict[tuple[str, str | None, str, str], list] = {}
@@ -104,7 +99,12 @@ def top_reasons(
 def error_count(session: Session, *, stage: str | None = None, run_ids: Iterable[int] | None = None,
                 since: dt.datetime | None = None) -> int:
     """How many problems were recorded (by stage, runs, time)."""
-    stmt = select(func.count()).select_from(PipelineError)
+    stmt = _where(select(func.count()).select_from(PipelineError), stage, since, run_ids)
+    return 0 if stmt is None else int(session.scalar(stmt) or 0)
+
+
+def _where(stmt: Any, stage: str | None, since: dt.datetime | None, run_ids: Iterable[int] | None) -> Any:
+    """``stmt`` over ``pipeline_errors`` restricted by stage, time and runs; None when no run is wanted."""
     if stage:
         stmt = stmt.where(PipelineError.stage == stage)
     if since is not None:
@@ -112,9 +112,9 @@ def error_count(session: Session, *, stage: str | None = None, run_ids: Iterable
     if run_ids is not None:
         wanted = sorted(set(run_ids))
         if not wanted:
-            return 0
+            return None
         stmt = stmt.where(PipelineError.run_id.in_(wanted))
-    return int(session.scalar(stmt) or 0)
+    return stmt
 
 
 def recent_errors(session: Session, *, stage: str | None = None, limit: int = 20) -> list[PipelineError]:
