@@ -2,27 +2,106 @@
 
 Every command works on the database named by ``DATABASE_URL`` (default: the SQLite file
 ``var/aimap.db``); see ``aimap status`` for what is in use. The commands themselves live in
-:mod:`aimap.commands`, one module per group.
+:mod:`aimap.commands`, one module per group, and are registered in :data:`COMMANDS` by name:
+a command's module is imported when that command runs (or ``--help`` lists it), so that a
+quick command does not pay for the others' imports (Prefect, the database layer, the report
+code: seconds of a process that ``aimap netstats`` finishes in about one).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
 
 import click
 import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
+from typer.main import get_command_from_info, get_group_from_info
 
-from aimap.commands import analyze, crawl, etl, explain, firms, observe, operations, review, status
-from aimap.runtime import database_problem, err, tagged, version_text
+from aimap.output import database_problem, err, tagged, version_text
+
+#: Every command and command group, in the order of ``aimap --help``: name -> "module:attribute"
+#: in :mod:`aimap.commands` (a function is a command, a ``typer.Typer`` a group of commands).
+COMMANDS: dict[str, str] = {
+    "status": "status:status",
+    "runs": "observe:runs",
+    "errors": "observe:errors",
+    "crawl": "crawl:crawl",
+    "etl": "etl:etl",
+    "extract": "etl:extract",
+    "analyze": "analyze:analyze",
+    "index": "analyze:index_cmd",
+    "netstats": "netstats:netstats",
+    "explain": "explain:explain",
+    "refresh": "operations:refresh",
+    "serve": "operations:serve",
+    "deploy": "operations:deploy",
+    "db": "status:db_app",
+    "firms": "firms:firms_app",
+    "sources": "crawl:sources_app",
+    "review": "review:review_app",
+    "gate": "operations:gate_app",
+}
+
+
+def load_command(name: str) -> click.Command:
+    """The click command (or group) registered as ``name`` in :data:`COMMANDS`, built as typer builds
+    an eagerly registered one (same options, help and error handling)."""
+    module, attribute = COMMANDS[name].split(":")
+    target = getattr(importlib.import_module(f"aimap.commands.{module}"), attribute)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+        return get_group_from_info(holder.registered_groups[0], pretty_exceptions_short=app.pretty_exceptions_short,
+                                   rich_markup_mode=app.rich_markup_mode, suggest_commands=app.suggest_commands)
+    holder.command(name)(target)
+    return get_command_from_info(holder.registered_commands[0], pretty_exceptions_short=app.pretty_exceptions_short,
+                                 rich_markup_mode=app.rich_markup_mode)
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The root group's commands: every name of :data:`COMMANDS` is there (listing, typo suggestions),
+    a command is built on first access (:func:`load_command`); commands added eagerly come after."""
+
+    def __init__(self, eager: MutableMapping[str, click.Command]) -> None:
+        self._loaded: dict[str, click.Command] = dict(eager)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._loaded[name] = load_command(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (name for name in self._loaded if name not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS) + sum(1 for name in self._loaded if name not in COMMANDS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or name in self._loaded
 
 
 class OneLineErrors(TyperGroup):
     """The root command group: an unexpected exception ends the command with one line on stderr and
-    exit code 1, never a traceback — unless ``aimap --debug ...`` (or ``AIMAP_DEBUG=1``) asks for it."""
+    exit code 1, never a traceback — unless ``aimap --debug ...`` (or ``AIMAP_DEBUG=1``) asks for it.
+    Its commands are :data:`COMMANDS`, imported on first use (:class:`LazyCommands`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands)
 
     def invoke(self, ctx: Any) -> Any:
         """Run the command; turn an exception into ``error: <type>: <first line>``."""
@@ -72,26 +151,7 @@ def root(
 ) -> None:
     """aimap — see `aimap status` first."""
 
-# The order of registration is the order of `aimap --help`.
-app.command()(status.status)
-app.command()(observe.runs)
-app.command()(observe.errors)
-app.command()(crawl.crawl)
-app.command()(etl.etl)
-app.command()(etl.extract)
-app.command()(analyze.analyze)
-app.command("index")(analyze.index_cmd)
-app.command()(analyze.netstats)
-app.command()(explain.explain)
-app.command()(operations.refresh)
-app.command()(operations.serve)
-app.command()(operations.deploy)
-
-app.add_typer(status.db_app, name="db")
-app.add_typer(firms.firms_app, name="firms")
-app.add_typer(crawl.sources_app, name="sources")
-app.add_typer(review.review_app, name="review")
-app.add_typer(operations.gate_app, name="gate")
+# The commands: COMMANDS above, imported on first use (OneLineErrors, LazyCommands).
 
 
 def main() -> None:  # pragma: no cover - console entry point

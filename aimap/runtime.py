@@ -1,10 +1,7 @@
-"""What every ``aimap`` command shares: the output consoles, the failure exit, the preparation
-of the database before a command writes (Prefect's local-API defaults are set in :mod:`aimap`),
-and the clean stop on SIGINT/SIGTERM (:func:`stop_on_signals`).
-
-The consoles print text as it is (``markup=False``): data — organisation names, titles, error
-messages — may contain ``[/bold]`` or ``[red]``, which Rich would otherwise read as markup and
-crash on or swallow (issue 14). A coloured label is a :class:`rich.text.Text` (:func:`tagged`).
+"""What every ``aimap`` command shares: the output consoles and the failure exit (from
+:mod:`aimap.output`, re-exported here), the preparation of the database before a command writes
+(Prefect's local-API defaults are set in :mod:`aimap`), and the clean stop on SIGINT/SIGTERM
+(:func:`stop_on_signals`).
 """
 
 from __future__ import annotations
@@ -13,74 +10,25 @@ import contextlib
 import getpass
 import os
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, NoReturn
 
 import psutil
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from aimap import __version__
-from common.config import safe_url
+from aimap.output import console, database_problem, err, fail, tagged, version_text
 from db.bootstrap import prepare_database
 from db.runs import interrupt_own_runs
 
-console = Console(soft_wrap=True, markup=False)
-err = Console(stderr=True, soft_wrap=True, markup=False)
+__all__ = ["JSON_OPTION", "STOP_GRACE_SECONDS", "analyst", "console", "database_problem", "end_children", "err",
+           "fail", "prepared", "print_table", "stop_on_signals", "tagged", "version_text"]
 
 JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON.")
 #: Seconds a stopped command has to wind down (its flow to record the stop) before it is ended hard.
 STOP_GRACE_SECONDS = 20.0
-
-
-def tagged(tag: str, style: str, message: object = "") -> Text:
-    """``tag`` in ``style`` followed by ``message`` printed as it is (never read as markup)."""
-    return Text.assemble((tag, style), " " if message != "" else "", str(message))
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print MESSAGE as an error on stderr and exit with CODE."""
-    err.print(tagged("error:", "red", message), highlight=False)
-    raise typer.Exit(code)
-
-
-#: Words of a driver error saying the connection was there and went away (vs. never made).
-_LOST = ("server closed the connection", "terminating connection", "connection is closed", "consuming input failed",
-         "connection already closed", "connection reset", "ssl syscall", "lost synchronization", "broken pipe")
-#: ... and that it could not be made.
-_CONNECT = ("connection failed", "could not connect", "connection refused", "timeout expired", "could not translate",
-            "name or service not known", "no route to host", "authentication failed", "does not exist",
-            "unable to open database file")
-
-
-def database_problem(exc: BaseException) -> str | None:
-    """One line for a database that cannot be reached or dropped the connection (with the URL, password
-    hidden, and the next step); None for any other error. Reads the exception chain (SQLAlchemy wraps
-    the driver's)."""
-    chain, seen = [], exc
-    while seen is not None and len(chain) < 5:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    names = {type(e).__name__ for e in chain} | {c.__name__ for e in chain for c in type(e).__mro__}
-    if not names & {"OperationalError", "InterfaceError"}:
-        return None
-    detail = next((line.strip() for e in chain for line in str(getattr(e, "orig", None) or e).splitlines()
-                   if line.strip()), "")
-    detail = detail.split(") ", 1)[1] if detail.startswith("(") and ") " in detail else detail
-    lowered = detail.lower()
-    if any(word in lowered for word in _LOST):
-        return (f"lost the connection to the database {safe_url()} ({detail[:200]}). What was committed is kept; "
-                "re-run the same command: it resumes")
-    if any(word in lowered for word in _CONNECT):
-        return (f"cannot connect to the database {safe_url()} ({detail[:200]}). Check that the server is running "
-                "and DATABASE_URL is right (`aimap status`), then re-run the same command")
-    return None
 
 
 def prepared() -> None:
@@ -96,19 +44,6 @@ def analyst(by: str | None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "analyst"
-
-
-def version_text() -> str:
-    """``aimap <version>`` and, where known, the git commit (``AIMAP_COMMIT``, else the checkout's HEAD)."""
-    commit = os.environ.get("AIMAP_COMMIT", "").strip()
-    if not commit:
-        try:
-            done = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent.parent), "rev-parse", "--short",
-                                   "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-            commit = done.stdout.strip() if done.returncode == 0 else ""
-        except (OSError, subprocess.SubprocessError):
-            commit = ""
-    return f"aimap {__version__}" + (f" (commit {commit})" if commit else "")
 
 
 def print_table(table: Table) -> None:

@@ -17,18 +17,28 @@ Kernels on compressed sparse row (CSR) adjacency with sorted neighbour lists:
   Traversal", PVLDB 8(4), 2014.
 - :func:`bfs_rank` — a breadth-first visit order, used to number nodes for memory locality.
 - :func:`clustering_per_node` — Gephi 0.9.2's directed local clustering coefficient (definition in
-  :func:`analysis.metrics.compute_netstats`), by sorted-list intersection: for every node v with
-  k >= 2 undirected neighbours, for every neighbour x, count the out-neighbours of x (other than
-  x itself) that are in N(v), iterating the shorter list and binary-searching the longer.
+  :func:`analysis.metrics.compute_netstats`): for every node v with k >= 2 undirected
+  neighbours, for every neighbour x, count the out-neighbours of x (other than x itself) that
+  are in N(v) — by walking out(x) against marks on N(v) when out(x) is the shorter list, else
+  by binary-searching out(x) for the members of N(v).
 
-Every kernel is compiled with ``cache=True`` (compiled code is kept in ``__pycache__``: a second
-process does not recompile).
+Every kernel is compiled with ``cache=True`` into the directory of
+:func:`common.config.use_numba_cache` (``<AIMAP_HOME>/numba`` unless ``NUMBA_CACHE_DIR`` says
+otherwise), set here before numba is imported: the kernels compile once per machine (the
+``parallel=True`` ones included), not in every process, and not again in a fresh clone or a
+read-only install. This is the one module that imports numba.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from common.config import use_numba_cache
+
+use_numba_cache()  # before numba is imported: numba reads the cache location at import
+
+import numpy as np  # noqa: E402
+from numba import get_num_threads, njit, prange  # noqa: E402
+
+__all__ = ["bfs_rank", "clustering_per_node", "distance_histogram", "get_num_threads"]
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -295,26 +305,52 @@ def _count_common(a: np.ndarray, b: np.ndarray) -> np.int64:
     return found
 
 
+@njit(cache=True, nogil=True)
+def _clustering_chunk(out_ptr: np.ndarray, out_idx: np.ndarray, und_ptr: np.ndarray, und_idx: np.ndarray,
+                      has_loop: np.ndarray, chunk: int, n_chunks: int, coeff: np.ndarray) -> None:
+    """:func:`clustering_per_node` of the nodes ``chunk, chunk + n_chunks, ...`` into ``coeff``.
+
+    For node v, the links among N(v) are counted per neighbour x as |out(x) ∩ N(v)|: when
+    out(x) is no longer than N(v), by walking out(x) against a mark on the members of N(v)
+    (``mark[y] == v``: no clearing between nodes); otherwise by binary-searching out(x) for each
+    member of N(v) (:func:`_count_common`) — so a hub's long list is never walked for a small v.
+    """
+    n = und_ptr.shape[0] - 1
+    mark = np.full(n, -1, dtype=np.int64)
+    for v in range(chunk, n, n_chunks):
+        lo, hi = und_ptr[v], und_ptr[v + 1]
+        k = hi - lo
+        if k < 2:
+            continue
+        for i in range(lo, hi):
+            mark[und_idx[i]] = v
+        nv = und_idx[lo:hi]
+        links = np.int64(0)
+        for i in range(lo, hi):
+            x = und_idx[i]
+            if out_ptr[x + 1] - out_ptr[x] <= k:
+                for e in range(out_ptr[x], out_ptr[x + 1]):
+                    if mark[out_idx[e]] == v:
+                        links += 1
+            else:
+                links += _count_common(out_idx[out_ptr[x]:out_ptr[x + 1]], nv)
+            if has_loop[x]:
+                links -= 1  # x -> x is an edge inside N(v) but not a pair x != y
+        coeff[v] = links / (k * (k - 1.0))
+
+
 @njit(cache=True, parallel=True)
 def clustering_per_node(out_ptr: np.ndarray, out_idx: np.ndarray, und_ptr: np.ndarray, und_idx: np.ndarray,
-                        has_loop: np.ndarray) -> np.ndarray:
+                        has_loop: np.ndarray, n_chunks: int) -> np.ndarray:
     """Gephi 0.9.2 directed local clustering coefficient of every node (see module docstring).
 
     ``out_*``: sorted out-adjacency (CSR); ``und_*``: sorted N(v) = in ∪ out neighbours, v itself
     included when v has a self-loop; ``has_loop[x]``: whether x -> x exists (so that the pair
-    (x, x) is not counted).
+    (x, x) is not counted). ``n_chunks`` interleaved shares of the nodes run in parallel, each
+    with its own workspace (:func:`_clustering_chunk`).
     """
     n = und_ptr.shape[0] - 1
     coeff = np.zeros(n, dtype=np.float64)
-    for v in prange(n):
-        k = und_ptr[v + 1] - und_ptr[v]
-        if k < 2:
-            continue
-        nv = und_idx[und_ptr[v]:und_ptr[v + 1]]
-        links = np.int64(0)
-        for x in nv:
-            links += _count_common(out_idx[out_ptr[x]:out_ptr[x + 1]], nv)
-            if has_loop[x]:
-                links -= 1  # x -> x is an edge inside N(v) but not a pair x != y
-        coeff[v] = links / (k * (k - 1.0))
+    for c in prange(n_chunks):
+        _clustering_chunk(out_ptr, out_idx, und_ptr, und_idx, has_loop, c, n_chunks, coeff)
     return coeff

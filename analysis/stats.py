@@ -45,6 +45,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from analysis.edition import EditionStats, ReportError, YearResult
 from analysis.figures import figures_of
 from analysis.loaders import ReportData
@@ -84,20 +86,10 @@ def compute_edition(
     if not years or years[-1] != edition - 1:
         raise ReportError(f"years of edition {edition} must end with {edition - 1}, got {list(years)}")
     orgs, tax = data.orgs, data.taxonomy
-    samples = orgs.ids[orgs.is_sample]
     sector, section = org_sectors(orgs, tax)
 
-    networks: dict[int, YearResult] = {}
-    sector_rows: list[list[Any]] = []
     started = time.perf_counter()
-    for year in years:
-        edges = yearly_edges(data.events, year, window=window, mutual=mutual)
-        stats = compute_netstats(edges.source, edges.target, edges.n_nodes)
-        networks[year] = YearResult(edges, count_edges(edges, samples), stats, data_version_edges(edges))
-        counts, unknown = sector_shares(orgs.index(edges.receiver_ids()), sector)
-        total = int(counts.sum())
-        sector_rows.append([year, *[pct(int(c), total) for c in counts], total, unknown])
-        say(f"network {year}: {edges.n_nodes} nodes, {edges.n_edges} edges, diameter {stats.diameter}")
+    networks, sector_rows = yearly_networks(data, years, window=window, mutual=mutual, sector=sector, progress=say)
     latest = networks[years[-1]]
     timings = {"networks_table1": time.perf_counter() - started}
     started = time.perf_counter()
@@ -119,6 +111,40 @@ def compute_edition(
     timings["statistics"] = time.perf_counter() - started
     say(f"statistics: {len(ordered)} tables and figures computed in {timings['statistics']:.1f} s")
     return result
+
+
+def yearly_networks(
+    data: ReportData,
+    years: Sequence[int],
+    *,
+    window: int | None = None,
+    mutual: str = "reporter",
+    sector: np.ndarray | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict[int, YearResult], list[list[Any]]]:
+    """The network of every year with Table 1's counts and Gephi statistics (and its data version),
+    and the rows of the receivers' sector shares per year (Fig. 17).
+
+    This is the "networks + Table 1" stage of :func:`compute_edition` (its ``networks_table1``
+    timing), and what ``benchmarks/bench_netstats.py --table1`` times. ``sector``: the sector of
+    every organisation (:func:`analysis.measures.org_sectors`; computed when not given).
+    """
+    say = progress or (lambda _msg: None)
+    orgs = data.orgs
+    samples = orgs.ids[orgs.is_sample]
+    if sector is None:
+        sector, _ = org_sectors(orgs, data.taxonomy)
+    networks: dict[int, YearResult] = {}
+    sector_rows: list[list[Any]] = []
+    for year in years:
+        edges = yearly_edges(data.events, year, window=window, mutual=mutual)
+        stats = compute_netstats(edges.source, edges.target, edges.n_nodes)
+        networks[year] = YearResult(edges, count_edges(edges, samples), stats, data_version_edges(edges))
+        counts, unknown = sector_shares(orgs.index(edges.receiver_ids()), sector)
+        total = int(counts.sum())
+        sector_rows.append([year, *[pct(int(c), total) for c in counts], total, unknown])
+        say(f"network {year}: {edges.n_nodes} nodes, {edges.n_edges} edges, diameter {stats.diameter}")
+    return networks, sector_rows
 
 
 def _table_sort_key(key: str) -> tuple[int, int, str]:

@@ -1,14 +1,24 @@
-"""Whole-ETL throughput into PostgreSQL (and SQLite): documents/second for ``run_etl``.
+"""Whole-ETL throughput into PostgreSQL and SQLite: bulk load vs the per-document path, the process pool, a weekly increment.
 
     .venv/bin/python benchmarks/bench_etl_load.py [--preset small] [--limit 4000] [--engines postgresql,sqlite]
+                                                  [--workers 1,2] [--no-baseline] [--no-pool] [--no-weekly]
 
 The demo world's documents are written straight into ``documents`` (what a crawl would store),
-then :func:`etl.load.run_etl` extracts and loads them: organisations resolved or created, events
-deduplicated, mentions, labels, one transaction per batch. As a baseline in the same run the
-extraction alone (no database; gazetteer = seeds + the registry, as the ETL starts) is timed over
-the same documents, so the figures show what loading costs on top of extraction. PostgreSQL uses a throwaway database on 127.0.0.1 (created and dropped).
-Targets (issue 5): extraction >= 500 documents/s and the whole ETL into PostgreSQL >= 200 documents/s
-on one core.
+then the ETL extracts and loads them: organisations resolved or created, events deduplicated,
+mentions, labels, one transaction per batch, duplicate clustering at the end. Printed, in one run:
+
+- **extraction alone** (no database; ``etl.pairs.extract_with_model``, what the ETL runs, with
+  the gazetteer it starts from: seeds + the registry) over the same documents, CPU of one core;
+- **load, per engine**: :func:`etl.load.run_etl` with ``bulk=False`` (the baseline: every
+  document in its own savepoint, ORM rows — the careful path) and ``bulk=True`` (set-based
+  batches: one flush for organisations, aliases and events, ``COPY``/``executemany`` for mentions
+  and labels, one statement for the documents' marks), documents/s wall clock and the ratio;
+- **process pool** (:func:`etl.pipeline.run_pipeline` with 1 and 2 extraction processes, what
+  ``aimap etl`` runs) into the first engine, documents/s and the speed-up from 1 to 2 workers;
+- **weekly increment**: after the full load, 1% more documents, the ETL again (wall clock).
+
+PostgreSQL uses throwaway databases on 127.0.0.1 (created and dropped). Targets (issue 17):
+before/after figures on both engines; the pool's speed-up from 1 to 2 workers >= 1.7x.
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,26 +42,67 @@ from db.session import make_engine, session_factory  # noqa: E402
 from demosite.evaluation import world_documents  # noqa: E402
 from demosite.render import render_site  # noqa: E402
 from demosite.world import build_world  # noqa: E402
-from etl.extract import extract_document  # noqa: E402
+from etl import pipeline  # noqa: E402
 from etl.gazetteer import registry_gazetteer, seed_gazetteer  # noqa: E402
 from etl.lexicon import load_lexicon  # noqa: E402
-from etl.load import run_etl  # noqa: E402
+from etl.load import EtlReport, run_etl  # noqa: E402
+from etl.pairs import extract_with_model  # noqa: E402
 from tests.worldeval import store_world_documents  # noqa: E402
 
+ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
 
-def _load(url: str, world: Path, docs: list[dict]) -> tuple[float, float]:
+
+@contextmanager
+def database(engine_name: str, tmp: Path) -> Iterator[str]:
+    """A fresh, migrated database on ``engine_name``: its URL (PostgreSQL: dropped afterwards)."""
+    if engine_name == "sqlite":
+        path = tmp / f"bench-{uuid.uuid4().hex[:8]}.db"
+        url = f"sqlite:///{path}"
+        name = None
+    else:
+        name = f"aimap_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     engine = make_engine(url)
     prepare_database(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        if name is not None:
+            from db.session import _cached_engine
+
+            _cached_engine.cache_clear()
+            with psycopg.connect(ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+
+def _store(url: str, world: Path, docs: list[dict]) -> None:
+    engine = make_engine(url)
     with session_factory(engine)() as session:
         store_world_documents(session, world, docs)
-        started = time.process_time(), time.perf_counter()
-        report = run_etl(session, batch_size=200)
-        cpu, wall = time.process_time() - started[0], time.perf_counter() - started[1]
     engine.dispose()
-    print(f"    {report.documents:,} documents, {report.events_new:,} events, {report.mentions_new:,} mentions, "
-          f"{report.organisations_new:,} organisations created, {report.quarantined} quarantined; "
-          f"wall {wall:.1f} s, this process's CPU {cpu:.1f} s")
-    return report.documents / cpu, report.documents / wall
+
+
+def _timed(label: str, run: Callable[[], EtlReport]) -> float:
+    started = time.perf_counter()
+    report = run()
+    wall = time.perf_counter() - started
+    print(f"    {label}: {report.documents:,} documents, {report.events_new:,} events, {report.mentions_new:,} "
+          f"mentions, {report.organisations_new:,} organisations created, {report.quarantined} quarantined; "
+          f"wall {wall:.1f} s = {report.documents / wall:,.0f} documents/s", flush=True)
+    return report.documents / wall
+
+
+def _serial(url: str, bulk: bool) -> EtlReport:
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
+        report = run_etl(session, batch_size=200, bulk=bulk)
+    engine.dispose()
+    return report
 
 
 def main() -> None:
@@ -57,33 +110,64 @@ def main() -> None:
     parser.add_argument("--preset", default="small")
     parser.add_argument("--limit", type=int, default=4000)
     parser.add_argument("--engines", default="postgresql,sqlite")
+    parser.add_argument("--workers", default="1,2", help="pool sizes to time (the speed-up is last / first)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the per-document baseline")
+    parser.add_argument("--no-pool", action="store_true")
+    parser.add_argument("--no-weekly", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="aimap-bench-etl-") as tmp:
-        world = render_site(build_world(seed=7, preset=args.preset), Path(tmp) / "w").out_dir
-        docs = world_documents(world / "truth")[: args.limit]  # the reachable ones, as a crawl stores them
+    engines = args.engines.split(",")
+    with tempfile.TemporaryDirectory(prefix="aimap-bench-etl-") as tmp_name:
+        tmp = Path(tmp_name)
+        world = render_site(build_world(seed=7, preset=args.preset), tmp / "w").out_dir
+        every = world_documents(world / "truth")  # the reachable ones, as a crawl stores them
+        docs = every[: args.limit]
         gazetteer, lexicon = registry_gazetteer(world / "firms.csv", seed_gazetteer()), load_lexicon()
         started = time.process_time()
         for d in docs:
-            extract_document(d["text"], dt.date.fromisoformat(d["published"]), gazetteer, lexicon, d["title"])
+            extract_with_model(d["text"], dt.date.fromisoformat(d["published"]), gazetteer, lexicon, d["title"])
         extraction_rate = len(docs) / (time.process_time() - started)
-        print(f"extraction alone: {len(docs):,} documents, {extraction_rate:,.0f} documents/s (CPU, one core; target >= 500)")
-        for engine in args.engines.split(","):
-            if engine == "sqlite":
-                rate = _load(f"sqlite:///{Path(tmp) / 'bench.db'}", world, docs)
-            else:
-                name = f"aimap_bench_{uuid.uuid4().hex[:10]}"
-                with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
-                    admin.execute(f'CREATE DATABASE "{name}"')
-                try:
-                    rate = _load(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", world, docs)
-                finally:
-                    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
-                        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            target = " (target >= 200)" if engine == "postgresql" else ""
-            cpu_rate, wall_rate = rate
-            print(f"whole ETL into {engine}: {wall_rate:,.0f} documents/s wall clock{target}, {cpu_rate:,.0f} per "
-                  f"second of this process's CPU; loading costs {1 - cpu_rate / extraction_rate:.0%} of the "
-                  f"extraction-only rate")
+        print(f"extraction alone: {len(docs):,} documents, {extraction_rate:,.0f} documents/s (CPU, one core)",
+              flush=True)
+
+        for engine_name in engines:
+            print(f"{engine_name}:")
+            rates = {}
+            for bulk in ((False, True) if not args.no_baseline else (True,)):
+                with database(engine_name, tmp) as url:
+                    _store(url, world, docs)
+                    label = "bulk load (batches set-based)" if bulk else "baseline (per-document path)"
+                    rates[bulk] = _timed(label, lambda u=url, b=bulk: _serial(u, b))
+            if False in rates:
+                print(f"  {engine_name}: {rates[False]:,.0f} -> {rates[True]:,.0f} documents/s wall clock, "
+                      f"bulk / baseline = {rates[True] / rates[False]:.2f}x", flush=True)
+
+        if not args.no_pool:
+            engine_name = engines[0]
+            sizes = [int(w) for w in args.workers.split(",")]
+            print(f"process pool into {engine_name} (aimap etl's path, waves of one batch of 200 per worker):")
+            rates = {}
+            for workers in sizes:
+                with database(engine_name, tmp) as url:
+                    _store(url, world, docs)
+                    ids = pipeline.pending(url)
+                    rates[workers] = _timed(f"{workers} worker(s)", lambda u=url, i=ids, w=workers: pipeline.run_pipeline(
+                        u, i, batch_size=200, wave_batches=w, workers=w))
+            first, last = sizes[0], sizes[-1]
+            print(f"  speed-up from {first} to {last} workers: {rates[last] / rates[first]:.2f}x (target >= 1.7x)",
+                  flush=True)
+
+        if not args.no_weekly:
+            engine_name = engines[0]
+            extra = every[args.limit: args.limit + max(1, args.limit // 100)]
+            with database(engine_name, tmp) as url:
+                _store(url, world, docs)
+                pipeline.run_pipeline(url, pipeline.pending(url), workers=0)
+                _store(url, world, extra)
+                started = time.perf_counter()
+                report = pipeline.run_pipeline(url, pipeline.pending(url), workers=0)
+                wall = time.perf_counter() - started
+            print(f"weekly increment into {engine_name}: {report.documents:,} new documents after {len(docs):,} "
+                  f"loaded: {wall:.1f} s end to end (run_pipeline, one process)", flush=True)
 
 
 if __name__ == "__main__":

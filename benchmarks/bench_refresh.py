@@ -21,6 +21,10 @@ API as ``make demo`` runs it):
   Prefect — :func:`crawlers.run.run_crawl` per source one after the other,
   :func:`etl.load.run_etl`, :func:`analysis.quality.evaluate`, :func:`analysis.report.build_report`.
   Printed: its time per stage and the ratio Prefect / plain.
+- Peak memory beside each run's times: the largest RSS of the whole process tree (this process —
+  which also serves the demo web and runs the ETL and analysis — plus every child: Scrapy crawls,
+  Prefect's API, Dask workers), summed over the tree and sampled every 0.2 s with psutil, and
+  ``getrusage``'s peak of the largest single process (self / children) as a cross-check.
 - With ``--dask-workers N``: the ETL flow alone on the database as the baseline's crawl left it,
   on the default thread runner and on a local Dask cluster of N processes, against the
   baseline's plain :func:`etl.load.run_etl` (the scale-out of issue 7).
@@ -34,8 +38,10 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -99,6 +105,54 @@ def _stage_spans() -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
     return out
 
 
+class PeakMemory:
+    """Sample the RSS of this process and all its descendants in a background thread; keep the peak.
+
+    A crawl child lives for seconds, so a 0.2 s sampling period catches its working set; the figure
+    is the sum over the tree at one instant (what the machine must hold), not a sum of peaks.
+    """
+
+    def __init__(self, period: float = 0.2) -> None:
+        self.period = period
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="peak-memory", daemon=True)
+
+    def _tree_rss(self) -> int:
+        import psutil
+
+        me = psutil.Process()
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue  # ended between listing and reading
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._tree_rss())
+            self._stop.wait(self.period)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = self._tree_rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        """The peak of the tree and getrusage's peaks (largest single process so far, not only this run)."""
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        return (f"peak memory {self.peak / 2**20:,.0f} MiB (RSS of the process tree, sampled every "
+                f"{self.period:g} s; target <= 4 GiB); getrusage max RSS so far: this process {own:,.0f} MiB, "
+                f"largest waited-for child {children:,.0f} MiB")
+
+
 def start_api() -> float:
     """Start Prefect's ephemeral API (as the first flow run would); return the seconds it took."""
     from prefect.client.orchestration import get_client
@@ -115,13 +169,13 @@ def run_prefect(manifest: Any, edition: int) -> dict[str, Any]:
     started = time.perf_counter()
     from demosite.server import serve
 
-    with serve(manifest.root) as server:
+    with PeakMemory() as memory, serve(manifest.root) as server:
         result = annual_refresh(edition, sources_dir=str(manifest.sources_dir), base_url=server.base_url)
     wall = time.perf_counter() - started
     spans = _stage_spans()
     stages = {k: _union(v) for k, v in spans.items()}
     covered = _union([s for v in spans.values() for s in v])
-    return {"wall": wall, "stages": stages, "stage_total": covered, "ran": result["ran"]}
+    return {"wall": wall, "stages": stages, "stage_total": covered, "ran": result["ran"], "memory": memory.summary()}
 
 
 def _snapshot_database(target: Path) -> None:
@@ -210,25 +264,27 @@ def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
 
     stages: dict[str, float] = {}
     started = time.perf_counter()
-    with serve(manifest.root) as server:
+    with PeakMemory() as memory:
+        with serve(manifest.root) as server:
+            t = time.perf_counter()
+            for source in list_sources(manifest.sources_dir):
+                run_crawl(source.name, sources_dir=manifest.sources_dir, base_url=server.base_url)
+            stages["crawl"] = time.perf_counter() - t
+        _snapshot_database(Path(os.environ["AIMAP_HOME"]).parents[1] / "crawled.db")
         t = time.perf_counter()
-        for source in list_sources(manifest.sources_dir):
-            run_crawl(source.name, sources_dir=manifest.sources_dir, base_url=server.base_url)
-        stages["crawl"] = time.perf_counter() - t
-    _snapshot_database(Path(os.environ["AIMAP_HOME"]).parents[1] / "crawled.db")
-    t = time.perf_counter()
-    with session_scope() as session:
-        report = run_etl(session)
-    stages["etl"] = time.perf_counter() - t
-    t = time.perf_counter()
-    with session_scope() as session:
-        evaluate(session, edition, Ledger(edition))
-    stages["gate"] = time.perf_counter() - t
-    t = time.perf_counter()
-    with session_scope() as session:
-        build_report(session, out_dir(), edition=edition)
-    stages["analyze"] = time.perf_counter() - t
-    return {"wall": time.perf_counter() - started, "stages": stages, "documents": report.documents}
+        with session_scope() as session:
+            report = run_etl(session)
+        stages["etl"] = time.perf_counter() - t
+        t = time.perf_counter()
+        with session_scope() as session:
+            evaluate(session, edition, Ledger(edition))
+        stages["gate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        with session_scope() as session:
+            build_report(session, out_dir(), edition=edition)
+        stages["analyze"] = time.perf_counter() - t
+    return {"wall": time.perf_counter() - started, "stages": stages, "documents": report.documents,
+            "memory": memory.summary()}
 
 
 def main() -> int:
@@ -278,6 +334,7 @@ def main() -> int:
                   + f"; together {ours['stage_total']:.1f} s")
             print(f"    Prefect overhead (wall - stages): {overhead:.1f} s = {100 * overhead / ours['wall']:.1f}% "
                   "of the end-to-end time", flush=True)
+            print(f"    {ours['memory']}", flush=True)
             if args.no_baseline:
                 continue
             _env(base / preset, "plain")
@@ -285,6 +342,7 @@ def main() -> int:
             plain = run_plain(manifest, edition)
             print(f"  baseline, the same stages as plain calls:         {plain['wall']:8.1f} s  ("
                   + ", ".join(f"{k} {v:.1f} s" for k, v in plain["stages"].items()) + ")")
+            print(f"    {plain['memory']}")
             print(f"  ratio Prefect / plain: {ours['wall'] / plain['wall']:.2f}x; per stage: " + ", ".join(
                 f"{k} {ours['stages'][k] / v:.2f}x" for k, v in plain["stages"].items() if v > 0), flush=True)
             if args.dask_workers:

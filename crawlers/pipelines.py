@@ -107,6 +107,8 @@ class DatabasePipeline:
         self.sources: dict[str, int] = {}
         self.session_factory = session_factory(get_engine())
         self.unavailable = False
+        #: the batch's stored documents read with one query (false: one SELECT per item, the previous path)
+        self.batched_lookup = crawler.settings.getbool("AIMAP_CRAWL_FAST_PATH", True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DatabasePipeline:
@@ -157,6 +159,8 @@ class DatabasePipeline:
         counts: Counter[str] = Counter()
         with self.session_factory() as session, session.begin():
             known = known_errors(session, [i["url"] for i in items if isinstance(i, ErrorItem)])
+            stored = stored_documents(session, [i["canonical_url"] for i in items if isinstance(i, DocumentItem)]) \
+                if self.batched_lookup else None
             for item in items:
                 if isinstance(item, ErrorItem):
                     outcome = record_error(session, run_id=self.run_id, kind=item["kind"], location=item["url"],
@@ -165,7 +169,7 @@ class DatabasePipeline:
                     counts["aimap/errors/recorded"] += 1
                     counts["aimap/errors_repeated"] += outcome == "repeated"
                 elif isinstance(item, DocumentItem):
-                    doc, outcome = self._upsert_document(session, item)
+                    doc, outcome = self._upsert_document(session, item, stored)
                     counts[f"aimap/documents/{outcome}"] += 1
                     if item.get("financials"):
                         session.flush()
@@ -238,10 +242,17 @@ class DatabasePipeline:
         if engine is not None and getattr(engine, "spider", None) is not None:
             deferred_from_coro(engine.close_spider_async(reason="database_unavailable"))
 
-    def _upsert_document(self, session: Session, item: DocumentItem) -> tuple[Document, str]:
+    def _upsert_document(self, session: Session, item: DocumentItem,
+                         stored: dict[str, Document] | None = None) -> tuple[Document, str]:
+        """Insert, update (keeping the replaced version) or touch the document of ``item``; return it and
+        ``new``/``changed``/``unchanged``. ``stored``: the batch's documents by canonical URL
+        (:func:`stored_documents`, kept up to date here), else the document is looked up by itself."""
         text = item["text"]
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        existing = session.scalars(select(Document).where(Document.canonical_url == item["canonical_url"])).first()
+        if stored is None:
+            existing = session.scalars(select(Document).where(Document.canonical_url == item["canonical_url"])).first()
+        else:
+            existing = stored.get(item["canonical_url"])
         now = utcnow()
         if existing is not None and existing.content_sha256 == sha:
             existing.checked_at = now
@@ -249,6 +260,8 @@ class DatabasePipeline:
             existing.last_modified = item.get("last_modified") or existing.last_modified
             return existing, "unchanged"
         if existing is not None:  # keep the replaced content
+            if existing.id is None:  # added earlier in this batch: it needs its id first
+                session.flush()
             session.add(DocumentVersion(
                 document_id=existing.id, version=existing.version, content_sha256=existing.content_sha256,
                 fetched_at=existing.fetched_at, published_on=existing.published_on, title=existing.title,
@@ -272,8 +285,21 @@ class DatabasePipeline:
         doc.raw_gz = gzip.compress(item["raw"], mtime=0) if item.get("raw") else None
         if existing is None:
             session.add(doc)
+            if stored is not None:
+                stored[item["canonical_url"]] = doc
             return doc, "new"
         return doc, "changed"
+
+
+def stored_documents(session: Session, canonical_urls: list[str]) -> dict[str, Document]:
+    """The stored documents with these canonical URLs, by canonical URL, in one query per 500 (a batch's
+    documents are looked up at once instead of one ``SELECT`` — and one autoflush — per item)."""
+    wanted = sorted(set(canonical_urls))
+    found: dict[str, Document] = {}
+    for start in range(0, len(wanted), 500):
+        for doc in session.scalars(select(Document).where(Document.canonical_url.in_(wanted[start:start + 500]))):
+            found[doc.canonical_url] = doc
+    return found
 
 
 def is_permanent(kind: str, reason: str) -> bool:

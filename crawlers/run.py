@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import ipaddress
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -71,6 +73,9 @@ STAT_KEYS = {
 }
 #: Environment variable with the operator's contact (e-mail or URL) for the User-Agent of real crawls.
 CONTACT_ENV = "AIMAP_CRAWL_CONTACT"
+#: Environment variable naming a directory: each crawl child then runs under cProfile and writes
+#: ``<source>-<run_id>.prof`` there (where a page's CPU goes: benchmarks/bench_crawl.py --profile).
+PROFILE_ENV = "AIMAP_CRAWL_PROFILE"
 USER_AGENT = "aimap-crawler/0.2 (+{contact}; research on public AI cooperation announcements)"
 #: Finish reason of a crawl stopped by its source's daily request budget (Scrapy's page-count limit).
 BUDGET_REASON = "closespider_pagecount"
@@ -101,6 +106,9 @@ class CrawlResult:
     status_counts: dict[str, int] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     finish_reason: str | None = None
+    #: documents the earlier, interrupted runs of the same job delivered (a resumed crawl does not
+    #: fetch them again; :func:`delivered_before`)
+    delivered_before: int = 0
 
 
 def summarise(stats: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
@@ -138,6 +146,26 @@ def is_local(cfg: SourceConfig, base_url: str | None, hosts: dict[str, str]) -> 
     return any("{base_url}" in u for u in cfg.start_urls + cfg.feeds + cfg.sitemaps + cfg.list_pages)
 
 
+def loopback_only(cfg: SourceConfig, base_url: str | None, hosts: dict[str, str]) -> bool:
+    """Whether every request of a crawl of ``cfg`` goes to a loopback address (the local demo web, a test
+    server): there AutoThrottle would only measure the machine's own load, not a remote server's."""
+    if not is_local(cfg, base_url, hosts):
+        return False
+    targets = set(hosts.values()) | ({base_url} if base_url else set())
+    return bool(targets) and all(_is_loopback(urlsplit(t).hostname) for t in targets)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def delivered(counts: dict[str, Any]) -> int:
     """Documents a crawl delivered: pages stored new, changed, unchanged or confirmed not modified."""
     return sum(int(counts.get(k, 0) or 0) for k in DELIVERED)
@@ -145,11 +173,39 @@ def delivered(counts: dict[str, Any]) -> int:
 
 def check_minimum(cfg: SourceConfig, result: CrawlResult, log_file: Path | None = None) -> None:
     """Raise :class:`SourceBelowMinimum` when a full crawl of ``cfg`` delivered fewer documents than its
-    declared ``expected_min_documents`` (a source that suddenly yields far less must fail loudly)."""
-    got = delivered(result.counts)
+    declared ``expected_min_documents`` (a source that suddenly yields far less must fail loudly).
+
+    A crawl that resumed a killed one counts what the whole job delivered: this run's documents and
+    those the interrupted runs had stored (``result.delivered_before``), which the resumed crawl
+    does not fetch again. Without that, a refresh killed after a source's last page and run again
+    would find the source "below its minimum" and stop at the gate (issue 14)."""
+    got = delivered(result.counts) + result.delivered_before
     if got < cfg.expected_min_documents:
-        raise SourceBelowMinimum(f"source {cfg.name} delivered {got} documents, fewer than its expected minimum "
-                                 f"{cfg.expected_min_documents} (crawl run {result.run_id}, log {log_file})")
+        before = f", {result.delivered_before} of them before the crawl resumed" if result.delivered_before else ""
+        raise SourceBelowMinimum(f"source {cfg.name} delivered {got} documents{before}, fewer than its expected "
+                                 f"minimum {cfg.expected_min_documents} (crawl run {result.run_id}, log {log_file})")
+
+
+def delivered_before(jobdir: Path, source: str, engine: Engine) -> int:
+    """Documents of ``source`` that the earlier runs of the unfinished job in ``jobdir`` delivered.
+
+    The job's journal (:mod:`crawlers.journal`) lists every finished request in ``done.tsv``; those
+    whose URL is a stored document of the source were delivered (new, changed, unchanged or not
+    modified) before the crawl was interrupted. Read before the resumed crawl starts."""
+    done_file = jobdir / "done.tsv"
+    if not done_file.exists():
+        return 0
+    urls = sorted({u for u in done_file.read_text(encoding="utf-8", errors="replace").splitlines() if u})
+    found: set[int] = set()
+    with session_factory(engine)() as session:
+        source_id = session.scalar(select(Source.id).where(Source.name == source))
+        if source_id is None:
+            return 0
+        for start in range(0, len(urls), 500):
+            chunk = urls[start:start + 500]
+            found.update(session.scalars(select(Document.id).where(
+                Document.source_id == source_id, (Document.url.in_(chunk)) | (Document.canonical_url.in_(chunk)))))
+    return len(found)
 
 
 def job_dir(source: str) -> Path:
@@ -168,8 +224,14 @@ def crawl_command(
     log_file: Path | None = None,
     extra_settings: dict[str, str] | None = None,
 ) -> list[str]:
-    """The ``scrapy crawl`` command line for one source run."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", cfg.kind, "-a", f"source={cfg.path}"]
+    """The ``scrapy crawl`` command line for one source run (under cProfile when ``AIMAP_CRAWL_PROFILE`` names
+    a directory)."""
+    cmd = [sys.executable]
+    profile_dir = os.environ.get(PROFILE_ENV, "").strip()
+    if profile_dir:
+        Path(profile_dir).mkdir(parents=True, exist_ok=True)
+        cmd += ["-m", "cProfile", "-o", str(Path(profile_dir) / f"{cfg.name}-{run_id}.prof")]
+    cmd += ["-m", "scrapy", "crawl", cfg.kind, "-a", f"source={cfg.path}"]
     if base_url:
         cmd += ["-a", f"base_url={base_url}"]
     if since:
@@ -193,6 +255,8 @@ def crawl_command(
         settings["DOWNLOAD_MAXSIZE"] = str(int(politeness["max_page_bytes"]))
     if "concurrent_requests_per_domain" in politeness:
         settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = str(politeness["concurrent_requests_per_domain"])
+    if loopback_only(cfg, base_url, hosts):  # real and mapped remote hosts keep AutoThrottle
+        settings["AUTOTHROTTLE_ENABLED"] = "False"
     if jobdir is not None:
         settings["JOBDIR"] = str(jobdir)
     if log_file is not None:
@@ -252,9 +316,10 @@ def run_crawl(
         # (crawlers/journal.py), so the queue is dropped and those requests are scheduled again.
         shutil.rmtree(jobdir / "requests.queue", ignore_errors=True)
     interrupt_stale("crawl", engine, "the crawl process ended without finishing", source=cfg.name)
+    before = delivered_before(jobdir, cfg.name, engine) if resuming and jobdir is not None else 0
     run_id = start_run("crawl", {
         "source": cfg.name, "path": str(cfg.path), "base_url": base_url,
-        "since": since.isoformat() if since else None, "resumed": resuming,
+        "since": since.isoformat() if since else None, "resumed": resuming, "delivered_before": before,
     }, engine)
 
     with tempfile.TemporaryFile("w+b") as stats_fh:
@@ -279,6 +344,7 @@ def run_crawl(
         status_counts=by_status,
         stats=stats,
         finish_reason=stats.get("finish_reason"),
+        delivered_before=before,
     )
 
 

@@ -2,7 +2,8 @@
 
 Politeness defaults: robots.txt obeyed (per real host, also through a host map), an identifying
 User-Agent with the operator's contact (``AIMAP_CRAWL_CONTACT``, set by :mod:`crawlers.run`), at least
-1 s between requests to one host, AutoThrottle on, retries with backoff on 5xx/429 and timeouts
+1 s between requests to one host, AutoThrottle on (off for a crawl that only talks to loopback addresses,
+:func:`crawlers.run.loopback_only`), retries with backoff on 5xx/429 and timeouts
 (a host answering 429/503 is slowed down, :class:`crawlers.middlewares.BackoffMiddleware`), a
 per-page size cap, and a daily request budget per source (``politeness.daily_request_budget``).
 A source file may tighten them.
@@ -16,6 +17,10 @@ USER_AGENT = "aimap-crawler/0.1 (+https://aimap.example.org/bot; research on pub
 ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 8
+#: Items (and follow-up requests) of one response handled at once. Scrapy's default of 100 starts 101
+#: asyncio tasks for every response, however few things it yields — the largest single cost of a page
+#: in the profile (benchmarks/README.md, issue 17); the pipelines are synchronous, so 4 lose nothing.
+CONCURRENT_ITEMS = 4
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 1.0  # per host (download slot); a source's politeness.download_delay overrides it
 DOWNLOAD_TIMEOUT = 30

@@ -6,9 +6,12 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from lxml import etree
 from parsel import Selector
 
 _WS = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
+#: What parsel's ``::text`` selects (``descendant-or-self::text()``), compiled once, plain strings.
+_TEXT_NODES = etree.XPath("descendant-or-self::text()", smart_strings=False)
 
 
 def canonical_url(url: str) -> str:
@@ -40,11 +43,21 @@ def parse_date(text: str | None, formats: list[str]) -> dt.date | None:
     return None
 
 
-def main_text(selector: Selector, css: str) -> str:
-    """Paragraph texts under ``css`` joined by newlines, whitespace collapsed."""
+def main_text(selector: Selector, css: str, fast: bool = True) -> str:
+    """Paragraph texts under ``css`` joined by newlines, whitespace collapsed.
+
+    Each matched node's text nodes are read with one compiled XPath on its lxml element (``fast``),
+    the same text nodes as parsel's ``node.css("::text").getall()`` (``fast=False``, the previous
+    path) without a Selector object per node and text node: the same result at a fraction of the cost.
+    """
     paragraphs = []
     for node in selector.css(css):
-        text = _WS.sub(" ", " ".join(node.css("::text").getall())).strip()
+        root = node.root
+        if fast and isinstance(root, etree._Element):
+            parts = _TEXT_NODES(root)
+        else:  # a selector that ends in ::text or @attr selects strings
+            parts = node.css("::text").getall()
+        text = _WS.sub(" ", " ".join(parts)).strip()
         if text:
             paragraphs.append(text)
     return "\n".join(paragraphs)

@@ -28,8 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from common.events import event_key
 from db.ids import IdAllocator
@@ -49,6 +51,7 @@ from db.models import (
     utcnow,
 )
 from etl.dedup import assign_clusters
+from etl.events import meet
 from etl.extract import Extraction, Relation
 from etl.gazetteer import division_sections, industry_of, place_of, seed_organisations
 from etl.lexicon import EXTRACTOR_VERSION, load_lexicon
@@ -140,12 +143,15 @@ class LoaderState:
         self.tech_codes = {name: code for code, name in session.execute(select(TechCategory.code, TechCategory.name))}
         self.domain_codes = {name: code for code, name in session.execute(
             select(ApplicationDomain.code, ApplicationDomain.name))}
-        self.mentioned: dict[tuple[int, int], Mention] = {}
+        self.mentioned: dict[tuple[int, int], Any] = {}  # this document's: a Mention, or its row when staging
+        self.stage_mentions: list[dict[str, Any]] = []  # staged rows (bulk load), written by write_stage
+        self.stage_labels: list[tuple[Any, int, str]] = []  # (table, event id, code)
         self.created: dict[int, tuple[Organisation, list[str]]] = {}  # created, not yet adopted by the resolver
         self.merges = 0  # names attached to an existing organisation by similarity or judgement (see _store)
         self.new_org_id: Callable[[], int | None] = lambda: None
         self.new_event_id: Callable[[], int | None] = lambda: None
         self.allocating = False
+        self.bulk = getattr(self, "bulk", True)  # mentions and labels staged and written set-based
         self.load_events()
 
     def allocate_ids(self) -> None:
@@ -153,6 +159,66 @@ class LoaderState:
         self.new_org_id = IdAllocator(self.session, Organisation.__table__)
         self.new_event_id = IdAllocator(self.session, CooperationEvent.__table__)
         self.allocating = True
+
+    def stage_document(self) -> None:
+        """Stage the mentions the current document made (bulk load); they are written with the batch."""
+        if self.bulk:
+            self.stage_mentions += [{**row, "event_id": e, "document_id": d} for (e, d), row in self.mentioned.items()]
+        self.mentioned = {}
+
+    def write_stage(self, *_: object) -> None:
+        """Write the staged mentions and labels set-based: ``COPY`` on PostgreSQL, ``executemany`` on SQLite.
+
+        Called after every flush of the session (so SQL that runs after a flush, e.g. an
+        :mod:`etl.events` fold, sees them) and at the end of each batch; the new events they
+        name are inserted by the flush before.
+        """
+        mentions, labels = self.stage_mentions, self.stage_labels
+        if not (mentions or labels):
+            return
+        self.stage_mentions, self.stage_labels = [], []
+        conn = self.session.connection()
+        by_table: dict[Any, list[tuple[int, str]]] = {}
+        for table, event_id, code in labels:
+            by_table.setdefault(table, []).append((event_id, code))
+        if conn.dialect.name == "postgresql":
+            cursor = conn.connection.driver_connection.cursor()
+            with cursor.copy("COPY mentions (event_id, document_id, extractor_version, confidence, sentence, "
+                             "created_at) FROM STDIN") as copy:
+                for m in mentions:
+                    copy.write_row((m["event_id"], m["document_id"], m["extractor_version"], m["confidence"],
+                                    m["sentence"], m["created_at"]))
+            for table, rows in by_table.items():
+                code = next(c.name for c in table.primary_key.columns if c.name != "event_id")
+                with cursor.copy(f"COPY {table.name} (event_id, {code}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            cursor.close()
+            return
+        if mentions:
+            conn.execute(insert(Mention.__table__), mentions)
+        for table, rows in by_table.items():
+            code = next(c.name for c in table.primary_key.columns if c.name != "event_id")
+            conn.execute(insert(table), [{"event_id": e, code: c} for e, c in rows])
+
+    def flush(self) -> None:
+        """Send everything loaded so far to the database (the ORM's rows, then the staged ones)."""
+        self.session.flush()
+        self.write_stage()
+
+    def drop_events(self, rows: list[tuple[int, str, int, int]]) -> None:
+        """Forget events deleted from the database (``(id, event_key, provider, receiver)``), without a reload."""
+        for event_id, key, p, r in rows:
+            if self.events.get(key) == event_id:
+                del self.events[key]
+            pair = self.pair_events.get((p, r))
+            if pair is not None:
+                pair[:] = [(y, i) for y, i in pair if i != event_id]
+            self.tech_of.pop(event_id, None)
+            self.domain_of.pop(event_id, None)
+            obj = self.event_objs.pop(event_id, None)
+            if obj is not None and obj in self.session:
+                self.session.expunge(obj)
 
     def load_events(self) -> None:
         """Index the events and their labels once per run (no query per relation)."""
@@ -203,7 +269,8 @@ class LoaderState:
         """The event with this id (from this run's objects, else the database)."""
         event = self.event_objs.get(event_id)
         if event is None:
-            event = self.session.get(CooperationEvent, event_id)
+            with self.session.no_autoflush:  # a flush here would split the batch's one flush (was 93% of flushes)
+                event = self.session.get(CooperationEvent, event_id)
             if event is not None:
                 self.event_objs[event_id] = event
         return event
@@ -268,11 +335,14 @@ def _unique(names: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def pending_documents(session: Session, limit: int | None = None, reprocess: bool = False) -> list[int]:
     """Ids of documents whose current text this extractor version has not processed, oldest news first.
 
-    Ordered by publication date (undated last), then id: a termination notice is then loaded after
-    the cooperation it ends, whatever order the crawler stored them in, so a run's events do not
-    depend on crawl order (a termination loaded first would find no event to end and make its own).
+    Ordered by publication date (undated last), then address: a termination notice is then loaded
+    after the cooperation it ends, whatever order the crawler stored them in, so a run's events do
+    not depend on crawl order; and new organisations and events get their ids in an order that
+    depends on the documents only, so two clean builds of the same documents number them alike
+    (exported ids are stable, issue 14).
     """
-    stmt = select(Document.id).order_by(Document.published_on.is_(None), Document.published_on, Document.id)
+    stmt = select(Document.id).order_by(Document.published_on.is_(None), Document.published_on,
+                                        Document.canonical_url, Document.id)
     if not reprocess:
         stmt = stmt.where(or_(
             Document.extracted_sha256.is_(None),
@@ -302,9 +372,8 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: LoaderState, re
         existing = orgs.latest_event(p, r, year)
         ended = doc.published_on or dt.date(year, 12, 31)
         if existing is not None:
-            if existing.status != "terminated" or existing.terminated_on != ended:
-                existing.status, existing.terminated_on = "terminated", ended
-                report.events_terminated += 1
+            meet(orgs, existing, ended, report)
+            _labels(session, existing, rel, orgs)
             _mention(session, existing, doc, rel, report, orgs)
             return
     key = event_key(p, r, rel.direction, year)
@@ -326,18 +395,25 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: LoaderState, re
         if event.event_date is None and rel.event_date is not None:
             event.event_date, changed = rel.event_date, True
         report.events_updated += int(changed)
+    meet(orgs, event, event.terminated_on if rel.status == "terminated" else None, report)  # etl.events
     _labels(session, event, rel, orgs)
     _mention(session, event, doc, rel, report, orgs)
 
 
 def _labels(session: Session, event: CooperationEvent, rel: Relation, orgs: LoaderState) -> None:
     tech = orgs.tech_of.setdefault(event.id, set())
-    for code in {orgs.tech_codes[n] for n in rel.tech_categories if n in orgs.tech_codes} - tech:
-        session.add(EventTechCategory(event_id=event.id, category_code=code))
+    for code in sorted({orgs.tech_codes[n] for n in rel.tech_categories if n in orgs.tech_codes} - tech):
+        if orgs.bulk:
+            orgs.stage_labels.append((EventTechCategory.__table__, event.id, code))
+        else:
+            session.add(EventTechCategory(event_id=event.id, category_code=code))
         tech.add(code)
     domains = orgs.domain_of.setdefault(event.id, set())
-    for code in {orgs.domain_codes[n] for n in rel.application_domains if n in orgs.domain_codes} - domains:
-        session.add(EventApplicationDomain(event_id=event.id, domain_code=code))
+    for code in sorted({orgs.domain_codes[n] for n in rel.application_domains if n in orgs.domain_codes} - domains):
+        if orgs.bulk:
+            orgs.stage_labels.append((EventApplicationDomain.__table__, event.id, code))
+        else:
+            session.add(EventApplicationDomain(event_id=event.id, domain_code=code))
         domains.add(code)
 
 
@@ -345,19 +421,32 @@ def _mention(session: Session, event: CooperationEvent, doc: Document, rel: Rela
              orgs: LoaderState) -> None:
     exists = orgs.mentioned.get((event.id, doc.id))
     if exists is None:
-        mention = Mention(
-            event_id=event.id, document_id=doc.id, extractor_version=EXTRACTOR_VERSION,
-            confidence=rel.confidence, sentence=rel.sentence[:2000],
-        )
-        session.add(mention)
-        orgs.mentioned[(event.id, doc.id)] = mention
+        if orgs.bulk:  # staged: written with the batch (LoaderState.write_stage)
+            orgs.mentioned[(event.id, doc.id)] = {
+                "extractor_version": EXTRACTOR_VERSION, "confidence": rel.confidence,
+                "sentence": rel.sentence[:2000], "created_at": utcnow()}
+        else:
+            mention = Mention(
+                event_id=event.id, document_id=doc.id, extractor_version=EXTRACTOR_VERSION,
+                confidence=rel.confidence, sentence=rel.sentence[:2000],
+            )
+            session.add(mention)
+            orgs.mentioned[(event.id, doc.id)] = mention
         report.mentions_new += 1
+    elif isinstance(exists, dict):
+        exists["confidence"] = max(exists["confidence"], rel.confidence)
     elif rel.confidence > exists.confidence:
         exists.confidence = rel.confidence
 
 
-def _forget_previous(session: Session, doc_id: int) -> int:
-    """Remove this document's earlier mentions, and events left without any evidence."""
+def _forget_previous(session: Session, doc_id: int, orgs: LoaderState) -> int:
+    """Remove this document's earlier mentions, and events left without any evidence.
+
+    What the batch loaded so far is written first (its mentions are evidence too); the removed
+    events leave the loader's indexes one by one (:meth:`LoaderState.drop_events`), not by a
+    reload of every event — a weekly run re-extracts its changed documents at that cost only.
+    """
+    orgs.flush()
     event_ids = set(session.scalars(select(Mention.event_id).where(Mention.document_id == doc_id)))
     if not event_ids:
         return 0
@@ -365,9 +454,14 @@ def _forget_previous(session: Session, doc_id: int) -> int:
     still = set(session.scalars(select(Mention.event_id).where(Mention.event_id.in_(event_ids))))
     orphans = event_ids - still
     if orphans:
+        rows = [tuple(r) for r in session.execute(select(
+            CooperationEvent.id, CooperationEvent.event_key, CooperationEvent.provider_id,
+            CooperationEvent.receiver_id).where(CooperationEvent.id.in_(orphans)))]
         session.execute(delete(EventTechCategory).where(EventTechCategory.event_id.in_(orphans)))
         session.execute(delete(EventApplicationDomain).where(EventApplicationDomain.event_id.in_(orphans)))
-        session.execute(delete(CooperationEvent).where(CooperationEvent.id.in_(orphans)))
+        session.execute(delete(CooperationEvent).where(CooperationEvent.id.in_(orphans)),
+                        execution_options={"synchronize_session": False})
+        orgs.drop_events(rows)
     return len(orphans)
 
 
@@ -379,13 +473,15 @@ def run_etl(
     reprocess: bool = False,
     run_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    bulk: bool = True,
 ) -> EtlReport:
     """Extract events from every pending document; commit after each batch.
 
-    ``progress(done, total)`` is called after each batch (CLI progress, Prefect artifacts).
+    ``progress(done, total)`` is called after each batch (CLI progress, Prefect artifacts);
+    ``bulk`` as in :func:`run_etl_ids`.
     """
     ids = pending_documents(session, limit, reprocess)
-    return run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, progress=progress)
+    return run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, progress=progress, bulk=bulk)
 
 
 @dataclass
@@ -401,6 +497,8 @@ class Precomputed:
     content_sha256: str | None
     extraction: Extraction | None = None
     error: Exception | None = None
+    #: the extractor that made it (a worker on another machine or install may differ: then unused)
+    extractor_version: str | None = None
 
 
 def gazetteer_snapshot(session: Session) -> Gazetteer:
@@ -433,9 +531,9 @@ def extract_documents(
             if not doc.text.strip():
                 raise ValueError("document has no text")
             extraction = extract_with_model(doc.text, doc.published_on, gazetteer, lexicon, doc.title)
-            out.append(Precomputed(doc_id, doc.content_sha256, extraction))
+            out.append(Precomputed(doc_id, doc.content_sha256, extraction, extractor_version=EXTRACTOR_VERSION))
         except Exception as exc:  # carried to the load step, which quarantines the document
-            out.append(Precomputed(doc_id, doc.content_sha256, error=exc))
+            out.append(Precomputed(doc_id, doc.content_sha256, error=exc, extractor_version=EXTRACTOR_VERSION))
     return out
 
 
@@ -454,6 +552,7 @@ def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed],
     """
     pre = ready.get(doc.id)  # without a snapshot to compare with, an extraction made ahead is trusted
     if (pre is not None and pre.content_sha256 == doc.content_sha256
+            and pre.extractor_version in (None, EXTRACTOR_VERSION)
             and (snapshot is None or _same_names(doc.text, snapshot, orgs.gazetteer))):
         if pre.error is not None:
             raise pre.error
@@ -474,13 +573,17 @@ def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: E
     """Load one batch of documents (the caller commits).
 
     The fast way (``careful=False``) checks each document's extraction before writing anything
-    for it, keeps every new row in the session and lets one flush at commit send them table by
-    table (ids of new organisations and events are allocated up front): a document that fails
-    extraction is quarantined, any other error aborts the batch, which the caller rolls back and
-    loads again carefully — each document in a savepoint of its own, so that a database error
-    quarantines that document only. Both ways leave the same state.
+    for it and writes the batch set-based: new organisations, aliases and events (ids allocated
+    up front) in one flush of the session, table by table; the mentions and labels, staged as
+    plain rows, by ``COPY`` (PostgreSQL) or ``executemany`` (SQLite) after it
+    (:meth:`LoaderState.write_stage`); the documents' extraction marks by one statement. A
+    document that fails extraction is quarantined, any other error aborts the batch, which the
+    caller rolls back and loads again carefully — each document in a savepoint of its own, its
+    rows written before the savepoint ends, so that a database error quarantines that document
+    only. Both ways leave the same state (tests/test_etl_bulk.py compares them).
     """
     docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(batch)))}
+    done: list[Document] = []
     for doc_id in batch:
         doc = docs.get(doc_id)
         if doc is None:
@@ -491,10 +594,7 @@ def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: E
         counts = report.as_dict()
         try:
             if doc.extracted_sha256 is not None:  # a document never extracted has no mentions yet
-                removed = _forget_previous(session, doc.id)
-                if removed:
-                    orgs.load_events()
-                report.events_removed += removed
+                report.events_removed += _forget_previous(session, doc.id, orgs)
             try:
                 extraction = _extraction(doc, orgs, ready, snapshot, lexicon)
             except Exception as exc:
@@ -505,7 +605,9 @@ def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: E
                 report.relations += len(extraction.relations)
                 for rel in extraction.relations:
                     _store(session, doc, rel, orgs, report)
+                orgs.stage_document()
                 if savepoint is not None:
+                    orgs.flush()  # inside the savepoint: a database error is this document's
                     savepoint.commit()
         except Exception as exc:
             if savepoint is None:
@@ -515,9 +617,40 @@ def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: E
                 setattr(report, name, value)
             orgs.reset()  # organisations created in the savepoint are gone
             _quarantine(session, doc, exc, report, run_id)
-        doc.extracted_sha256 = doc.content_sha256
-        doc.extractor_version = EXTRACTOR_VERSION
-        doc.extracted_at = utcnow()
+        done.append(doc)
+    orgs.flush()
+    _mark_extracted(session, done, orgs.bulk)
+
+
+def _mark_extracted(session: Session, docs: list[Document], bulk: bool) -> None:
+    """Record that ``docs`` were extracted from their current text by this extractor version.
+
+    Set-based when loading in bulk (one ``UPDATE ... FROM unnest`` on PostgreSQL, ``executemany``
+    on SQLite; the loaded objects are updated without becoming dirty), else through the ORM.
+    """
+    now = utcnow()
+    if not bulk:
+        for doc in docs:
+            doc.extracted_sha256, doc.extractor_version, doc.extracted_at = doc.content_sha256, EXTRACTOR_VERSION, now
+        return
+    if not docs:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(
+            "UPDATE documents AS d SET extracted_sha256 = v.sha, extractor_version = :version, extracted_at = :now "
+            "FROM unnest(CAST(:ids AS integer[]), CAST(:shas AS varchar[])) AS v(id, sha) WHERE d.id = v.id"),
+            {"ids": [d.id for d in docs], "shas": [d.content_sha256 for d in docs], "version": EXTRACTOR_VERSION,
+             "now": now})
+    else:
+        table = Document.__table__
+        session.connection().execute(
+            update(table).where(table.c.id == text(":doc_id")).values(
+                extracted_sha256=text(":sha"), extractor_version=EXTRACTOR_VERSION, extracted_at=now),
+            [{"doc_id": d.id, "sha": d.content_sha256} for d in docs])
+    for doc in docs:
+        for name, value in (("extracted_sha256", doc.content_sha256), ("extractor_version", EXTRACTOR_VERSION),
+                            ("extracted_at", now)):
+            set_committed_value(doc, name, value)
 
 
 def _quarantine(session: Session, doc: Document, exc: Exception, report: EtlReport, run_id: int | None) -> None:
@@ -541,6 +674,7 @@ def run_etl_ids(
     snapshot: Gazetteer | None = None,
     state: LoaderState | None = None,
     dedup: bool = True,
+    bulk: bool = True,
 ) -> EtlReport:
     """Process the documents ``ids`` in this order (see :func:`run_etl`); commit after each batch.
 
@@ -556,6 +690,11 @@ def run_etl_ids(
     caller loading documents slice by slice does not reload the database each time; ``dedup``
     False leaves duplicate clustering (:func:`etl.dedup.assign_clusters`) to the caller, e.g.
     once after the last slice.
+
+    ``bulk`` (default) loads each batch set-based in one transaction and falls back to the
+    careful per-document path only for a batch that failed (see :func:`_load_batch`);
+    ``bulk=False`` loads every document the careful way with ORM rows — the reference the
+    bulk path is compared with (tests/test_etl_bulk.py, benchmarks/bench_etl_load.py).
     """
     report = EtlReport()
     lexicon = load_lexicon()
@@ -563,27 +702,34 @@ def run_etl_ids(
     orgs = state if state is not None else LoaderState(session)
     if orgs.session is not session:
         raise ValueError("the loader state belongs to another session")
+    orgs.bulk = bulk
     if not orgs.allocating:
         orgs.allocate_ids()
     orgs_before = session.scalar(select(func.count()).select_from(Organisation)) or 0
     ready = {p.document_id: p for p in extractions or []}
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
-        before = EtlReport(**{**report.__dict__, "error_messages": list(report.error_messages)})
-        try:
-            _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=False)
-            session.commit()
-            orgs.event_objs.clear()  # written: read again when needed (keeps a long run's memory flat)
-        except Exception:  # a database error in the batch: redo it document by document
-            session.rollback()
-            report = before
-            orgs.reset()
-            _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=True)
-            session.commit()
-            orgs.reset()
-            orgs.allocate_ids()
-        if progress:
-            progress(min(start + batch_size, len(ids)), len(ids))
+    sa_event.listen(session, "after_flush", orgs.write_stage)  # staged rows follow every flush
+    try:
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            before = EtlReport(**{**report.__dict__, "error_messages": list(report.error_messages)})
+            try:
+                _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=not bulk)
+                session.commit()
+                orgs.event_objs.clear()  # written: read again when needed (keeps a long run's memory flat)
+            except Exception:  # a database error in the batch: redo it document by document
+                if not bulk:
+                    raise
+                session.rollback()
+                report = before
+                orgs.reset()
+                _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=True)
+                session.commit()
+                orgs.reset()
+                orgs.allocate_ids()
+            if progress:
+                progress(min(start + batch_size, len(ids)), len(ids))
+    finally:
+        sa_event.remove(session, "after_flush", orgs.write_stage)
     report.organisations_new = (session.scalar(select(func.count()).select_from(Organisation)) or 0) - orgs_before
     if dedup:  # near-duplicate documents (syndicated copies): a signal for analysts, nothing is deleted
         # ``include_stale``: also every document an earlier, killed run loaded and never fingerprinted

@@ -292,7 +292,10 @@ _PERSON_TITLE = re.compile(r"书记|省长|市长|区长|县长|主任|厅长|�
 _NOT_A_NAME_PART = re.compile(r"设立|成立|共建|组建|签署|签订|举行|发布|宣布|提供|打造|建设|合作|联合|携手|共同|与|和|同|跟|的|在|为|向|将")
 #: Inside a discovered candidate, a name starts after the last of these words.
 _NAME_START_CUT = re.compile(r"基于|依托|上线|中标|引入|采用|部署|采购|选用|收到|加入|使用|接入|搭载|助力|赋能|携手|签约|"
-                             r"宣布|与|在|的|向|由|为|将")
+                             r"宣布|与|在|的|向|由|为|将|全资子公司|控股子公司|全資子公司|控股子公司|子公司|控股股东|控股股東|"
+                             r"其中有|其中|包括|期间|期間|对方|對方|注册|註冊|国企|國企|已联合|已聯合|公布|發布|发布|设立|設立|成立|组建|組建")
+#: Words that end a discovered span but are no part of the name ("深圳市卫计委近日", "中国工程院等分别").
+_NAME_END_TRIM = re.compile(r"(?:等分别|等分別|分别|分別|近日|日前|等|已)+$")
 
 
 def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> list[tuple[str, int]]:
@@ -321,6 +324,9 @@ def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> l
             cuts = [c.end() for c in _NAME_START_CUT.finditer(name) if len(name) - c.end() >= 4]
             if cuts:
                 name, name_start = name[cuts[-1] :], name_start + cuts[-1]
+            trimmed = _NAME_END_TRIM.sub("", name)
+            if len(trimmed) >= 4 and lexicon.name_pattern.search(trimmed):
+                name = trimmed
             changed = True
             while changed:
                 changed = False
@@ -356,11 +362,16 @@ def find_mentions(
                 mentions.append(Mention(start + s, start + e, sentence[s:e], gazetteer.get(n), entity=_key_name(gazetteer.get(n), n)))
                 continue
         mentions.append(Mention(start + s, start + e, n, gazetteer.get(n)))
+    # A declared alias inside a longer name is part of that name: "公司" (以下简称"公司") in
+    # "上海商汤智能科技有限公司" is not the announcing company.
+    inside = [(m.start, m.end) for m in discover(sentence, start, lexicon)] if declared else []
     for short, target in sorted(declared.items(), key=lambda kv: -len(kv[0])):  # longest first
         at = sentence.find(short)
         while at >= 0:
             a, b = start + at, start + at + len(short)
             at = sentence.find(short, at + len(short))
+            if any(x <= a and b <= y and y - x > b - a for x, y in inside):
+                continue
             if all(b <= x.start or a >= x.end for x in mentions):
                 mentions.append(Mention(a, b, short, target.key, target.kind, entity=target.identity))
     mentions.sort(key=lambda m: m.start)
@@ -410,6 +421,12 @@ def _contextual(text: str, start: int, end: int, mentions: list[Mention], lexico
             prefix = re.match(r"(?:老股东|原股东|股东|投资方|战略投资方|合作伙伴|客户|其中|以及|此外)", name)
             if prefix and len(name) - prefix.end() >= 2:
                 name, lo = name[prefix.end():], lo + prefix.end()
+            cuts = [c.end() for c in _NAME_START_CUT.finditer(name) if len(name) - c.end() >= 2]
+            if cuts:  # "大会期间天津市": the name starts after the cut
+                name, lo = name[cuts[-1]:], lo + cuts[-1]
+            trimmed = _NAME_END_TRIM.sub("", name)
+            if len(trimmed) >= 2:  # "深圳市卫计委近日": the name ends before the trim
+                name = trimmed
             hi = lo + len(name)
             if re.match(r"[该此本这其]", name):
                 continue

@@ -65,6 +65,7 @@ MAX_DOCUMENT_CHARS = 500_000
 MAX_ENTITIES = 14
 _LEFT, _RIGHT, _BETWEEN = 12, 16, 24
 _FOLD_DROP = re.compile(r"[\s()（）\[\]【】'\"“”‘’.,·]")
+_RESPECTIVELY = re.compile(r"分别|分別|各自|respectively|separately", re.I)
 _LIST_ONLY = re.compile(r"^(?:[、,，和与及跟同/]|以及|并与|and|with|,\s*and|\s)+$", re.I)
 
 
@@ -249,7 +250,11 @@ def pair_features(doc: str, s: tuple[int, int], x: Mention, y: Mention, ex: Enti
          f"title={int(ex.in_title)}{int(ey.in_title)}", f"gap={_bucket(len(between))}", f"names_between={_bucket(between_names)}",
          f"sent={'first' if sentence_index == 0 else 'later'}"]
     if _LIST_ONLY.match(between or " "):
+        # two names of one list: co-builders, or co-investees / co-signers of a hub ("分别")
         f.append("list_only")
+        f += [f"list|cs:{g}" for g in cues.found(sentence)]
+        if _RESPECTIVELY.search(sentence):
+            f.append("list|respectively")
     if len(between) <= _BETWEEN:
         f += _grams(between, "b:")
     else:
@@ -492,8 +497,9 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
 
     Funding rounds, tender results and co-buildings are read by their structure
     (:func:`structure_relations`); the model adds nothing in those sentences. Finally, relations
-    whose party is no credible organisation (:func:`_credible`) are dropped, and a firm's mutual
-    agreement with a government becomes firm -> government (:func:`_firm_to_government`).
+    whose party is no credible organisation (:func:`_credible`) are dropped, a relation between a
+    government body and another party points to the government (:func:`_firm_to_government`), and a
+    joint lab set up under a signed agreement is also a strategic agreement (:func:`_with_agreements`).
     """
     by_pair: dict[frozenset[int], list[tuple[Occurrence, float]]] = defaultdict(list)
     for occ in view.occurrences:
@@ -510,6 +516,7 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
         rules = [r for r in rules if (pair, r.sentence) not in claimed]
         if not scored or max(p for _, p in scored) >= veto:
             relations += rules
+    decided: list[Relation] = []  # the model's own relations
     t_party = model.thresholds.get("party", 0.5)
     t_ruled = model.thresholds.get("ruled_party", 1.01)  # above 1: never in a sentence the rules settled
     for scored in by_pair.values():
@@ -548,33 +555,51 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
         for status in statuses:
             year = _year(view, best_occ, status)
             for kind in kinds:
-                relations.append(Relation(pm, rm, "mutual" if direction == "mutual" else "directed", kind, status,
-                                          year, None, sentence=sentence, confidence=round(best_p, 3)))
+                decided.append(Relation(pm, rm, "mutual" if direction == "mutual" else "directed", kind, status,
+                                        year, None, sentence=sentence, confidence=round(best_p, 3)))
     barred = {m.identity for e in view.entities if not _credible(e) for m in e.mentions}
-    relations = [r for r in relations if r.provider.identity not in barred and r.receiver.identity not in barred]
-    return [_firm_to_government(r, view) for r in relations + structured]
+    relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
+    return _with_agreements([_firm_to_government(r, view) for r in relations + structured])
+
+
+def _with_agreements(relations: list[Relation], cues: Cues | None = None) -> list[Relation]:
+    """A co-built lab set up under a signed agreement is also a strategic agreement of the pair
+    (ANNOTATION.md, ex-04: "every pair is recorded, once per kind"): a new ``joint_lab`` relation
+    whose sentence names a signed agreement (the ``agreement`` cues of ``etl/lexicons/pair_cues.yml``:
+    协议, 备忘录, not 合作 or 签约 alone) gets a ``strategic_agreement`` twin, unless the pair has one
+    already. On the dev part 22 of the 59 pairs with a new joint lab carry both kinds."""
+    cues = cues or load_cues()
+    have = {(frozenset((r.provider.identity, r.receiver.identity)), r.kind) for r in relations}
+    out = list(relations)
+    for r in relations:
+        pair = frozenset((r.provider.identity, r.receiver.identity))
+        if (r.kind == "joint_lab" and r.status == "new" and (pair, "strategic_agreement") not in have
+                and "agreement" in cues.found(r.sentence)):
+            have.add((pair, "strategic_agreement"))
+            out.append(replace(r, kind="strategic_agreement"))
+    return out
 
 
 _GOVERNMENT_KINDS = frozenset({"government"})
-_FIRM_KINDS = frozenset({"firm", "foreign_firm", "telecom", "bank"})
-
-
-def _kind_of(view: DocumentView, mention: Mention) -> str | None:
+def _is_government(view: DocumentView, mention: Mention) -> bool:
+    """Whether a party is a government body, by its recognised kind or by how its name ends."""
     for e in view.entities:
         if any(m.identity == mention.identity for m in e.mentions):
-            return e.kind or (e.name_kind if e.name_kind != "unknown" else None)
-    return mention.kind
+            return e.kind in _GOVERNMENT_KINDS or e.name_kind in _GOVERNMENT_KINDS
+    return mention.kind in _GOVERNMENT_KINDS
 
 
 def _firm_to_government(relation: Relation, view: DocumentView) -> Relation:
-    """A firm's agreement with a government read as mutual becomes firm -> government
-    (ANNOTATION.md, Direction: a firm delivering technology or solutions to a government)."""
-    if relation.direction != "mutual" or relation.kind in ("investment", "alliance_membership", "joint_lab"):
+    """A relation between a government body and a party that is not one points to the government
+    (ANNOTATION.md, Direction: a firm, university or institute delivering technology or solutions
+    to a government; on the dev part 98 of 108 such new relations are directed to the government,
+    7 mutual, 1 from it). Investments and alliance memberships keep their direction."""
+    if relation.kind in ("investment", "alliance_membership"):
         return relation
-    kp, kr = _kind_of(view, relation.provider), _kind_of(view, relation.receiver)
-    if kp in _GOVERNMENT_KINDS and kr in _FIRM_KINDS:
+    gp, gr = _is_government(view, relation.provider), _is_government(view, relation.receiver)
+    if gp and not gr:
         return replace(relation, provider=relation.receiver, receiver=relation.provider, direction="directed")
-    if kr in _GOVERNMENT_KINDS and kp in _FIRM_KINDS:
+    if gr and not gp and relation.direction == "mutual":
         return replace(relation, direction="directed")
     return relation
 

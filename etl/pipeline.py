@@ -8,9 +8,10 @@ batches of ``batch_size`` pending documents:
 1. the batches of a wave are extracted ahead (:func:`extract_batch`), all against the same
    gazetteer snapshot — the database as it is at the wave's start (nothing writes during this
    phase), built once per process and wave (:func:`snapshot_for`). How the batches are run is
-   the caller's: the flow maps them over tasks on threads or a Dask cluster; without an
-   ``extract`` hook nothing is extracted ahead and every document is extracted while loading
-   (the serial path of ``aimap etl``);
+   the caller's: ``aimap etl`` and the flow run them in a pool of worker processes sized to the
+   cores (:class:`ExtractionPool`), or the flow maps them over tasks on a Dask cluster; without
+   an ``extract`` hook (``workers=0``) nothing is extracted ahead and every document is
+   extracted while loading (the serial path);
 2. the wave is loaded in document order (:func:`load_wave`, :func:`etl.load.run_etl_ids`), one
    transaction per batch; a document whose names the snapshot resolves differently from the
    growing gazetteer of the load is re-extracted there. The waves of a run share one loading
@@ -26,14 +27,22 @@ Hence the database ends in the same state whatever the runner (and as with the s
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
+import pickle
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from db.session import get_engine, session_factory, session_scope
 from etl.dedup import assign_clusters
+from etl.lexicon import load_lexicon
 from etl.load import (
     EtlReport,
     LoaderState,
@@ -44,6 +53,7 @@ from etl.load import (
     run_etl_ids,
 )
 from etl.mentions import Gazetteer
+from etl.pairs import extract_with_model
 
 #: ``extract(batches, snapshot_key)``: the extractions of each batch of a wave, in batch order.
 ExtractWave = Callable[[list[list[int]], str], list[list[Precomputed]]]
@@ -67,16 +77,22 @@ def pending(db_url: str, limit: int | None = None, reprocess: bool = False) -> l
         return pending_documents(session, limit, reprocess)
 
 
-def snapshot_for(key: str, db_url: str) -> Gazetteer:
-    """The gazetteer snapshot named ``key``, built once per process from the database ``db_url``.
+def snapshot_for(key: str, db_url: str, path: str | None = None) -> Gazetteer:
+    """The gazetteer snapshot named ``key``, made once per process; only the latest is kept.
 
-    ``key`` names a wave of one run; the database does not change during the wave's extraction
-    phase, so every process builds the same snapshot. Only the latest is kept.
+    ``key`` names a wave of one run. With ``path`` it is the loader's own gazetteer at the
+    wave's start, published there by :meth:`ExtractionPool.publish` (what the serial loader
+    would extract the wave's first document with, so few documents need extracting again);
+    without, it is built from the database ``db_url`` — which does not change during the wave's
+    extraction phase, so every process (a Dask worker on another machine too) builds the same.
     """
     with _snapshot_lock:
         if key not in _snapshot:
-            with session_scope(get_engine(db_url)) as session:
-                gazetteer = gazetteer_snapshot(session)
+            if path is not None:
+                gazetteer = pickle.loads(Path(path).read_bytes())
+            else:
+                with session_scope(get_engine(db_url)) as session:
+                    gazetteer = gazetteer_snapshot(session)
             _snapshot.clear()
             _snapshot[key] = gazetteer
         return _snapshot[key]
@@ -105,11 +121,110 @@ def close_loader(key: str) -> None:
         entry[0].close()
 
 
-def extract_batch(ids: list[int], db_url: str, snapshot_key: str) -> list[Precomputed]:
+def extract_batch(ids: list[int], db_url: str, snapshot_key: str, snapshot_path: str | None = None
+                  ) -> list[Precomputed]:
     """Extract one batch of documents against the wave's snapshot (read-only; runs anywhere)."""
-    gazetteer = snapshot_for(snapshot_key, db_url)
+    gazetteer = snapshot_for(snapshot_key, db_url, snapshot_path)
     with session_scope(get_engine(db_url)) as session:
         return extract_documents(session, ids, gazetteer)
+
+
+def default_workers() -> int:
+    """Extraction processes by default: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def runner(documents: int, batch_size: int, workers: int) -> str:
+    """How :func:`run_pipeline` extracts ``documents`` with ``workers`` and no ``extract`` hook, as
+    recorded in the run's parameters: ``processes:N`` (a pool), or ``serial`` — without workers,
+    and for a single batch, where starting processes costs more than it saves."""
+    return f"processes:{workers}" if workers > 0 and documents > batch_size else "serial"
+
+
+#: A sentence that exercises the whole extractor (rules, pair model, the LAC recogniser).
+_WARM_UP = "北京甲乙科技有限公司与上海丙丁智能有限公司于2024年签署人工智能战略合作协议。"
+
+
+def _start_worker() -> None:
+    """Load the extractor once per worker process (lexicons, pair model, LAC with one ONNX thread)."""
+    extract_with_model(_WARM_UP, None, Gazetteer(), load_lexicon())
+
+
+_SNAPSHOT_PREFIX = "aimap-etl-snapshots-"
+
+
+def _remove_orphan_snapshots() -> None:
+    """Remove the snapshot directories of pools whose process is gone (killed: ``close`` never ran)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_SNAPSHOT_PREFIX}*-*"):
+        pid = path.name.removeprefix(_SNAPSHOT_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            continue
+
+
+class ExtractionPool:
+    """Extraction of a wave's batches in a pool of worker processes on this machine.
+
+    ``workers`` processes (default: the cores, :func:`default_workers`), started with
+    ``forkserver`` where available, else ``spawn`` (never ``fork``: the parent holds database
+    connections and threads). Each worker loads the extractor once (:func:`_start_worker`) and
+    then runs :func:`extract_batch` on batches of document ids: it reads the documents from the
+    database itself, extracts against the wave's snapshot (the loader's gazetteer, published by
+    :meth:`publish` as a file the workers read once per wave) and returns plain picklable records
+    (:class:`etl.load.Precomputed`); loading stays in the calling process, the one writer. The
+    same :func:`extract_batch` is what a Dask cluster runs (the ETL flow with
+    ``AIMAP_DASK_ADDRESS``; there the snapshot comes from the database). :func:`run_pipeline`
+    starts one per run; close it (or use ``with``) to stop the workers.
+    """
+
+    def __init__(self, db_url: str, workers: int | None = None) -> None:
+        self.db_url = db_url
+        self.workers = workers or default_workers()
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                            initializer=_start_worker)
+        _remove_orphan_snapshots()
+        self._dir = tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}-")
+        self._published: dict[str, str] = {}
+        self._serial = itertools.count()
+
+    def publish(self, key: str, gazetteer: Gazetteer) -> None:
+        """Make ``gazetteer`` (the loader's, at the wave's start) the snapshot ``key`` of the workers and
+        of this process (a frozen copy: the loader's own grows while it loads the wave)."""
+        data = pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL)
+        for old in self._published.values():
+            Path(old).unlink(missing_ok=True)
+        path = Path(self._dir) / f"{next(self._serial)}.pickle"
+        path.write_bytes(data)
+        self._published = {key: str(path)}
+        with _snapshot_lock:
+            _snapshot.clear()
+            _snapshot[key] = pickle.loads(data)
+
+    def __call__(self, batches: list[list[int]], snapshot_key: str) -> list[list[Precomputed]]:
+        path = self._published.get(snapshot_key)
+        futures = [self.executor.submit(extract_batch, ids, self.db_url, snapshot_key, path) for ids in batches]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        """Stop the worker processes and remove the published snapshots."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def load_wave(ids: list[int], extractions: list[list[Precomputed]], db_url: str, snapshot_key: str | None,
@@ -173,14 +288,22 @@ def run_pipeline(
     load: LoadWave | None = None,
     dedup: Dedup | None = None,
     progress: Progress | None = None,
+    workers: int = 0,
 ) -> EtlReport:
     """Process the documents ``ids`` in waves (see the module docstring); return the summed report.
 
-    The hooks say how each phase runs; the defaults run it here, in this process:
-    ``extract`` (default: nothing extracted ahead), ``load`` (default :func:`load_wave`) and
-    ``dedup`` (default :func:`dedup_documents`). ``progress(done, total)`` is called after each
-    wave. The run's loader state lives until the last wave is loaded (or a wave fails).
+    The stage's one entry point, for ``aimap etl`` and the ETL flow alike. The hooks say how
+    each phase runs; the defaults run it here: ``extract`` (default: with ``workers`` > 0 an
+    :class:`ExtractionPool` of that many processes for the run when there is more than one
+    batch, else nothing extracted ahead),
+    ``load`` (default :func:`load_wave`) and ``dedup`` (default :func:`dedup_documents`).
+    ``progress(done, total)`` is called after each wave. The run's loader state lives until the
+    last wave is loaded (or a wave fails).
     """
+    if extract is None and runner(len(ids), batch_size, workers) != "serial":
+        with ExtractionPool(db_url, workers) as pool:
+            return run_pipeline(db_url, ids, batch_size=batch_size, wave_batches=wave_batches, run_id=run_id,
+                                extract=pool, load=load, dedup=dedup, progress=progress)
     run_key = f"run-{run_id}" if run_id is not None else f"local-{next(_local_runs)}"
 
     def default_load(wave_ids: list[int], extracted: list[list[Precomputed]], snapshot_key: str | None,
@@ -192,6 +315,8 @@ def run_pipeline(
     done = 0
     try:
         for wave in waves(ids, batch_size, wave_batches, run_key):
+            if isinstance(extract, ExtractionPool):  # the workers extract with the loader's own gazetteer
+                extract.publish(wave.key, loader_for(run_key, db_url)[1].gazetteer)
             extracted = extract(wave.batches, wave.key) if extract is not None else []
             report.add(load(wave.ids, extracted, wave.key if extract is not None else None, run_key))
             done += len(wave.ids)

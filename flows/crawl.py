@@ -253,13 +253,16 @@ def crawl_source(source: str, sources_dir: str | None = None, base_url: str | No
             logger.error("crawl %s failed: %s", cfg.name, exc)
             raise
     update_progress_artifact(progress_id, 100.0)
-    got = delivered(result.counts)
+    # a crawl that resumed a killed one counts what the whole job delivered (crawlers.run.check_minimum)
+    got = delivered(result.counts) + result.delivered_before
     summary = {"source": cfg.name, "run_id": result.run_id, "delivered": got,
                "expected_min_documents": cfg.expected_min_documents, "finish_reason": result.finish_reason,
+               "delivered_before_resume": result.delivered_before,
                **result.counts, "by_status": result.status_counts}
-    logger.info("crawl %s: delivered %d (new %d, changed %d, not modified %d), errors %d, by status %s", cfg.name,
-                got, result.counts["documents_new"], result.counts["documents_changed"],
-                result.counts["documents_not_modified"], result.counts["errors"], result.status_counts)
+    logger.info("crawl %s: delivered %d (new %d, changed %d, not modified %d; %d before the crawl resumed), "
+                "errors %d, by status %s", cfg.name, got, result.counts["documents_new"],
+                result.counts["documents_changed"], result.counts["documents_not_modified"], result.delivered_before,
+                result.counts["errors"], result.status_counts)
     if minimum:
         check_minimum(cfg, result, log_file)
     return summary

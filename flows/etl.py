@@ -3,9 +3,11 @@
 The waves, snapshots and shared loader state are the stage's (:mod:`etl.pipeline`); this flow
 only says how each phase runs under Prefect:
 
-1. the batches of a wave are mapped over ``etl-extract`` tasks (:func:`etl.pipeline.extract_batch`)
-   concurrently on the flow's task runner: threads by default, or processes on a Dask cluster
-   when ``AIMAP_DASK_ADDRESS`` is set (:func:`etl_task_runner`);
+1. the batches of a wave are extracted in a pool of worker processes sized to the cores
+   (:class:`etl.pipeline.ExtractionPool`, as ``aimap etl`` does: both call
+   :func:`etl.pipeline.run_pipeline`), or, when ``AIMAP_DASK_ADDRESS`` is set, mapped over
+   ``etl-extract`` tasks (:func:`etl.pipeline.extract_batch`) on a Dask cluster
+   (:func:`etl_task_runner`) — worker processes on this machine or on others;
 2. one ``etl-load`` task per wave loads it in document order in the flow's process
    (:func:`etl.pipeline.load_wave`);
 3. one ``etl-dedup`` task after the last wave clusters duplicate documents.
@@ -13,7 +15,7 @@ only says how each phase runs under Prefect:
 A progress artifact follows the waves and a table artifact keeps the counts. The flow is
 idempotent (only pending documents are taken), counts quarantined documents, and within an
 annual refresh files its pass as the ``etl`` step of the edition's ledger. A test runs the flow
-on threads and on a local Dask cluster and compares both with the serial loader.
+on the process pool and on a local Dask cluster and compares both with the serial loader.
 """
 
 from __future__ import annotations
@@ -106,11 +108,13 @@ def etl_flow(
     limit: int | None = None,
     reprocess: bool = False,
     edition: int | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Extract events from every pending document (see the module docstring); return the counts.
 
-    ``limit`` caps the documents of this run, ``reprocess`` takes every document again, and
-    ``edition`` files the pass in that edition's refresh ledger.
+    ``limit`` caps the documents of this run, ``reprocess`` takes every document again,
+    ``edition`` files the pass in that edition's refresh ledger, and ``workers`` sets the
+    extraction processes (default: the cores; 0: in the loading process; ignored on Dask).
     """
     logger = get_run_logger()
     label_run(f"etl-{edition}" if edition is not None else f"etl-{today()}", edition)
@@ -118,8 +122,11 @@ def etl_flow(
     ids = pipeline.pending(url, limit, reprocess)
     ledger = Ledger(edition) if edition is not None else None
     record = ledger.start("etl", documents=len(ids)) if ledger is not None else None
+    dask = config.dask_address()
+    workers = 0 if dask else (pipeline.default_workers() if workers is None else workers)
+    runner = dask or pipeline.runner(len(ids), batch_size, workers)
     run_id = start_run("etl", {"documents": len(ids), "batch_size": batch_size, "edition": edition,
-                               "runner": config.dask_address() or "threads", "limit": limit, "reprocess": reprocess})
+                               "runner": runner, "limit": limit, "reprocess": reprocess})
     progress = create_progress_artifact(0.0 if ids else 100.0, description=f"ETL: {len(ids)} pending documents")
     logger.info("etl: %d pending documents, batches of %d, %d batches per wave", len(ids), batch_size, wave_batches)
 
@@ -142,8 +149,8 @@ def etl_flow(
 
     try:
         report = pipeline.run_pipeline(url, ids, batch_size=batch_size, wave_batches=wave_batches, run_id=run_id,
-                                       extract=extract, load=load, dedup=lambda i: dedup_documents(url, i),
-                                       progress=advance)
+                                       extract=extract if dask else None, workers=workers, load=load,
+                                       dedup=lambda i: dedup_documents(url, i), progress=advance)
     except BaseException as exc:
         finish_run(run_id, counts=loaded.as_dict(), state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         if ledger is not None and record is not None:

@@ -1,9 +1,8 @@
-"""``aimap analyze``, ``aimap index`` and ``aimap netstats``: the report of an edition, the regional
-competitiveness index, and Gephi's statistics of any edge list."""
+"""``aimap analyze`` and ``aimap index``: the report of an edition and the regional competitiveness
+index (``aimap netstats`` lives in :mod:`aimap.commands.netstats`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,7 +18,6 @@ from analysis.index_data import load_index_source
 from analysis.index_imports import IndexImportError, record_errors
 from analysis.index_outputs import write_index
 from analysis.loaders import check_edition
-from analysis.metrics import EdgeListError, compute_netstats, read_edge_list
 from analysis.report import build_report
 from common.config import out_dir
 from db.runs import recorded_run, recorded_step
@@ -206,29 +204,3 @@ def _print_index(result: IndexResult, files: list[Path], figures: dict | None) -
                           f"(n = {len(c.common)}), over the published regions {c.rho_published:.3f}",
                           highlight=False)
     console.print(f"written: {len(files)} files in {files[0].parent}", highlight=False)
-
-
-def netstats(
-    edges: Annotated[Path, typer.Argument(metavar="EDGES.csv", help="UTF-8 CSV with a header holding Source and "
-                                          "Target columns (any case); other columns are ignored.")],
-    approximate: Annotated[bool, typer.Option("--approximate", help="Sample BFS sources instead of all (graphs too "
-                                              "large for the exact run); adds the error bounds to the output.")] = False,
-    samples: Annotated[int, typer.Option(min=1, help="Sources sampled with --approximate.")] = 4096,
-    seed: Annotated[int, typer.Option(help="Random seed of --approximate.")] = 0,
-) -> None:
-    """Gephi 0.9.2 network statistics of any directed edge list, printed as JSON (full precision).
-
-    Keys: nodes, edges, avg_degree (edges/nodes), diameter and avg_path_length (directed BFS,
-    unreachable pairs ignored), avg_clustering (Gephi's directed definition). Repeated pairs are
-    merged, self-loops kept, as Gephi's import does. The same code computes the report's Table 1.
-    """
-    try:
-        labels, sources, targets = read_edge_list(edges)
-    except EdgeListError as exc:
-        fail(str(exc))
-    stats = compute_netstats(sources, targets, len(labels), approximate=approximate, seed=seed, sample_size=samples)
-    result: dict[str, object] = dict(stats.as_dict())
-    if stats.approximation is not None:
-        result["approximation"] = stats.approximation.as_dict()
-    print(json.dumps(result, indent=2))
-

@@ -21,6 +21,8 @@ def etl(
     reprocess: Annotated[bool, typer.Option("--reprocess", help="Re-extract every document, not only new or changed ones.")] = False,
     limit: Annotated[int | None, typer.Option(help="Process at most this many documents.")] = None,
     batch_size: Annotated[int, typer.Option(help="Documents per transaction.")] = 200,
+    workers: Annotated[int | None, typer.Option(
+        min=0, help="Extraction processes (default: the cores); 0 extracts in this process while loading.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Extract cooperation events from new or changed documents (idempotent), with provenance.
@@ -31,11 +33,12 @@ def etl(
     prepared()
     url = database_url()
     ids = pipeline.pending(url, limit, reprocess)
-    params = {"documents": len(ids), "batch_size": batch_size, "edition": None, "runner": "serial",
-              "limit": limit, "reprocess": reprocess}
+    workers = pipeline.default_workers() if workers is None else workers
+    params = {"documents": len(ids), "batch_size": batch_size, "edition": None,
+              "runner": pipeline.runner(len(ids), batch_size, workers), "limit": limit, "reprocess": reprocess}
     with stop_on_signals(), recorded_step("etl", params) as run:
-        report = pipeline.run_pipeline(
-            url, ids, batch_size=batch_size, wave_batches=1, run_id=run.id,  # serial: progress per batch
+        report = pipeline.run_pipeline(  # one wave per batch and worker process: progress after each
+            url, ids, batch_size=batch_size, wave_batches=max(1, workers), run_id=run.id, workers=workers,
             progress=None if as_json else lambda done, total: err.print(f"etl: {done:,}/{total:,} documents",
                                                                        highlight=False),
         )

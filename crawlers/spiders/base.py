@@ -51,6 +51,13 @@ class SourceSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ helpers
 
+    @property
+    def fast_path(self) -> bool:
+        """Whether the cheaper per-page path is on (setting ``AIMAP_CRAWL_FAST_PATH``, default true; false
+        = the previous path, kept as the benchmark's baseline: benchmarks/bench_crawl.py)."""
+        crawler = getattr(self, "crawler", None)
+        return crawler is None or crawler.settings.getbool("AIMAP_CRAWL_FAST_PATH", True)
+
     def resumed_requests(self) -> Iterator[scrapy.Request]:
         """Requests an interrupted run scheduled but never finished (see :mod:`crawlers.journal`)."""
         journal = getattr(self.crawler, "aimap_journal", None)
@@ -107,7 +114,7 @@ class SourceSpider(scrapy.Spider):
         cfg = self.source
         title = self.first(response, cfg.article.get("title", []))
         body_css = cfg.article["body"]
-        text = self.auto_text(response) if body_css == "auto" else main_text(response, body_css)
+        text = self.auto_text(response) if body_css == "auto" else main_text(response, body_css, fast=self.fast_path)
         published = None
         for css in cfg.article.get("published", []):
             published = parse_date(response.css(css).get(), cfg.date_formats)

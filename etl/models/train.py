@@ -14,8 +14,9 @@ features seen in at least two occurrences: party (binary, balanced class weights
 (three classes over party occurrences), one binary model per status and per kind. The
 regularisation strength C, the party threshold and the veto threshold (below which the model
 overrules a relation the rules found; :func:`etl.pairs.decide`) are chosen by document-grouped k-fold
-cross-validation on the dev part, maximising relation F1 over ``new`` relations; the chosen
-figures are printed. ``--check`` rebuilds in memory and fails when the file in the repository
+cross-validation on the dev part, maximising relation F1 over ``new`` relations: among the settings
+within 0.01 of the best (the noise of cross-validation on a few hundred documents), the highest party
+threshold, then the smallest C, wins; the chosen figures are printed. ``--check`` rebuilds in memory and fails when the file in the repository
 differs (the model is a deterministic function of the dev part, the features and this script).
 
 scikit-learn is needed here only (a ``dev`` extra); the extractor applies the stored weights itself.
@@ -193,7 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for (c, t, veto), figures in sorted(results.items()):
         print(f"  C={c:<4} party={t:.1f} veto={veto:.1f}: relation F1 all {figures['f1_all']:.3f}, "
               f"new {figures['f1_new']:.3f}, direction {figures['direction']:.3f}")
-    (c, t, veto), best = max(results.items(), key=lambda kv: (round(kv[1]["f1_new"], 3), -kv[0][0], kv[0][2]))
+    # within 0.01 of the best dev F1 (new) — cross-validation noise on a few hundred documents — the
+    # most conservative setting wins: the highest party threshold, then the strongest regularisation
+    top = max(figures["f1_new"] for figures in results.values())
+    (c, t, veto), best = max(((k, v) for k, v in results.items() if v["f1_new"] >= top - 0.01),
+                             key=lambda kv: (kv[0][1], -kv[0][0], kv[0][2]))
     print(f"chosen C={c}, party threshold={t}, veto={veto}: {args.folds}-fold dev F1 (new) {best['f1_new']:.3f}")
     digest = hashlib.sha256(json.dumps([d["id"] for d in docs] + [c, t, veto]).encode()).hexdigest()[:12]
     model = train(flat, c, t, version=f"pairs-{digest}", veto=veto)

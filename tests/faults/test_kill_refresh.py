@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from db.models import PipelineRun
 from db.session import make_engine, session_factory
+from demosite.evaluation import world_documents
 from demosite.render import render_site
 from demosite.server import serve
 from demosite.world import build_world
@@ -145,3 +146,41 @@ def test_sigterm_stops_a_refresh_and_everything_it_started(fault_db, tmp_path):
         engine.dispose()
     assert not any(state == "running" for _, state in states), states
     assert ("annual-refresh", "interrupted") in states, states
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(420)
+def test_a_refresh_killed_during_the_crawl_completes_when_run_again(fault_db, tmp_path):
+    """``kill -9`` of ``aimap refresh``'s whole process group (the Scrapy crawl and the ephemeral Prefect
+    server with it) while it crawls; the same command again, with nothing done by hand in between,
+    waits at most one lease for the dead crawl's slots and completes: every document crawled and
+    loaded, no run left ``running``, the killed refresh marked ``interrupted``. (It found that a resumed
+    crawl counted only its own documents against the source's minimum — 0 when the killed crawl had
+    fetched every page — and the gate stopped the re-run: ``crawlers.run.delivered_before``.)"""
+    db = fault_db(empty=True)
+    manifest = render_site(build_world(seed=7, preset="tiny"), tmp_path / "world")
+    assert db.aimap("firms", "import", str(manifest.registry_csv)).returncode == 0
+    env = db.env(PREFECT_HOME=str(tmp_path / "prefect"))
+    with serve(manifest.root) as site:
+        args = ["refresh", "--edition", "2024", "--no-charts", "--sources", str(manifest.sources_dir),
+                "--base-url", site.base_url, "--retries", "0"]
+        killed = harness.run_aimap(args, env, harness.Moment(when=lambda: db.count("SELECT count(*) FROM documents") >= 20),
+                                   timeout=300)
+        assert killed.struck and killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+        crawled = db.count("SELECT count(*) FROM documents")
+        started = time.monotonic()
+        again = harness.run_aimap(args, env, timeout=300)
+        took = time.monotonic() - started
+    assert again.returncode == 0, again.stderr[-2000:]
+    got = harness.content(db.url)
+    assert len(got["documents"]) == len(world_documents(manifest.out_dir / "truth")) > crawled
+    assert all(extracted for _url, _sha, extracted in got["documents"])
+    assert got["edges"] and got["running"] == []
+    engine = make_engine(db.url)
+    try:
+        with session_factory(engine)() as s:
+            refreshes = [r.state for r in s.scalars(select(PipelineRun).where(PipelineRun.flow == "annual-refresh")
+                                                    .order_by(PipelineRun.id))]
+    finally:
+        engine.dispose()
+    assert refreshes == ["interrupted", "completed"], (refreshes, f"re-run took {took:.0f} s")

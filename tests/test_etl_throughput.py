@@ -1,0 +1,146 @@
+"""Issue 17: the bulk load and the extraction process pool give the same database as the serial path.
+
+Both engines (``db_url`` is parametrised over SQLite and PostgreSQL). Each test loads the tiny
+demo world's documents twice — once the fast way, once the reference way into a twin database
+on the same engine — and compares the content by natural keys (ids may differ): organisations
+by name, aliases, events (provider, receiver, year, kind, status, ...), mentions, labels, the
+documents' extraction marks and the quarantine. The bulk test then applies a weekly-style
+increment (new documents, changed documents, a document that lost its cooperation) to both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import etl.load as load
+from db import migrate
+from db.models import Alias, Document, Mention, Organisation, PipelineError
+from db.session import make_engine, session_factory
+from db.taxonomy import sync_taxonomies
+from demosite.evaluation import world_documents
+from demosite.render import render_site
+from demosite.world import build_world
+from etl import pipeline
+from tests.conftest import create_pg_database, drop_pg_database
+from tests.test_etl_load import _state
+from tests.worldeval import store_world_documents
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    out = render_site(build_world(seed=7, preset="tiny"), tmp_path_factory.mktemp("w") / "w").out_dir
+    return out, world_documents(out / "truth")
+
+
+@pytest.fixture
+def twin_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second migrated database on the same engine as ``db_url`` (for the reference load)."""
+    if db_url.startswith("sqlite"):
+        url, name, admin = f"sqlite:///{tmp_path / 'twin.db'}", None, None
+    else:
+        admin = request.getfixturevalue("pg_admin")
+        name, url = create_pg_database(admin)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with session_factory(engine)() as session:
+        sync_taxonomies(session)
+        session.commit()
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        if name is not None:
+            from db.session import _cached_engine
+
+            _cached_engine.cache_clear()
+            drop_pg_database(admin, name)
+
+
+def _content(session: Session) -> dict[str, object]:
+    """Everything the ETL writes, by natural keys: :func:`tests.test_etl_load._state` and more."""
+    state = _state(session)
+    names = dict(session.execute(select(Organisation.id, Organisation.name)).all())
+    state["aliases"] = sorted((names[a.organisation_id], a.name, a.kind, a.source) for a in session.scalars(select(Alias)))
+    state["organisation_rows"] = sorted(
+        (o.name, o.kind, o.origin, o.province_code or "", o.city_code or "", o.industry_division or "")
+        for o in session.scalars(select(Organisation)))
+    state["event_rows"] = sorted(
+        (names[e.provider_id], names[e.receiver_id], e.year, e.kind, e.status, e.direction, str(e.event_date),
+         str(e.terminated_on), names.get(e.reported_by_id, ""), bool(e.announced))
+        for e in session.scalars(select(load.CooperationEvent)))
+    state["confidence"] = sorted(round(m.confidence, 6) for m in session.scalars(select(Mention)))
+    state["documents"] = sorted(
+        (d.canonical_url, d.extracted_sha256 or "", d.extractor_version or "") for d in session.scalars(select(Document)))
+    state["quarantine"] = sorted((e.location, e.reason) for e in session.scalars(select(PipelineError)))
+    return state
+
+
+def _change(session: Session, docs: list[Document]) -> None:
+    """A weekly update's changes: one document loses its cooperation, two swap their texts."""
+    quiet = "本公司董事会于今日召开例行会议，审议通过了年度预算报告。"
+    first, second, third = docs
+    second_text, third_text = second.text, third.text
+    for doc, text in ((first, quiet), (second, third_text), (third, second_text)):
+        doc.text, doc.content_sha256 = text, hashlib.sha256(text.encode()).hexdigest()
+    session.commit()
+
+
+def test_bulk_load_equals_the_per_document_load(db_url: str, twin_url: str, tiny_world) -> None:
+    world, docs = tiny_world
+    cut = len(docs) * 9 // 10
+    results = {}
+    for url, bulk in ((db_url, True), (twin_url, False)):
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            store_world_documents(session, world, docs[:cut])
+            first = load.run_etl(session, batch_size=25, bulk=bulk)
+            loaded = _content(session)
+            with_mentions = [d for d in session.scalars(select(Document).order_by(Document.canonical_url))
+                             if d.id in set(session.scalars(select(Mention.document_id)))]
+            _change(session, [with_mentions[3], with_mentions[10], with_mentions[20]])
+            store_world_documents(session, world, docs[cut:])  # (the registry import is idempotent)
+            second = load.run_etl(session, batch_size=25, bulk=bulk)
+            results[bulk] = (first, loaded, second, _content(session))
+        engine.dispose()
+    (first, loaded, second, final), (ref_first, ref_loaded, ref_second, ref_final) = results[True], results[False]
+    assert first.documents == len(docs[:cut]) and first.events_new > 50 and first.quarantined == 0
+    assert second.documents == len(docs) - cut + 3  # the new ones and the three changed ones only
+    assert loaded == ref_loaded
+    assert final == ref_final
+    assert first.as_dict() == ref_first.as_dict() and second.as_dict() == ref_second.as_dict()
+    assert final["mentions"] != loaded["mentions"]  # the increment did change something
+
+
+def test_process_pool_equals_the_serial_path(db_url: str, twin_url: str, tiny_world,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``aimap etl``'s path with two extraction processes = the serial loader, and the workers did extract."""
+    world, docs = tiny_world
+    for url in (db_url, twin_url):
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            store_world_documents(session, world, docs)
+        engine.dispose()
+    extracted_here = []  # documents the loading process extracted itself (their names changed in the wave)
+    original = load.extract_with_model
+    monkeypatch.setattr(load, "extract_with_model", lambda *a, **k: extracted_here.append(1) or original(*a, **k))
+    ids = pipeline.pending(db_url)
+    pooled = pipeline.run_pipeline(db_url, ids, batch_size=20, wave_batches=2, workers=2)
+    monkeypatch.undo()
+    assert pooled.documents == len(docs) and len(extracted_here) < len(docs) / 2
+    engine = make_engine(db_url)
+    with session_factory(engine)() as session:
+        got = _content(session)
+    engine.dispose()
+    engine = make_engine(twin_url)
+    with session_factory(engine)() as session:
+        serial = load.run_etl(session, batch_size=20)
+        reference = _content(session)
+    engine.dispose()
+    assert got == reference
+    assert pooled.as_dict() == serial.as_dict()
