@@ -293,7 +293,10 @@ _NOT_A_NAME_PART = re.compile(r"设立|成立|共建|组建|签署|签订|举行
 #: Inside a discovered candidate, a name starts after the last of these words.
 _NAME_START_CUT = re.compile(r"基于|依托|上线|中标|引入|采用|部署|采购|选用|收到|加入|使用|接入|搭载|助力|赋能|携手|签约|"
                              r"宣布|与|在|的|向|由|为|将|全资子公司|控股子公司|全資子公司|控股子公司|子公司|控股股东|控股股東|"
-                             r"其中有|其中|包括|期间|期間|对方|對方|注册|註冊|国企|國企|已联合|已聯合|公布|發布|发布|设立|設立|成立|组建|組建")
+                             r"其中有|其中|包括|期间|期間|对方|對方|注册|註冊|国企|國企|已联合|已聯合|公布|發布|发布")
+#: A name stripped of one of these was being set up: only a legal entity (…公司) is a name then.
+_SETTING_UP = re.compile(r"成立|设立|設立|组建|組建|共建")
+_LEGAL_END = re.compile(r"(?:公司|集团|集團|合伙企业|合夥企業)$")
 #: Words that end a discovered span but are no part of the name ("深圳市卫计委近日", "中国工程院等分别").
 _NAME_END_TRIM = re.compile(r"(?:等分别|等分別|分别|分別|近日|日前|等|已)+$")
 
@@ -327,6 +330,7 @@ def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> l
             trimmed = _NAME_END_TRIM.sub("", name)
             if len(trimmed) >= 4 and lexicon.name_pattern.search(trimmed):
                 name = trimmed
+            raw = name
             changed = True
             while changed:
                 changed = False
@@ -334,7 +338,10 @@ def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> l
                     if name.startswith(noise) and len(name) - len(noise) >= 4:
                         name, name_start = name[len(noise) :], name_start + len(noise)
                         changed = True
-            if not (len(name) < 4 or re.search(r"\d{4}年|\d+月", name) or any(r.search(name) for r in lexicon.reject)):
+            # "成立自动驾驶联合实验室" is a thing being set up, "共同出资成立福建省…投资有限公司" a firm
+            built = _SETTING_UP.search(raw[: len(raw) - len(name)]) and not _LEGAL_END.search(name)
+            if not (built or len(name) < 4 or re.search(r"\d{4}年|\d+月", name)
+                    or any(r.search(name) for r in lexicon.reject)):
                 names.append((name, name_start))
         cursor = end
         k += 1

@@ -590,16 +590,18 @@ def _is_government(view: DocumentView, mention: Mention) -> bool:
 
 
 def _firm_to_government(relation: Relation, view: DocumentView) -> Relation:
-    """A relation between a government body and a party that is not one points to the government
-    (ANNOTATION.md, Direction: a firm, university or institute delivering technology or solutions
-    to a government; on the dev part 98 of 108 such new relations are directed to the government,
-    7 mutual, 1 from it). Investments and alliance memberships keep their direction."""
+    """A mutual relation between a government body and a party that is not one points to the
+    government (ANNOTATION.md, Direction: a firm, university or institute delivering technology or
+    solutions to a government; on the dev part 98 of 108 such new relations are directed to the
+    government, 7 mutual, 1 from it). A stated direction, investments and alliance memberships stay."""
     if relation.kind in ("investment", "alliance_membership"):
+        return relation
+    if relation.direction != "mutual":  # a direction the sentence states ("市政府为…提供") stands
         return relation
     gp, gr = _is_government(view, relation.provider), _is_government(view, relation.receiver)
     if gp and not gr:
         return replace(relation, provider=relation.receiver, receiver=relation.provider, direction="directed")
-    if gr and not gp and relation.direction == "mutual":
+    if gr and not gp:
         return replace(relation, direction="directed")
     return relation
 
