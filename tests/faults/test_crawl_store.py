@@ -333,3 +333,34 @@ def test_killing_aimap_crawl_leaves_no_child_and_no_temp_dir(env_db, tmp_path, s
     if sig == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM, proc.stderr.read() if proc.stderr else ""
         assert [r.state for r in runs] == ["interrupted"] and "stopped by SIGTERM" in runs[0].message
+
+
+def test_a_resumed_crawl_counts_what_the_interrupted_runs_delivered(engine, tmp_path):
+    """The minimum of a resumed crawl counts the whole job (issue 14): the documents of the source
+    among the requests the job's journal marks done, by fetched or canonical address; list pages,
+    unknown addresses and other sources' documents do not count."""
+    from crawlers.run import CrawlResult, SourceBelowMinimum, check_minimum, delivered_before
+    from crawlers.sources import SourceConfig
+    from db.models import Source
+
+    with session_factory(engine)() as s:
+        mine, other = Source(name="demo-mine", kind="newsroom"), Source(name="demo-other", kind="newsroom")
+        s.add_all([mine, other])
+        s.flush()
+        for n, (source, url) in enumerate([(mine, "http://127.0.0.1/a/1"), (mine, "http://127.0.0.1/a/2?utm=x"),
+                                           (mine, "http://127.0.0.1/a/3"), (other, "http://127.0.0.1/b/1")]):
+            s.add(Document(source_id=source.id, url=url, canonical_url=url.split("?")[0], content_sha256=f"{n:064d}",
+                           text="t"))
+        s.commit()
+    job = tmp_path / "job"
+    job.mkdir()
+    assert delivered_before(job, "demo-mine", engine) == 0  # no journal yet
+    (job / "done.tsv").write_text("http://127.0.0.1/list\nhttp://127.0.0.1/a/1\nhttp://127.0.0.1/a/2\n"
+                                  "http://127.0.0.1/a/1\nhttp://127.0.0.1/b/1\nhttp://127.0.0.1/gone\n", encoding="utf-8")
+    assert delivered_before(job, "demo-mine", engine) == 2
+    assert delivered_before(job, "demo-unknown", engine) == 0
+    cfg = SourceConfig("demo-mine", "newsroom", tmp_path / "demo-mine.yml", ["127.0.0.1"], expected_min_documents=3)
+    resumed = CrawlResult("demo-mine", 1, {"documents_new": 1}, delivered_before=2)
+    check_minimum(cfg, resumed)  # 1 now + 2 before the kill
+    with pytest.raises(SourceBelowMinimum, match="delivered 2 documents, 1 of them before the crawl resumed"):
+        check_minimum(cfg, CrawlResult("demo-mine", 1, {"documents_new": 1}, delivered_before=1))
