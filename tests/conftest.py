@@ -76,18 +76,23 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         drop_pg_database(admin, name)
 
 
-@pytest.fixture
-def db_url(empty_db_url: str) -> str:
-    """URL of a database migrated to head with the taxonomies seeded."""
+def prepare_url(url: str) -> str:
+    """Migrate the database at ``url`` to head and seed the taxonomies; return ``url``."""
     from db.taxonomy import sync_taxonomies
 
-    engine = make_engine(empty_db_url)
+    engine = make_engine(url)
     migrate.upgrade(engine)
     with session_factory(engine)() as session:
         sync_taxonomies(session)
         session.commit()
     engine.dispose()
-    return empty_db_url
+    return url
+
+
+@pytest.fixture
+def db_url(empty_db_url: str) -> str:
+    """URL of a database migrated to head with the taxonomies seeded."""
+    return prepare_url(empty_db_url)
 
 
 @pytest.fixture

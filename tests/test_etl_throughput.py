@@ -19,15 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import etl.load as load
-from db import migrate
 from db.models import Alias, Document, Mention, Organisation, PipelineError
 from db.session import make_engine, session_factory
-from db.taxonomy import sync_taxonomies
 from demosite.evaluation import world_documents
 from demosite.render import render_site
 from demosite.world import build_world
 from etl import pipeline
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import create_pg_database, drop_pg_database, prepare_url
 from tests.test_etl_load import _state
 from tests.worldeval import store_world_documents
 
@@ -46,12 +44,7 @@ def twin_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
     else:
         admin = request.getfixturevalue("pg_admin")
         name, url = create_pg_database(admin)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with session_factory(engine)() as session:
-        sync_taxonomies(session)
-        session.commit()
-    engine.dispose()
+    prepare_url(url)
     try:
         yield url
     finally:
