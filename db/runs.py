@@ -118,6 +118,16 @@ def _parse_time(text: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def process_ended(process: dict[str, Any]) -> bool:
+    """Whether the process a :func:`process_identity` record names is known to have ended: it ran on
+    this host (and pid namespace) and that pid is gone or belongs to a later process now. A process
+    of another host is never known to have ended here."""
+    pid = process.get("pid")
+    if not isinstance(pid, int) or process.get("host") != socket.gethostname():
+        return False
+    return process.get("pidns") == _pid_namespace() and not _alive(pid, process.get("started"))
+
+
 def stale_reason(counts: dict[str, Any] | None, now: dt.datetime | None = None) -> str | None:
     """Why a ``running`` run with these ``counts`` is dead, or None (alive, or recorded before runs said
     which process runs them: those are left as they are)."""
@@ -126,7 +136,7 @@ def stale_reason(counts: dict[str, Any] | None, now: dt.datetime | None = None) 
         return None
     pid, host = process["pid"], process.get("host")
     if host == socket.gethostname() and process.get("pidns") == _pid_namespace():
-        if _alive(pid, process.get("started")):
+        if not process_ended(process):
             return None
         return f"the process running it (pid {pid} on {host}) ended without finishing (killed or crashed)"
     beat = _parse_time((counts or {}).get(HEARTBEAT_KEY))

@@ -90,22 +90,30 @@ class EtlReport:
         self.error_messages += other.error_messages
 
 
-def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], set[int]]:
-    """The gazetteer of every organisation, alias and seed name in the database now; names -> ids; sample ids."""
+def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], set[int], dict[int, OrgRef]]:
+    """The gazetteer of every organisation, alias and seed name in the database now; names -> ids;
+    sample ids; ids -> the key each organisation's names map to.
+
+    Precedence: an organisation's name (two organisations of one name make it ambiguous), then
+    aliases in the order they were written (the first wins), then seed names not created yet.
+    :class:`LoaderState` keeps its gazetteer equal to this one while it adds organisations and
+    aliases (:meth:`LoaderState.learn_alias`), so a run that restarts from the database extracts
+    exactly as one that did not stop (issue 14).
+    """
     gazetteer = Gazetteer()
     sample: set[int] = set()
     refs: dict[int, OrgRef] = {}
     by_name: dict[str, int] = {}
     for org_id, name, is_sample, kind, prov in session.execute(
         select(Organisation.id, Organisation.name, Organisation.is_sample, Organisation.kind,
-               Organisation.province_code)
+               Organisation.province_code).order_by(Organisation.id)
     ):
         refs[org_id] = OrgRef(name, kind, prov, org_id)
         by_name.setdefault(name, org_id)
         gazetteer.add(name, refs[org_id])
         if is_sample:
             sample.add(org_id)
-    for org_id, name in session.execute(select(Alias.organisation_id, Alias.name)):
+    for org_id, name in session.execute(select(Alias.organisation_id, Alias.name).order_by(Alias.id)):
         if org_id in refs and name not in gazetteer:
             gazetteer.add(name, refs[org_id])
     for seed in seed_organisations():
@@ -113,7 +121,7 @@ def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], se
         for name in (seed.name, *seed.aliases):
             if name not in gazetteer:
                 gazetteer.add(name, ref)
-    return gazetteer, by_name, sample
+    return gazetteer, by_name, sample, refs
 
 
 class LoaderState:
@@ -134,7 +142,7 @@ class LoaderState:
     def reset(self) -> None:
         """(Re)load everything from the database (after a rollback, or to see others' writes)."""
         session = self.session
-        self.gazetteer, self.by_name, self.sample = _database_gazetteer(session)
+        self.gazetteer, self.by_name, self.sample, self.refs = _database_gazetteer(session)
         self.seeds = {s.name: s for s in seed_organisations()}
         self.provinces = {name: code for code, name in session.execute(select(Province.code, Province.name))}
         self.cities = {(name, prov): code for code, name, prov in session.execute(
@@ -251,7 +259,8 @@ class LoaderState:
             match = self.resolver.match(name, kind=kind)
             if match.org_id is not None:  # an alias, an identifier, a judgement or an automatic merge
                 self.merges += int(match.outcome in ("auto_merge", "judgement"))
-                self.gazetteer.replace(name, OrgRef(name, kind, None, match.org_id))
+                if match.alias is not None:
+                    self.learn_alias(match.alias, match.org_id)
                 return match.org_id
             province, city = place_of(name)
             _section, division = industry_of(name, kind or "other")
@@ -317,10 +326,25 @@ class LoaderState:
             org_id = org.id
             self.by_name[name] = org_id
             self.created[org_id] = (org, [n for _k, n in names])
-        ref = OrgRef(name, kind, province, org_id)
-        for _, alias in names:
-            self.gazetteer.replace(alias, ref)
+            self.refs[org_id] = OrgRef(name, kind, prov_code, org_id)  # as the database gives it back
+            self.gazetteer.replace(name, self.refs[org_id])  # a name comes before every alias
+            for _, alias in _unique(names):
+                self.learn_alias(alias, org_id)
         return org_id
+
+    def learn_alias(self, alias: str, org_id: int) -> None:
+        """Put an alias just written for ``org_id`` into the gazetteer the way a reload would.
+
+        :func:`_database_gazetteer` lets an alias in only where no organisation's name and no
+        earlier alias holds the name (seed names that are not organisations yet come last). The
+        gazetteer of a run that goes on must equal the one a restarted run reloads, or the two
+        would read the next documents differently (a key of another kind or place changes which
+        relations are found).
+        """
+        current = self.gazetteer.get(alias)
+        if self.gazetteer.ambiguous(alias) or (isinstance(current, OrgRef) and current.org_id is not None):
+            return
+        self.gazetteer.replace(alias, self.refs[org_id])
 
 
 def _unique(names: list[tuple[str, str]]) -> list[tuple[str, str]]:

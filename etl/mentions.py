@@ -95,6 +95,14 @@ class Gazetteer:
         """The key of an unambiguous name."""
         return self._names.get(name) if name not in self._ambiguous else None
 
+    def ambiguous(self, name: str) -> bool:
+        """Whether ``name`` was registered for two different keys (and is therefore not matched)."""
+        return name in self._ambiguous
+
+    def entries(self) -> tuple[dict[str, object], frozenset[str]]:
+        """Every unambiguous name with its key, and the ambiguous names (to compare two gazetteers)."""
+        return ({n: k for n, k in self._names.items() if n not in self._ambiguous}, frozenset(self._ambiguous))
+
     @staticmethod
     def _build(names: set[str] | list[str]) -> ahocorasick.Automaton | None:
         if not names:

@@ -4,7 +4,7 @@
 |---|---|---|
 | ``AIMAP_CRAWL_CONCURRENCY`` | 4 | crawls running at once, over every flow (Prefect global limit ``aimap-crawl``) |
 | ``AIMAP_CRAWL_DOMAIN_LIMIT`` | 1 | crawls of one domain at once (global limits ``crawl-domain-<domain>``) |
-| ``AIMAP_CRAWL_LEASE_SECONDS`` | 60 | lease of a crawl's slots: renewed while it runs, given back this long after it died (min 60) |
+| ``AIMAP_CRAWL_LEASE_SECONDS`` | 60 | lease of a crawl's slots: renewed while it runs; a crawl that died on another host gives them back this long after (min 60) |
 | ``AIMAP_NOTIFY_WEBHOOK`` | unset | URL that receives a JSON POST when a flow run fails |
 | ``AIMAP_NOTIFY_BLOCK`` | unset | ``<block-type>/<name>`` of a saved Prefect notification block to notify on failure |
 | ``AIMAP_DASK_ADDRESS`` | unset | ETL extraction on Dask: ``local`` (a temporary local cluster) or a scheduler address |

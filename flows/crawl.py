@@ -21,9 +21,11 @@ Concurrency, politeness and failure handling are Prefect's, the crawling is the 
   when its lease expires. Leases live on disk (``PREFECT_HOME/concurrency_leases``, set in
   :mod:`flows`), because the ephemeral API server that granted them dies with the command, and
   that server does not run Prefect's lease reaper; so a crawl that waits for slots reclaims
-  (:func:`reclaim_slots`) the slots of expired leases, and slots no lease holds at all (left by
-  a server whose leases were in memory), itself. A re-run after a kill waits at most about
-  one lease, with no manual step.
+  (:func:`reclaim_slots`) the slots of expired leases, of leases whose holder process has ended
+  (each crawl records its process beside the leases: ``PREFECT_HOME/concurrency_holders``), and
+  slots no lease holds at all (left by a server whose leases were in memory), itself. A re-run
+  after a kill on the same host takes the slots back within ``RECLAIM_EVERY`` seconds; a holder
+  on another host is waited for until its lease expires. No manual step either way.
 
 Within an annual refresh (``edition`` given) each source is a step of the refresh ledger
 (:mod:`db.runs`): a source whose crawl completed for the edition is not crawled again
@@ -41,7 +43,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from prefect import allow_failure, flow, get_run_logger, task
 from prefect.artifacts import (
@@ -53,7 +55,9 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
 from prefect.concurrency.sync import concurrency
+from prefect.context import TaskRunContext
 from prefect.futures import wait
 from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -64,7 +68,7 @@ from crawlers.run import CrawlError, check_minimum, delivered, run_crawl
 from crawlers.sources import SourceConfig, SourceError, enabled_sources, load_source, scan_sources
 from db.errors import cause_lines, crawl_causes
 from db.models import utcnow
-from db.runs import Ledger, latest_counts
+from db.runs import Ledger, latest_counts, process_ended, process_identity
 from db.session import session_scope
 from flows import LEASES_ON_DISK, config
 from flows.labels import crawl_run_name, label_run
@@ -142,11 +146,27 @@ def _leases(directory: Path) -> list[dict[str, Any]]:
     return found
 
 
+def holder_directory(leases: Path) -> Path:
+    """Where crawls record which process holds a lease (beside Prefect's lease files)."""
+    return leases.parent / "concurrency_holders"
+
+
+def _holder_ended(directory: Path, lease: dict[str, Any]) -> bool:
+    """Whether the process that took ``lease`` (its holder's record) is known to have ended."""
+    holder = (lease.get("metadata") or {}).get("holder") or {}
+    try:
+        record = json.loads((holder_directory(directory) / f"{UUID(str(holder.get('id')))}.json").read_text())
+    except (OSError, ValueError, TypeError):  # no record (another host's crawl, an older version): wait for expiry
+        return False
+    return isinstance(record, dict) and process_ended(record)
+
+
 def reclaim_slots(names: list[str]) -> int:
     """Give back the slots of the limits ``names`` that no live crawl holds; how many were freed.
 
-    1. every expired lease on these limits (its holder stopped renewing it: killed) is released
-       through the API, which decrements the limits and deletes the lease;
+    1. every expired lease on these limits (its holder stopped renewing it: killed), and every
+       lease whose holder's process record (:func:`crawl_slots`) names a process of this host that
+       has ended, is released through the API, which decrements the limits and deletes the lease;
     2. a limit with more active slots than its unexpired leases add up to (slots whose leases a
        dead ephemeral server kept in memory) is set to that sum.
 
@@ -166,7 +186,7 @@ def reclaim_slots(names: list[str]) -> int:
             if not held:
                 continue
             slots = int((lease.get("metadata") or {}).get("slots", 1))
-            if lease["expires"] <= now:
+            if lease["expires"] <= now or _holder_ended(directory, lease):
                 client.release_concurrency_slots_with_lease(UUID(lease["id"]))
                 freed += slots
             else:
@@ -185,23 +205,39 @@ def crawl_slots(names: list[str], lease_seconds: int | None = None, reclaim_ever
                 log: Any = None) -> Iterator[None]:
     """Hold one slot of every limit in ``names`` for the block, leased (renewed while the block runs).
 
-    While the slots are taken, every ``reclaim_every`` seconds the slots of dead holders are given
-    back (:func:`reclaim_slots`), so a crawl killed before never blocks this one for longer than
-    its lease.
+    The lease's holder is the task run (or a new id outside one); where the leases are on disk
+    (:func:`lease_directory`), this process is recorded as that holder
+    (``concurrency_holders/<id>.json``: pid, host, start time) for as long as the block runs. While
+    the slots are taken, every ``reclaim_every`` seconds the slots of dead holders are given back
+    (:func:`reclaim_slots`), so a crawl killed before blocks this one only until that check (same
+    host) or its lease's expiry (another host).
     """
     lease = lease_seconds or config.crawl_lease_seconds()
-    while True:
-        stack = ExitStack()
-        try:
-            stack.enter_context(concurrency(names, occupy=1, timeout_seconds=reclaim_every, lease_duration=lease))
-        except TimeoutError:
-            freed = reclaim_slots(names)
+    context = TaskRunContext.get()
+    holder = ConcurrencyLeaseHolder(type="task_run", id=context.task_run.id if context else uuid4())
+    leases = lease_directory()
+    record = holder_directory(leases) / f"{holder.id}.json" if leases is not None else None
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(process_identity()))
+    try:
+        freed = reclaim_slots(names)  # a crawl killed just before: take its slots back before waiting at all
+        while True:
             if freed and log is not None:
                 log.warning("gave back %d slot(s) of %s that crawls no longer running held", freed, ", ".join(names))
-            continue
-        with stack:
-            yield
-        return
+            stack = ExitStack()
+            try:
+                stack.enter_context(concurrency(names, occupy=1, timeout_seconds=reclaim_every, lease_duration=lease,
+                                                holder=holder))
+            except TimeoutError:
+                freed = reclaim_slots(names)
+                continue
+            with stack:
+                yield
+            return
+    finally:
+        if record is not None:
+            record.unlink(missing_ok=True)
 
 
 def _previous_requests(source: str) -> int:

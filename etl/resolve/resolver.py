@@ -58,12 +58,15 @@ class Resolution:
     ``outcome`` is one of ``identifier``, ``alias``, ``judgement``, ``auto_merge`` (the name
     became an alias of ``org_id``), ``suggested`` (a new organisation with pending suggestions
     towards ``candidates``), ``new`` or ``unresolved`` (lookup only, nothing matched).
+    ``alias`` is the alias row this resolution wrote for ``org_id`` (``None`` when the
+    organisation already had the name, folded alike): what a reload of the names will hold.
     """
 
     org_id: int | None
     outcome: str
     score: float | None = None
     candidates: tuple[int, ...] = ()
+    alias: str | None = None
 
     @property
     def created(self) -> bool:
@@ -511,29 +514,27 @@ class Resolver:
             hit = self.orgs_for_ref(ref)
             if hit:
                 org_id = min(hit)
-                if write:
-                    self._attach(org_id, display, folded, ids)
-                return Resolution(org_id, "identifier")
+                alias = self._attach(org_id, display, folded, ids) if write else None
+                return Resolution(org_id, "identifier", alias=alias)
         hits = [o for o in self._live(self._by_name.get(folded, ())) if not self._identifier_conflict(self._orgs[o], ids)]
         if hits:  # 2. exact alias
             org_id = self._pick(hits, kind, prov, city)
-            if write:
-                self._attach(org_id, display, folded, ids)
-            return Resolution(org_id, "alias")
+            alias = self._attach(org_id, display, folded, ids) if write else None
+            return Resolution(org_id, "alias", alias=alias)
         forced = self._forced(refs)  # 3. positive judgement
         if forced is not None and not self._identifier_conflict(self._orgs[forced], ids):
-            if write:
-                self._attach(forced, display, folded, ids)
-            return Resolution(forced, "judgement")
+            alias = self._attach(forced, display, folded, ids) if write else None
+            return Resolution(forced, "judgement", alias=alias)
         ranked = self.candidates(key, kind, prov, city, refs, ids, hinted=hinted, name=folded)  # 4. fuzzy
         if ranked and ranked[0].score >= self.config.auto_merge:
             top = ranked[0]
+            alias = None
             if write:
-                self._attach(top.org_id, display, folded, ids)
+                alias = self._attach(top.org_id, display, folded, ids)
                 org = self._orgs[top.org_id]
                 self._record(Party(refs[0], display, top.org_id), Party.of(org), POSITIVE, automatic=True,
                              score=top.score)
-            return Resolution(top.org_id, "auto_merge", top.score, (top.org_id,))
+            return Resolution(top.org_id, "auto_merge", top.score, (top.org_id,), alias=alias)
         if not write:
             return Resolution(None, "unresolved", ranked[0].score if ranked else None)
         suggestions = ranked[: self.config.max_suggestions]
@@ -570,15 +571,17 @@ class Resolver:
 
         return min(hits, key=rank)
 
-    def _attach(self, org_id: int, display: str, folded: str, ids: list[str]) -> None:
-        """Make ``display`` an alias of ``org_id`` (if new) and fill identifiers it lacks."""
+    def _attach(self, org_id: int, display: str, folded: str, ids: list[str]) -> str | None:
+        """Make ``display`` an alias of ``org_id`` (if new) and fill identifiers it lacks; the alias written."""
         org_info = self._orgs[org_id]
+        alias = None
         if org_id not in self._by_name.get(folded, ()):
-            self.session.add(Alias(organisation_id=org_id, name=display[:255], kind=alias_kind(display, self.rules),
+            alias = display[:255]
+            self.session.add(Alias(organisation_id=org_id, name=alias, kind=alias_kind(display, self.rules),
                                    source="resolver"))
             self._add_name(org_id, display)
         if not ids:
-            return
+            return alias
         changes: dict[str, str] = {}
         for ref in ids:
             kind, _, value = ref.partition(":")
@@ -593,6 +596,7 @@ class Resolver:
                     self._by_stock[(exchange, code)] = org_id
         if changes:
             bulk_execute(self.session, update(Organisation).where(Organisation.id == org_id).values(**changes))
+        return alias
 
     def _create(self, display: str, kind: str | None, province: str | None, city: str | None,
                 ids: list[str]) -> OrgInfo:

@@ -1,8 +1,9 @@
 """Leases, not slots, and a clean stop (issue 14, finding 2).
 
-- a crawl slot held by a killed run (its lease expired, or its lease gone with the ephemeral API
-  server that kept it in memory) comes back by itself: the next crawl waits a lease at most,
-  not forever (``flows.crawl.crawl_slots``);
+- a crawl slot held by a killed run (its lease expired, its holder process ended, or its lease gone
+  with the ephemeral API server that kept it in memory) comes back by itself: the next crawl on this
+  host takes it back at once, on another it waits a lease at most, never forever
+  (``flows.crawl.crawl_slots``);
 - SIGTERM stops ``aimap refresh`` and every process it started — the Scrapy crawl and the
   ephemeral Prefect server — records its runs ``interrupted`` and exits 143.
 """
@@ -14,13 +15,16 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import sys
 import time
+import uuid
 
 import psutil
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import (
     PREFECT_API_DATABASE_CONNECTION_URL,
@@ -33,13 +37,14 @@ from prefect.settings import (
 from sqlalchemy import select
 
 from db.models import PipelineRun
+from db.runs import process_identity
 from db.session import make_engine, session_factory
 from demosite.evaluation import world_documents
 from demosite.render import render_site
 from demosite.server import serve
 from demosite.world import build_world
 from flows import LEASES_ON_DISK
-from flows.crawl import crawl_slots, ensure_limits, lease_directory
+from flows.crawl import crawl_slots, ensure_limits, holder_directory, lease_directory, reclaim_slots
 from tests.faults import harness
 
 
@@ -102,6 +107,38 @@ def test_an_expired_lease_of_a_killed_crawl_is_given_back(api):
     assert _active("faults-crawl-b") == 0 and _active("faults-domain-b") == 0
 
 
+@pytest.mark.timeout(180)
+def test_a_live_lease_of_a_crawl_process_that_ended_is_given_back_at_once(api):
+    """On this host a killed crawl's slots come back at the next check, not when its lease expires."""
+    ensure_limits({"faults-crawl-c": 1, "faults-domain-c": 1, "faults-other-c": 1})
+    names = ["faults-crawl-c", "faults-domain-c"]
+    ended = psutil.Popen([sys.executable, "-c", "pass"])  # the killed crawl's process: gone
+    identity = {"pid": ended.pid, "host": socket.gethostname(), "started": round(ended.create_time(), 2),
+                "pidns": os.readlink("/proc/self/ns/pid")}
+    ended.wait()
+    holder = ConcurrencyLeaseHolder(type="task_run", id=uuid.uuid4())
+    with get_client(sync_client=True) as client:
+        response = client.increment_concurrency_slots_with_lease(names, 1, "concurrency", 600, holder=holder)
+    directory = lease_directory()
+    assert directory is not None
+    lease_file = directory / f"{response.json()['lease_id']}.json"
+    expires = dt.datetime.fromisoformat(json.loads(lease_file.read_text())["expiration"])
+    records = holder_directory(directory)
+    records.mkdir(parents=True, exist_ok=True)
+    (records / f"{holder.id}.json").write_text(json.dumps(identity))
+    alive = ConcurrencyLeaseHolder(type="task_run", id=uuid.uuid4())  # a live holder's lease stays
+    with get_client(sync_client=True) as client:
+        client.increment_concurrency_slots_with_lease(["faults-other-c"], 1, "concurrency", 600, holder=alive)
+    (records / f"{alive.id}.json").write_text(json.dumps(process_identity()))
+    assert reclaim_slots(["faults-other-c"]) == 0
+    with crawl_slots(names, reclaim_every=1):
+        assert _active("faults-crawl-c") == 1 and _active("faults-domain-c") == 1
+        assert dt.datetime.now(dt.UTC) < expires and not lease_file.exists()
+        own = [json.loads(p.read_text()) for p in records.glob("*.json")]
+        assert process_identity() in own  # this crawl is recorded as its lease's holder while it runs
+    assert _active("faults-crawl-c") == 0 and _active("faults-other-c") == 1
+
+
 def test_sigterm_stops_a_refresh_and_everything_it_started(fault_db, tmp_path):
     db = fault_db(empty=True)
     manifest = render_site(build_world(seed=7, preset="tiny"), tmp_path / "world")
@@ -153,7 +190,8 @@ def test_sigterm_stops_a_refresh_and_everything_it_started(fault_db, tmp_path):
 def test_a_refresh_killed_during_the_crawl_completes_when_run_again(fault_db, tmp_path):
     """``kill -9`` of ``aimap refresh``'s whole process group (the Scrapy crawl and the ephemeral Prefect
     server with it) while it crawls; the same command again, with nothing done by hand in between,
-    waits at most one lease for the dead crawl's slots and completes: every document crawled and
+    takes the dead crawl's slots back at once (its holder record names a process that has ended, so
+    it does not wait for the lease to expire) and completes: every document crawled and
     loaded, no run left ``running``, the killed refresh marked ``interrupted``. (It found that a resumed
     crawl counted only its own documents against the source's minimum — 0 when the killed crawl had
     fetched every page — and the gate stopped the re-run: ``crawlers.run.delivered_before``.)"""
@@ -172,6 +210,7 @@ def test_a_refresh_killed_during_the_crawl_completes_when_run_again(fault_db, tm
         again = harness.run_aimap(args, env, timeout=300)
         took = time.monotonic() - started
     assert again.returncode == 0, again.stderr[-2000:]
+    assert "that crawls no longer running held" in again.stdout + again.stderr, f"re-run took {took:.0f} s"
     got = harness.content(db.url)
     assert len(got["documents"]) == len(world_documents(manifest.out_dir / "truth")) > crawled
     assert all(extracted for _url, _sha, extracted in got["documents"])
