@@ -41,6 +41,7 @@ from etl.lexicon import (
     has_cue,
     labels_in,
     load_lexicon,
+    negated,
     relation_kind,
 )
 from etl.mentions import Gazetteer, Mention, OrgRef, find_mentions, short_forms
@@ -205,7 +206,7 @@ def extract_sentence(
     for pattern in lexicon.non_party:
         for m in pattern.finditer(tokens):
             non_party.update(int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0)))
-    if has_cue(s.text, lexicon.negation):
+    if negated(s.text, lexicon):
         return [], non_party
     kind = relation_kind(s.text, lexicon)
     mentions = list(s.mentions)

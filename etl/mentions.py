@@ -267,6 +267,26 @@ def organisation_kind(name: str, lexicon: Lexicon) -> str | None:
     return None
 
 
+def coordinated_names(span: str) -> list[tuple[int, str]]:
+    """The names an English capitalised sequence joined by "and" holds, with their offsets in ``span``.
+
+    "Chindata Holdings and HEC Group" is two names; "University of Science and Technology" and
+    "Ministry of Industry and Information Technology" are one: an "and" after an "of" phrase
+    coordinates the phrase's words, not two organisations.
+    """
+    out: list[tuple[int, str]] = []
+    current, start, offset = "", 0, 0
+    for piece in span.split(" and "):
+        if current and " of " not in f" {current} ":
+            out.append((start, current))
+            current, start = "", offset
+        current = f"{current} and {piece}" if current else piece
+        offset += len(piece) + len(" and ")
+    if current:
+        out.append((start, current))
+    return out
+
+
 def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
     """Unseen organisation names in ``segment`` (text not covered by known names)."""
     pattern = lexicon.name_pattern
@@ -277,8 +297,9 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
         name = raw.strip().rstrip(",")
         if name.startswith("The "):
             name, lead = name[4:], lead + 4
-        begin = offset + m.start() + lead
-        found.append(Mention(begin, begin + len(name), name, None, organisation_kind(name, lexicon)))
+        for at, piece in coordinated_names(name):  # "the Chizhou Municipal Government and DeepBlue Technology"
+            begin = offset + m.start() + lead + at
+            found.append(Mention(begin, begin + len(piece), piece, None, organisation_kind(piece, lexicon)))
     taken = [(m.start - offset, m.end - offset) for m in found]
     pos = 0
     for piece in _SPLIT.split(segment):

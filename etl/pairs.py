@@ -46,7 +46,8 @@ from common.vocab import place_prefixes
 from db.taxonomy import load_provinces
 from etl import recognise
 from etl.extract import Extraction, Relation, extract_document, same_group
-from etl.lexicon import Lexicon, has_cue, load_lexicon
+from etl.lexicon import Lexicon, load_lexicon
+from etl.lexicon import negated as is_negated
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind
 from etl.normalize import find_dates, normalise, sentences
 from etl.structures import Name, read_structures, triggered
@@ -338,7 +339,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
 
     # sentences the rules settled (a relation found, or a negation cue): the model adds nothing there
     # (:func:`decide`), so the recogniser need not read them
-    negated = {b for b in bounds if has_cue(sentence_text(b), lexicon.negation)}
+    negated = {b for b in bounds if is_negated(sentence_text(b), lexicon)}
     settled = {r.sentence for r in rules.relations} | {sentence_text(b) for b in negated}
     for s in bounds:
         inside = [m for m in rule_mentions if s[0] <= m.start and m.end <= s[1]]

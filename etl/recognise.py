@@ -35,6 +35,7 @@ import numpy as np
 
 from common.datafiles import read_yaml
 from common.text import t2s
+from etl.mentions import coordinated_names
 
 #: LAC tags proposed as organisation candidates (the tag is kept as a feature for the pair model).
 CANDIDATE_TAGS = frozenset({"ORG", "nz", "LOC", "PER", "nt"})
@@ -54,6 +55,10 @@ CEO CTO CFO COO Mr Mrs Ms Dr Prof Professor Senior Deputy Head Founder Co-founde
 China Chinese AI US U.S. UK EU Beijing Shanghai Shenzhen Hong Kong Series Round Yuan RMB USD Billion Million
 """.split())
 
+
+#: Places that may begin a name ("Beijing Artificial Intelligence Industry Investment Fund", "Hong Kong
+#: Science Park"); alone, or before a stop word, they are no name.
+_EN_PLACE_STARTS = frozenset({"China", "Beijing", "Shanghai", "Shenzhen", "Hong"})
 
 #: Name endings whose full stop belongs to the name.
 _ABBREVIATED = ("Inc.", "Ltd.", "Co.", "Corp.", "Bhd.", "S.A.", "N.V.", "L.P.", "Pte.", "Plc.", "AG.")
@@ -163,6 +168,8 @@ def english_candidates(text: str, start: int, end: int) -> list[tuple[int, int, 
         words = m.group(0).split()
         first = 0
         while first < len(words) and (words[first] in _EN_STOP or words[first].lower() in ("of", "and", "the")):
+            if words[first] in _EN_PLACE_STARTS and first + 1 < len(words) and words[first + 1] not in _EN_STOP:
+                break  # "Beijing Humanoid Robot Innovation Center": the place begins the name
             first += 1
         last = len(words)
         while last > first and (words[last - 1] in _EN_STOP or words[last - 1].lower() in ("of", "and", "for", "de", "the", "&")):
@@ -173,10 +180,16 @@ def english_candidates(text: str, start: int, end: int) -> list[tuple[int, int, 
         span = " ".join(words[first:last])
         if span.endswith(".") and not span.endswith(_ABBREVIATED):  # the sentence's full stop
             span = span[:-1]
-        if len(span) < 2 or span.isdigit():
-            continue
-        out.append((head, head + len(span), "EN"))
+        for offset, piece in _coordinated(span):
+            if len(piece) < 2 or piece.isdigit():
+                continue
+            out.append((head + offset, head + offset + len(piece), "EN"))
     return out
+
+
+def _coordinated(span: str) -> list[tuple[int, str]]:
+    """:func:`etl.mentions.coordinated_names`, without a lone stop word ("A and B")."""
+    return [(o, p) for o, p in coordinated_names(span) if p.split()[0] not in _EN_STOP or len(p.split()) > 1]
 
 
 _EN_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-\.&]*|[^\sA-Za-z0-9]")

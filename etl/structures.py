@@ -164,7 +164,8 @@ def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funde
     funded = funded_name(sentence, names, patterns)
     funded_id = funded.id if funded is not None else None
     if funded_id is None:
-        investors = {n.id for n in names if patterns.any("funding", "investor_after", _around(sentence, n)[1])}
+        investors = {n.id for n in names if patterns.any("funding", "investor_after", _around(sentence, n)[1])
+                     or patterns.any("funding", "investor_list_before", _around(sentence, n)[0])}
         if not investors:
             return None
         if funded_hint is None:  # investors listed, the funded firm unnamed: at least never pair them
@@ -200,10 +201,24 @@ def buyer_name(sentence: str, names: Sequence[Name], patterns: Patterns) -> Name
     return None
 
 
+def results_buyer(sentence: str, names: Sequence[Name], patterns: Patterns) -> Name | None:
+    """The buyer a sentence announcing a tender's results names ("X released the bidding results"), if any."""
+    return next((n for n in names if patterns.any("tender", "results", _around(sentence, n)[1])), None)
+
+
 def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_hint: int | None = None) -> Structure | None:
-    """A tender result: each winning bidder -> the buyer; agents and losing bidders are no parties."""
-    if len(names) < 1 or not patterns.any("tender", "trigger", sentence):
+    """A tender result: each winning bidder -> the buyer; agents and losing bidders are no parties.
+
+    A sentence that only announces the results (:func:`results_buyer`) gives a structure without
+    links: its buyer (``anchor``) is the buyer of the winners a later sentence lists, and its other
+    names are no parties."""
+    if len(names) < 1:
         return None
+    if not patterns.any("tender", "trigger", sentence):
+        announcer = results_buyer(sentence, names, patterns)
+        if announcer is None:
+            return None
+        return Structure("tender", covered={n.id for n in names}, anchor=announcer.id)
     buyer = buyer_name(sentence, names, patterns)
     buyer_id = buyer.id if buyer is not None else buyer_hint
     if buyer_id is None:

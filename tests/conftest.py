@@ -12,6 +12,7 @@ When PostgreSQL is unreachable the PostgreSQL variants are skipped locally, but 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,12 @@ from sqlalchemy.orm import Session
 
 from db import migrate
 from db.session import make_engine, session_factory
+
+# One numba cache for the test session and every ``aimap`` process its tests start. Each test gives
+# its commands a fresh AIMAP_HOME, where the kernels of analysis._bfs would otherwise be compiled again
+# by every `aimap analyze` or refresh (~16 s of CPU each). The default, a cache under AIMAP_HOME, is
+# tested in tests/test_netstats_process.py with an environment of its own.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"aimap-tests-numba-{os.getuid()}"))
 
 PG_ADMIN_DSN = os.environ.get("AIMAP_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 PG_URL_TEMPLATE = os.environ.get(

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from etl.extract import extract_document
-from etl.lexicon import load_lexicon
-from etl.mentions import Gazetteer, OrgRef
+from etl.lexicon import load_lexicon, negated
+from etl.mentions import Gazetteer, OrgRef, coordinated_names
 from etl.normalize import find_dates, normalise, sentences
 
 REF = {"星云": OrgRef("北京星云智能科技有限公司", "firm"), "清华": OrgRef("清华大学", "university"),
@@ -60,6 +60,23 @@ def test_witness_is_not_a_party(gazetteer):
 def test_talks_and_rumours_are_not_cooperations(gazetteer):
     assert _rel("星云智能与清华大学就大模型合作进行了初步洽谈，双方表示将继续探讨合作的可能性。", gazetteer) == []
     assert _rel("有媒体报道称星云智能将与中国移动合作，星云智能对此予以否认。", gazetteer) == []
+
+
+def test_a_signing_after_talks_or_a_report_is_a_cooperation_a_denial_is_not(gazetteer):
+    """Talk, visit and report cues yield to a signing in the same sentence (ANNOTATION.md ex-01);
+    rumour and denial cues do not (etl.lexicon.negated)."""
+    for text in ("星云智能与清华大学召开合作座谈会并签订战略合作框架协议。", "浙江发布消息称，星云智能和清华大学签订了战略合作框架协议。"):
+        assert [r[:2] for r in _rel(text, gazetteer)] == [("星云智能", "清华大学")], text
+    lexicon = load_lexicon()
+    assert negated("有媒体报道称星云智能与清华大学签署协议，星云智能予以否认。", lexicon)
+    assert negated("双方就合作进行了洽谈。", lexicon) and not negated("双方洽谈后签署了协议。", lexicon)
+
+
+def test_english_names_joined_by_and_are_two_names() -> None:
+    assert coordinated_names("Chizhou Municipal Government and DeepBlue Technology") == [
+        (0, "Chizhou Municipal Government"), (33, "DeepBlue Technology")]
+    assert coordinated_names("Ministry of Industry and Information Technology") == [
+        (0, "Ministry of Industry and Information Technology")]
 
 
 def test_multiparty_signing_gives_every_pair(gazetteer):

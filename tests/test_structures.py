@@ -124,3 +124,33 @@ def test_extractor_never_pairs_investors_of_one_round(readers) -> None:
     funded = {r.receiver.name for r in extraction.relations if r.provider.name in investors}
     assert len(funded) == 1 and "石智航" in funded.pop()
     assert {r.provider.name for r in extraction.relations} >= investors
+
+
+def test_an_investor_list_in_the_next_sentence_funds_the_firm_named_before() -> None:
+    first = "The Beijing Humanoid Robot Innovation Center has completed its first financing round, raising 700 million yuan"
+    second = "Investors include Baidu, Xiaomi and the Beijing Artificial Intelligence Industry Investment Fund"
+    found = read_structures([
+        (first, names_of(first, ("Beijing Humanoid Robot Innovation Center", "unknown"))),
+        (second, [Name(i + 1, n.start, n.end, n.kind) for i, n in enumerate(names_of(
+            second, ("Baidu", "firm"), ("Xiaomi", "firm"), ("Beijing Artificial Intelligence Industry Investment Fund", "investor")))]),
+    ])
+    assert found[1] is not None
+    assert {(link.provider, link.receiver, link.kind) for link in found[1].links} == {
+        (1, 0, "investment"), (2, 0, "investment"), (3, 0, "investment")}
+    listed = "投资方包括洪泰基金、国中资本和茅台基金"
+    alone = read_funding(listed, names_of(listed, ("洪泰基金", "investor"), ("国中资本", "investor"), ("茅台基金", "investor")),
+                         load_patterns(), funded_hint=7)
+    assert alone is not None and {(link.provider, link.receiver) for link in alone.links} == {(0, 7), (1, 7), (2, 7)}
+
+
+def test_a_sentence_announcing_tender_results_names_the_buyer_of_the_winners_listed_next() -> None:
+    first = "China Telecom released the bidding results for GPU servers in its Intel and AMD series"
+    second = "The successful bidders include Huawei, H3C and Inspur"
+    spans = names_of(first, ("China Telecom", "firm"), ("Intel", "firm"), ("AMD", "firm"))
+    winners = [Name(i + 3, n.start, n.end, n.kind) for i, n in enumerate(
+        names_of(second, ("Huawei", "firm"), ("H3C", "firm"), ("Inspur", "firm")))]
+    found = read_structures([(first, spans), (second, winners)])
+    assert found[0] is not None and found[0].links == [] and found[0].covered == {0, 1, 2}  # Intel, AMD: no bidders
+    assert found[1] is not None
+    assert {(link.provider, link.receiver, link.kind) for link in found[1].links} == {
+        (3, 0, "bid_award"), (4, 0, "bid_award"), (5, 0, "bid_award")}
