@@ -23,7 +23,10 @@ from tests.faults.conftest import BATCH
 COMPARED = ("documents", "organisations", "edges", "mentions", "fingerprints")
 
 
-@pytest.mark.parametrize(("kind", "seed"), [("random", 1), ("boundary", 3), ("loaded", 4), ("drop", 5)])
+# CI's seeded subset: a kill right after a batch commit (the restart the loader's gazetteer must survive:
+# tests/faults/test_restart_gazetteer.py), a kill in the fingerprint phase, a connection drop; kills at
+# random moments too in benchmarks/bench_faults.py (8 runs of each kind on the small world)
+@pytest.mark.parametrize(("kind", "seed"), [("boundary", 3), ("loaded", 4), ("drop", 5)])
 def test_etl_interrupted_then_rerun_equals_an_uninterrupted_run(kind, seed, fault_db, etl_reference, pg_admin):
     db = fault_db()
     total = db.count("SELECT count(*) FROM documents")
