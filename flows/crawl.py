@@ -151,12 +151,28 @@ def holder_directory(leases: Path) -> Path:
     return leases.parent / "concurrency_holders"
 
 
-def _holder_ended(directory: Path, lease: dict[str, Any]) -> bool:
-    """Whether the process that took ``lease`` (its holder's record) is known to have ended."""
+def _holder_record(directory: Path, lease: dict[str, Any]) -> Path | None:
+    """The process record of the lease's holder (:func:`crawl_slots`), where it would be."""
     holder = (lease.get("metadata") or {}).get("holder") or {}
     try:
-        record = json.loads((holder_directory(directory) / f"{UUID(str(holder.get('id')))}.json").read_text())
-    except (OSError, ValueError, TypeError):  # no record (another host's crawl, an older version): wait for expiry
+        return holder_directory(directory) / f"{UUID(str(holder.get('id')))}.json"
+    except ValueError:
+        return None
+
+
+def _forget_holder(directory: Path, lease: dict[str, Any]) -> None:
+    """Remove the record of a released lease's holder (a killed crawl could not)."""
+    record = _holder_record(directory, lease)
+    if record is not None:
+        record.unlink(missing_ok=True)
+
+
+def _holder_ended(directory: Path, lease: dict[str, Any]) -> bool:
+    """Whether the process that took ``lease`` (its holder's record) is known to have ended."""
+    path = _holder_record(directory, lease)
+    try:
+        record = json.loads(path.read_text()) if path is not None else None
+    except (OSError, ValueError):  # no record (another host's crawl, an older version): wait for expiry
         return False
     return isinstance(record, dict) and process_ended(record)
 
@@ -188,6 +204,7 @@ def reclaim_slots(names: list[str]) -> int:
             slots = int((lease.get("metadata") or {}).get("slots", 1))
             if lease["expires"] <= now or _holder_ended(directory, lease):
                 client.release_concurrency_slots_with_lease(UUID(lease["id"]))
+                _forget_holder(directory, lease)
                 freed += slots
             else:
                 live.update(dict.fromkeys(held, slots))

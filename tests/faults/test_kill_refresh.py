@@ -134,6 +134,7 @@ def test_a_live_lease_of_a_crawl_process_that_ended_is_given_back_at_once(api):
     with crawl_slots(names, reclaim_every=1):
         assert _active("faults-crawl-c") == 1 and _active("faults-domain-c") == 1
         assert dt.datetime.now(dt.UTC) < expires and not lease_file.exists()
+        assert not (records / f"{holder.id}.json").exists()  # the dead holder's record went with its lease
         own = [json.loads(p.read_text()) for p in records.glob("*.json")]
         assert process_identity() in own  # this crawl is recorded as its lease's holder while it runs
     assert _active("faults-crawl-c") == 0 and _active("faults-other-c") == 1
