@@ -342,9 +342,10 @@ class LoaderState:
         relations are found).
         """
         current = self.gazetteer.get(alias)
-        if self.gazetteer.ambiguous(alias) or (isinstance(current, OrgRef) and current.org_id is not None):
-            return
-        self.gazetteer.replace(alias, self.refs[org_id])
+        ref = self.refs.get(org_id)
+        if ref is None or self.gazetteer.ambiguous(alias) or (isinstance(current, OrgRef) and current.org_id is not None):
+            return  # (an organisation this state has not loaded: the next reload brings it and its alias)
+        self.gazetteer.replace(alias, ref)
 
 
 def _unique(names: list[tuple[str, str]]) -> list[tuple[str, str]]:
