@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
+# test processes (pytest-xdist); each test module stays in one process (--dist loadscope)
+TEST_WORKERS ?= 2
 
 .PHONY: demo test install install-dev lint clean help
 
@@ -32,7 +34,7 @@ demo: $(VENV)/.installed
 	$(BIN)/demosite demo
 
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
