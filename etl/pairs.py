@@ -81,6 +81,14 @@ class Cues:
 
     groups: tuple[tuple[str, tuple[str, ...]], ...]
     name_kinds: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    tech_markers: tuple[str, ...] = ()
+
+    def is_tech(self, name: str) -> bool:
+        """Whether a name carries a technology-supplier marker (``tech_markers``): a Chinese marker
+        anywhere in it, an English one as a word."""
+        lowered = t2s(name).lower()
+        words = set(re.findall(r"[a-z]+", lowered))
+        return any((m in words) if m.isascii() else (m in lowered) for m in self.tech_markers)
 
     def kind_of(self, name: str) -> str:
         """The first kind whose ending (Chinese) or word (English) the name has; ``unknown`` else."""
@@ -104,7 +112,8 @@ def load_cues(path: Path = CUES_FILE) -> Cues:
     data = read_yaml(path)
     return Cues(tuple((name, tuple(str(p).lower() for p in phrases)) for name, phrases in data["groups"].items()),
                 tuple((kind, tuple(str(p).lower() for p in endings))
-                      for kind, endings in data.get("name_kinds", {}).items()))
+                      for kind, endings in data.get("name_kinds", {}).items()),
+                tuple(str(m).lower() for m in data.get("tech_markers", ())))
 
 
 def fold(name: str) -> str:
@@ -250,6 +259,8 @@ def pair_features(doc: str, s: tuple[int, int], x: Mention, y: Mention, ex: Enti
          f"fx={min(ex.first_sentence, 3)}", f"fy={min(ey.first_sentence, 3)}",
          f"title={int(ex.in_title)}{int(ey.in_title)}", f"gap={_bucket(len(between))}", f"names_between={_bucket(between_names)}",
          f"sent={'first' if sentence_index == 0 else 'later'}"]
+    tech = f"{int(cues.is_tech(ex.identity + ' ' + ex.surface))}{int(cues.is_tech(ey.identity + ' ' + ey.surface))}"
+    f += [f"tech={tech}", f"tech|nxy={tech}|{ex.name_kind}|{ey.name_kind}"]
     if _LIST_ONLY.match(between or " "):
         # two names of one list: co-builders, or co-investees / co-signers of a hub ("分别")
         f.append("list_only")
@@ -516,7 +527,7 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
         ruled.update(occ.sentence for occ, _ in scored or ())
         rules = [r for r in rules if (pair, r.sentence) not in claimed]
         if not scored or max(p for _, p in scored) >= veto:
-            relations += rules
+            relations += [_model_direction(r, scored, model) for r in rules]
     decided: list[Relation] = []  # the model's own relations
     t_party = model.thresholds.get("party", 0.5)
     t_ruled = model.thresholds.get("ruled_party", 1.01)  # above 1: never in a sentence the rules settled
@@ -561,6 +572,38 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     barred = {m.identity for e in view.entities if not _credible(e) for m in e.mentions}
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
     return _with_agreements([_firm_to_government(r, view) for r in relations + structured])
+
+
+def _model_direction(relation: Relation, scored: list[tuple[Occurrence, float]], model: PairModel) -> Relation:
+    """A mutual relation the rules found, directed when the model is sure of a direction.
+
+    The rules read "A与B签署…协议" as mutual; ANNOTATION.md directs most of these (a supplier
+    delivering to a hospital, bank, manufacturer or government: supplier -> adopter). The model's
+    direction votes over the pair's occurrences (weighted by their party probability, as for the
+    model's own pairs) turn the relation when one direction holds at least the ``rule_direction``
+    share of the votes. Co-development, alliances and co-built labs stay mutual (no provider by
+    definition). On the dev part (5-fold cross-validation) relation F1 (new) 0.378 -> 0.388 and
+    direction accuracy 0.787 -> 0.805 at 0.8 (0.7 the same, 0.6 0.382)."""
+    threshold = model.thresholds.get("rule_direction", 1.01)  # above 1: never (older model files)
+    if relation.direction != "mutual" or not scored or relation.kind in _NO_PROVIDER_KINDS:
+        return relation
+    votes = {d: 0.0 for d in DIRECTIONS}
+    total = 0.0
+    for occ, p in scored:
+        flip = occ.x.mentions[0].identity == relation.receiver.identity  # x is named first in the sentence
+        for d, q in model.direction.probabilities(occ.features).items():
+            votes[{"x->y": "y->x", "y->x": "x->y"}.get(d, d) if flip else d] += p * q
+        total += p
+    best = max(votes, key=lambda d: votes[d])
+    if total <= 0 or best == "mutual" or votes[best] / total < threshold:
+        return relation
+    if best == "x->y":
+        return replace(relation, direction="directed")
+    return replace(relation, provider=relation.receiver, receiver=relation.provider, direction="directed")
+
+
+#: Kinds without a provider: they stay mutual whatever the model says (:func:`_model_direction`).
+_NO_PROVIDER_KINDS = frozenset({"joint_development", "alliance_membership", "joint_lab"})
 
 
 def _with_agreements(relations: list[Relation], cues: Cues | None = None) -> list[Relation]:
@@ -731,7 +774,7 @@ def training_rows(view: DocumentView, resolve: Any, gold: Sequence[Mapping[str, 
     for e in view.entities:
         names = [m.surface or m.name for m in e.mentions] + [e.identity]
         found = [c for c in (resolve(n) for n in names) if c is not None]
-        canon[e.id] = max(set(found), key=found.count) if found else None
+        canon[e.id] = max(sorted(set(found)), key=found.count) if found else None  # ties: by name, not by hash order
     rows = []
     for occ in view.occurrences:
         cx, cy = canon[occ.x.id], canon[occ.y.id]

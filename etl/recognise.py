@@ -180,6 +180,8 @@ def english_candidates(text: str, start: int, end: int) -> list[tuple[int, int, 
         span = " ".join(words[first:last])
         if span.endswith(".") and not span.endswith(_ABBREVIATED):  # the sentence's full stop
             span = span[:-1]
+        if span.endswith(("'s", "’s")):  # a possessive: "HKIC's investment" names HKIC
+            span = span[:-2]
         for offset, piece in _coordinated(span):
             if len(piece) < 2 or piece.isdigit():
                 continue
