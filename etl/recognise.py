@@ -234,6 +234,37 @@ def plausible(name: str) -> bool:
                 or simple.endswith(ends))
 
 
+NAME_HEADS_FILE = Path(__file__).resolve().parent / "lexicons" / "name_heads.yml"
+#: Chinese candidates ending with one of these were cut after a conjunction ("苏州市相城区政府与").
+_TRAILING = ("与", "和", "及", "同", "跟")
+_MERGE_FIRST_TAGS = frozenset({"n", "nz", "ORG", "LOC", "PER", "v", "vn", "j", "nw"})
+
+
+@lru_cache(maxsize=1)
+def _name_heads() -> tuple[frozenset[str], frozenset[str]]:
+    data = read_yaml(NAME_HEADS_FILE)
+    return frozenset(data["heads"]), frozenset(data["not_first"])
+
+
+def merged_candidates(text: str, tagged: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Brand-style names LAC splits or tags as common nouns (``etl/lexicons/name_heads.yml``), proposed
+    with tag ``MERGE``: two adjacent words ("面壁" + "智能", "贵州" + "移动"), or one noun that ends
+    with a head word ("轻舟智航", "人民中科")."""
+    heads, not_first = _name_heads()
+    out = []
+    for a, b, t in tagged:  # one noun that ends with a head: "轻舟智航", "人民中科"
+        word = t2s(text[a:b])
+        if t in ("n", "vn", "nw") and b - a >= 4 and _HAN.search(word) and any(
+                word.endswith(h) and len(word) - len(h) >= 2 and word[:-len(h)] not in not_first for h in heads):
+            out.append((a, b, "MERGE"))
+    for (a, b, t), (c, d, _) in zip(tagged, tagged[1:], strict=False):
+        first = t2s(text[a:b])
+        if (b == c and t in _MERGE_FIRST_TAGS and b - a >= 2 and t2s(text[c:d]) in heads
+                and first not in not_first and _HAN.search(first)):
+            out.append((a, d, "MERGE"))
+    return out
+
+
 def candidates(text: str, start: int, end: int,
                tagged: list[tuple[int, int, str]] | None = None) -> list[tuple[int, int, str]]:
     """Candidates of one sentence, routed by script: LAC for Chinese, capitalised words for English.
@@ -245,6 +276,10 @@ def candidates(text: str, start: int, end: int,
     if is_han(text[start:end]):
         taken = [(s, e) for s, e, _ in found]
         tagged = tagged if tagged is not None else words(text, start, end)
-        found += [c for c in tagged if c[2] in CANDIDATE_TAGS and c[1] - c[0] >= 2
-                  and not any(s < c[1] and c[0] < e for s, e in taken)]
+        chinese = [c for c in tagged if c[2] in CANDIDATE_TAGS and c[1] - c[0] >= 2]
+        chinese = [(s, e - 1, t) if e - s > 3 and text[e - 1] in _TRAILING else (s, e, t) for s, e, t in chinese]
+        merged = merged_candidates(text, tagged)
+        # a merged name replaces the words it joins
+        chinese = [c for c in chinese if not any(m[0] <= c[0] and c[1] <= m[1] for m in merged)] + merged
+        found += [c for c in chinese if not any(s < c[1] and c[0] < e for s, e in taken)]
     return sorted(c for c in found if plausible(text[c[0]:c[1]]))
