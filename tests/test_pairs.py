@@ -7,7 +7,8 @@ import random
 
 from etl.gazetteer import seed_gazetteer
 from etl.offline import extract_jsonl
-from etl.pairs import MAX_DOCUMENT_CHARS, LinearModel, extract_with_model, read_document
+from etl.pairmodel import LinearModel
+from etl.pairs import MAX_DOCUMENT_CHARS, extract_with_model, read_document
 from etl.recognise import candidates, plausible
 
 

@@ -16,7 +16,8 @@ from etl.corpus import read_part, score_corpus
 from etl.gazetteer import seed_gazetteer
 from etl.lexicon import load_lexicon
 from etl.offline import to_record
-from etl.pairs import default_model, extract_with_model
+from etl.pairmodel import default_model
+from etl.pairs import extract_with_model
 from tests.data.realtext.assemble import split_of
 
 #: Relation F1 over ``new`` relations measured on the test part when this floor was set

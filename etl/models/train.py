@@ -41,14 +41,12 @@ from etl.extract import Extraction
 from etl.gazetteer import seed_gazetteer
 from etl.lexicon import load_lexicon
 from etl.offline import to_record
+from etl.pairmodel import MODEL_FILE, LinearModel, PairModel
 from etl.pairs import (
     DIRECTIONS,
     KINDS,
-    MODEL_FILE,
     STATUSES,
     DocumentView,
-    LinearModel,
-    PairModel,
     decide,
     load_cues,
     read_document,
