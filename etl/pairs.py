@@ -529,7 +529,7 @@ def _model_direction(relation: Relation, scored: list[tuple[Occurrence, float]],
     votes = {d: 0.0 for d in DIRECTIONS}
     total = 0.0
     for occ, p in scored:
-        flip = occ.x.mentions[0].identity == relation.receiver.identity  # x is named first in the sentence
+        flip = relation.receiver.identity in {m.identity for m in occ.x.mentions}  # x is named first in the sentence
         for d, q in model.direction.probabilities(occ.features).items():
             votes[{"x->y": "y->x", "y->x": "x->y"}.get(d, d) if flip else d] += p * q
         total += p
