@@ -6,10 +6,12 @@ on what earlier documents loaded. So :func:`run_pipeline` works in *waves* of ``
 batches of ``batch_size`` pending documents:
 
 1. the batches of a wave are extracted ahead (:func:`extract_batch`), all against the same
-   gazetteer snapshot — the database as it is at the wave's start (nothing writes during this
-   phase), built once per process and wave (:func:`snapshot_for`). How the batches are run is
-   the caller's: ``aimap etl`` and the flow run them in a pool of worker processes sized to the
-   cores (:class:`ExtractionPool`), or the flow maps them over tasks on a Dask cluster; without
+   gazetteer snapshot, built once per process and wave (:func:`snapshot_for`). How the batches
+   are run is the caller's: ``aimap etl`` and the flow run them in a pool of worker processes
+   sized to the cores (:class:`ExtractionPool`), which extracts the next wave while this process
+   loads the current one (the snapshot: the loader's gazetteer when the current wave starts
+   loading), or the flow maps them over tasks on a Dask cluster (the snapshot: the database at the
+   wave's start, nothing writes while the wave is extracted); without
    an ``extract`` hook (``workers=0``) nothing is extracted ahead and every document is
    extracted while loading (the serial path);
 2. the wave is loaded in document order (:func:`load_wave`, :func:`etl.load.run_etl_ids`), one
@@ -77,12 +79,17 @@ def pending(db_url: str, limit: int | None = None, reprocess: bool = False) -> l
         return pending_documents(session, limit, reprocess)
 
 
-def snapshot_for(key: str, db_url: str, path: str | None = None) -> Gazetteer:
-    """The gazetteer snapshot named ``key``, made once per process; only the latest is kept.
+#: Snapshots a process keeps: the wave being loaded and the next one, extracted meanwhile.
+_SNAPSHOTS_KEPT = 2
 
-    ``key`` names a wave of one run. With ``path`` it is the loader's own gazetteer at the
-    wave's start, published there by :meth:`ExtractionPool.publish` (what the serial loader
-    would extract the wave's first document with, so few documents need extracting again);
+
+def snapshot_for(key: str, db_url: str, path: str | None = None) -> Gazetteer:
+    """The gazetteer snapshot named ``key``, made once per process; only the latest two are kept
+    (the wave being loaded and the one extracted meanwhile, :func:`run_pipeline`).
+
+    ``key`` names a wave of one run. With ``path`` it is the loader's own gazetteer when the
+    previous wave starts loading, published there by :meth:`ExtractionPool.publish` (close to what
+    the serial loader would extract the wave's documents with, so few need extracting again);
     without, it is built from the database ``db_url`` — which does not change during the wave's
     extraction phase, so every process (a Dask worker on another machine too) builds the same.
     """
@@ -93,9 +100,15 @@ def snapshot_for(key: str, db_url: str, path: str | None = None) -> Gazetteer:
             else:
                 with session_scope(get_engine(db_url)) as session:
                     gazetteer = gazetteer_snapshot(session)
-            _snapshot.clear()
-            _snapshot[key] = gazetteer
+            _keep_snapshot(key, gazetteer)
         return _snapshot[key]
+
+
+def _keep_snapshot(key: str, gazetteer: Gazetteer) -> None:
+    """Store a snapshot, dropping the oldest beyond :data:`_SNAPSHOTS_KEPT` (callers hold the lock)."""
+    _snapshot[key] = gazetteer
+    while len(_snapshot) > _SNAPSHOTS_KEPT:
+        del _snapshot[next(iter(_snapshot))]
 
 
 def loader_for(key: str, db_url: str) -> tuple[Session, LoaderState]:
@@ -178,7 +191,8 @@ class ExtractionPool:
     connections and threads). Each worker loads the extractor once (:func:`_start_worker`) and
     then runs :func:`extract_batch` on batches of document ids: it reads the documents from the
     database itself, extracts against the wave's snapshot (the loader's gazetteer, published by
-    :meth:`publish` as a file the workers read once per wave) and returns plain picklable records
+    :meth:`publish` as a file the workers read once per wave; :meth:`submit` starts a wave without
+    waiting for it, so :func:`run_pipeline` loads one wave while the next is extracted) and returns plain picklable records
     (:class:`etl.load.Precomputed`); loading stays in the calling process, the one writer. The
     same :func:`extract_batch` is what a Dask cluster runs (the ETL flow with
     ``AIMAP_DASK_ADDRESS``; there the snapshot comes from the database). :func:`run_pipeline`
@@ -198,22 +212,25 @@ class ExtractionPool:
         self._serial = itertools.count()
 
     def publish(self, key: str, gazetteer: Gazetteer) -> None:
-        """Make ``gazetteer`` (the loader's, at the wave's start) the snapshot ``key`` of the workers and
+        """Make ``gazetteer`` (the loader's, as the previous wave starts loading) the snapshot ``key`` of the workers and
         of this process (a frozen copy: the loader's own grows while it loads the wave)."""
         data = pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL)
-        for old in self._published.values():
-            Path(old).unlink(missing_ok=True)
         path = Path(self._dir) / f"{next(self._serial)}.pickle"
         path.write_bytes(data)
-        self._published = {key: str(path)}
+        self._published[key] = str(path)
+        while len(self._published) > _SNAPSHOTS_KEPT:  # the wave being loaded and the next one
+            Path(self._published.pop(next(iter(self._published)))).unlink(missing_ok=True)
         with _snapshot_lock:
-            _snapshot.clear()
-            _snapshot[key] = pickle.loads(data)
+            _keep_snapshot(key, pickle.loads(data))
 
-    def __call__(self, batches: list[list[int]], snapshot_key: str) -> list[list[Precomputed]]:
+    def submit(self, batches: list[list[int]], snapshot_key: str) -> Callable[[], list[list[Precomputed]]]:
+        """Start extracting a wave's batches; the returned call waits for their extractions, in batch order."""
         path = self._published.get(snapshot_key)
         futures = [self.executor.submit(extract_batch, ids, self.db_url, snapshot_key, path) for ids in batches]
-        return [f.result() for f in futures]
+        return lambda: [f.result() for f in futures]
+
+    def __call__(self, batches: list[list[int]], snapshot_key: str) -> list[list[Precomputed]]:
+        return self.submit(batches, snapshot_key)()
 
     def close(self) -> None:
         """Stop the worker processes and remove the published snapshots."""
@@ -277,6 +294,31 @@ def waves(ids: list[int], batch_size: int, wave_batches: int, run_key: str) -> l
             for w in range(0, len(batches), wave_batches)]
 
 
+def _pipelined(pool: ExtractionPool, run_waves: list[Wave], state: LoaderState
+               ) -> Callable[[int], list[list[Precomputed]]]:
+    """``ahead(i)``: the extractions of wave ``i``, after starting wave ``i + 1`` in the pool.
+
+    So the workers extract the next wave while this process loads the current one, instead of
+    waiting for it. Wave ``i + 1`` is extracted against the loader's gazetteer as it is when
+    wave ``i`` starts loading (published as that wave's snapshot): the names wave ``i`` adds are
+    not in it, and the loader extracts again the documents whose names those change
+    (:func:`etl.load.run_etl_ids`), so the database ends the same as with the serial path.
+    """
+    started: dict[int, Callable[[], list[list[Precomputed]]]] = {}
+
+    def start(i: int) -> None:
+        if i < len(run_waves) and i not in started:
+            pool.publish(run_waves[i].key, state.gazetteer)
+            started[i] = pool.submit(run_waves[i].batches, run_waves[i].key)
+
+    def ahead(i: int) -> list[list[Precomputed]]:
+        start(i)
+        start(i + 1)
+        return started.pop(i)()
+
+    return ahead
+
+
 def run_pipeline(
     db_url: str,
     ids: list[int],
@@ -313,11 +355,15 @@ def run_pipeline(
     load = load or default_load
     report = EtlReport()
     done = 0
+    run_waves = waves(ids, batch_size, wave_batches, run_key)
     try:
-        for wave in waves(ids, batch_size, wave_batches, run_key):
-            if isinstance(extract, ExtractionPool):  # the workers extract with the loader's own gazetteer
-                extract.publish(wave.key, loader_for(run_key, db_url)[1].gazetteer)
-            extracted = extract(wave.batches, wave.key) if extract is not None else []
+        if isinstance(extract, ExtractionPool):
+            ahead = _pipelined(extract, run_waves, loader_for(run_key, db_url)[1])
+        for index, wave in enumerate(run_waves):
+            if isinstance(extract, ExtractionPool):
+                extracted = ahead(index)
+            else:
+                extracted = extract(wave.batches, wave.key) if extract is not None else []
             report.add(load(wave.ids, extracted, wave.key if extract is not None else None, run_key))
             done += len(wave.ids)
             if progress:
