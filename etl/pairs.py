@@ -80,13 +80,16 @@ class Cues:
     groups: tuple[tuple[str, tuple[str, ...]], ...]
     name_kinds: tuple[tuple[str, tuple[str, ...]], ...] = ()
     tech_markers: tuple[str, ...] = ()
+    adopter_markers: tuple[str, ...] = ()
 
     def is_tech(self, name: str) -> bool:
         """Whether a name carries a technology-supplier marker (``tech_markers``): a Chinese marker
         anywhere in it, an English one as a word."""
-        lowered = t2s(name).lower()
-        words = set(re.findall(r"[a-z]+", lowered))
-        return any((m in words) if m.isascii() else (m in lowered) for m in self.tech_markers)
+        return _marked(name, self.tech_markers)
+
+    def is_adopter(self, name: str) -> bool:
+        """Whether a name carries a technology-adopter marker (``adopter_markers``), as :meth:`is_tech`."""
+        return _marked(name, self.adopter_markers)
 
     def kind_of(self, name: str) -> str:
         """The first kind whose ending (Chinese) or word (English) the name has; ``unknown`` else."""
@@ -104,6 +107,12 @@ class Cues:
         return [name for name, phrases in self.groups if any(p in lowered for p in phrases)]
 
 
+def _marked(name: str, markers: tuple[str, ...]) -> bool:
+    lowered = t2s(name).lower()
+    words = set(re.findall(r"[a-z]+", lowered))
+    return any((m in words) if m.isascii() else (m in lowered) for m in markers)
+
+
 @lru_cache(maxsize=2)
 def load_cues(path: Path = CUES_FILE) -> Cues:
     """The cue groups (see :class:`Cues`)."""
@@ -111,7 +120,8 @@ def load_cues(path: Path = CUES_FILE) -> Cues:
     return Cues(tuple((name, tuple(str(p).lower() for p in phrases)) for name, phrases in data["groups"].items()),
                 tuple((kind, tuple(str(p).lower() for p in endings))
                       for kind, endings in data.get("name_kinds", {}).items()),
-                tuple(str(m).lower() for m in data.get("tech_markers", ())))
+                tuple(str(m).lower() for m in data.get("tech_markers", ())),
+                tuple(str(m).lower() for m in data.get("adopter_markers", ())))
 
 
 def fold(name: str) -> str:
@@ -258,7 +268,8 @@ def pair_features(doc: str, s: tuple[int, int], x: Mention, y: Mention, ex: Enti
          f"title={int(ex.in_title)}{int(ey.in_title)}", f"gap={_bucket(len(between))}", f"names_between={_bucket(between_names)}",
          f"sent={'first' if sentence_index == 0 else 'later'}"]
     tech = f"{int(cues.is_tech(ex.identity + ' ' + ex.surface))}{int(cues.is_tech(ey.identity + ' ' + ey.surface))}"
-    f += [f"tech={tech}", f"tech|nxy={tech}|{ex.name_kind}|{ey.name_kind}"]
+    adopt = f"{int(cues.is_adopter(ex.identity + ' ' + ex.surface))}{int(cues.is_adopter(ey.identity + ' ' + ey.surface))}"
+    f += [f"tech={tech}", f"tech|nxy={tech}|{ex.name_kind}|{ey.name_kind}", f"adopt={adopt}", f"tech|adopt={tech}|{adopt}"]
     if _LIST_ONLY.match(between or " "):
         # two names of one list: co-builders, or co-investees / co-signers of a hub ("分别")
         f.append("list_only")
@@ -366,6 +377,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
             name = doc[a:b]
             m = Mention(a, b, name, None, None, norm.original_text(a, b))
             by_sentence[s].append((m, _add(entities, by_fold, m, tag)))
+    _propagate(doc, norm, bounds, entities, by_sentence, not_names)
     title_folded = fold(title or "")
     for e in entities:
         e.name_kind = cues.kind_of(e.surface)
@@ -407,6 +419,45 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                                       [m for m, _ in named])
                 occurrences.append(Occurrence(ex, ey, s, feats, rule))
     return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable)
+
+
+def _propagate(doc: str, norm: Any, bounds: list[tuple[int, int]], entities: list[Entity],
+               by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]], not_names: frozenset[str]) -> None:
+    """An organisation recognised in one sentence is named in every sentence that writes it.
+
+    The recogniser reads a sentence at a time and misses a name in one sentence that it finds in
+    another ("汇医慧影近日宣布完成…融资，本轮由达泰资本领投" after "汇医慧影成立于…"); so every form
+    the document's entities are written in (2+ Han characters, 3+ Latin ones on word boundaries)
+    is looked up in every sentence where it overlaps no name found there, and becomes a mention
+    of that entity. The mention carries no tag of its own (the entity's tags stay those of its
+    recognised mentions)."""
+    forms: dict[str, Entity] = {}
+    for e in entities:
+        if not recognise.plausible(e.surface) or e.folded in not_names:
+            continue
+        for m in e.mentions:
+            name = m.name
+            if len(name) >= (3 if name.isascii() else 2) and fold(name) not in not_names:
+                forms.setdefault(name, e)
+    if not forms:
+        return
+    pattern = re.compile("|".join(
+        (rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])" if f.isascii() else re.escape(f))
+        for f in sorted(forms, key=lambda f: (-len(f), f))))
+    for s in bounds:
+        present = by_sentence.get(s, [])
+        named = {e.id for _, e in present}
+        taken = [(m.start, m.end) for m, _ in present]
+        for found in pattern.finditer(doc, s[0], s[1]):
+            a, b = found.span()
+            entity = forms[found.group()]
+            if entity.id in named or any(x < b and a < y for x, y in taken):
+                continue
+            m = Mention(a, b, doc[a:b], None, None, norm.original_text(a, b))
+            entity.mentions.append(m)
+            by_sentence[s].append((m, entity))
+            named.add(entity.id)
+            taken.append((a, b))
 
 
 def _year(view: DocumentView, occ: Occurrence, status: str) -> int | None:
