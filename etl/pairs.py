@@ -81,6 +81,7 @@ class Cues:
     name_kinds: tuple[tuple[str, tuple[str, ...]], ...] = ()
     tech_markers: tuple[str, ...] = ()
     adopter_markers: tuple[str, ...] = ()
+    anaphors: tuple[str, ...] = ()
 
     def is_tech(self, name: str) -> bool:
         """Whether a name carries a technology-supplier marker (``tech_markers``): a Chinese marker
@@ -121,7 +122,8 @@ def load_cues(path: Path = CUES_FILE) -> Cues:
                 tuple((kind, tuple(str(p).lower() for p in endings))
                       for kind, endings in data.get("name_kinds", {}).items()),
                 tuple(str(m).lower() for m in data.get("tech_markers", ())),
-                tuple(str(m).lower() for m in data.get("adopter_markers", ())))
+                tuple(str(m).lower() for m in data.get("adopter_markers", ())),
+                tuple(str(m).lower() for m in data.get("anaphors", ())))
 
 
 def fold(name: str) -> str:
@@ -401,6 +403,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
             unpaired.append(r)
     occurrences = []
     pairable: dict[tuple[int, int], list[tuple[Mention, Entity]]] = {}
+    hub = min((e for e in entities if _pairable(e, not_names)), key=lambda e: e.mention_rank, default=None)
     for index, s in enumerate(bounds):
         named = sorted(by_sentence.get(s, []), key=lambda me: me[0].start)
         first: dict[int, Mention] = {}
@@ -410,6 +413,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                    if _pairable(entities[i], not_names)]
         pairable[s] = [(m, entities[i]) for i, m in ordered]
         order = ordered[:MAX_ENTITIES]
+        stand_in = _anaphor(doc, s, hub, first, [m for m, _ in named], cues) if order else None
         for i, (xi, xm) in enumerate(order):
             for yi, ym in order[i + 1:]:
                 ex, ey = entities[xi], entities[yi]
@@ -418,6 +422,14 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
                                       [m for m, _ in named])
                 occurrences.append(Occurrence(ex, ey, s, feats, rule))
+        if stand_in is not None and hub is not None:  # the main organisation, written as "公司", "该区" …
+            for oi, om in order:
+                (ex, xm), (ey, ym) = sorted(((hub, stand_in), (entities[oi], om)), key=lambda em: em[1].start)
+                rule = next(iter(rule_pairs.get(frozenset((hub.id, oi)), ())), None)
+                between_names = sum(1 for _, m in order if xm.end <= m.start and m.end <= ym.start)
+                feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
+                                      [m for m, _ in named])
+                occurrences.append(Occurrence(ex, ey, s, [*feats, "anaphor"], rule))
     return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable)
 
 
@@ -458,6 +470,31 @@ def _propagate(doc: str, norm: Any, bounds: list[tuple[int, int]], entities: lis
             by_sentence[s].append((m, entity))
             named.add(entity.id)
             taken.append((a, b))
+
+
+def _anaphor(doc: str, s: tuple[int, int], hub: Entity | None, first: dict[int, Mention], names: list[Mention],
+             cues: Cues) -> Mention | None:
+    """Where a sentence that does not name the document's main organisation ``hub`` refers to it
+    by one of the ``anaphors`` of ``etl/lexicons/pair_cues.yml`` ("公司", "该区"), outside every name:
+    a stand-in mention of it there; else None."""
+    if hub is None or hub.id in first or not cues.anaphors:
+        return None
+    lowered = doc[s[0]:s[1]].lower()
+    for word in cues.anaphors:
+        at = lowered.find(word)
+        while at >= 0:
+            a, b = s[0] + at, s[0] + at + len(word)
+            if not any(m.start < b and a < m.end for m in names) and (not word.isascii() or _word_at(lowered, at, len(word))):
+                return Mention(a, b, doc[a:b], None, None, doc[a:b])
+            at = lowered.find(word, at + 1)
+    return None
+
+
+def _word_at(text: str, at: int, length: int) -> bool:
+    """Whether ``text[at:at+length]`` stands as a word (no letter or digit on either side)."""
+    before = text[at - 1] if at > 0 else " "
+    after = text[at + length] if at + length < len(text) else " "
+    return not before.isalnum() and not after.isalnum()
 
 
 def _year(view: DocumentView, occ: Occurrence, status: str) -> int | None:
