@@ -306,6 +306,9 @@ def pair_features(doc: str, s: tuple[int, int], x: Mention, y: Mention, ex: Enti
     return f
 
 
+#: Cue groups whose presence anywhere in a document is a feature of each of its pairs (``doc:``).
+_DOCUMENT_GROUPS = ("denial", "talks", "terminated", "historical")
+
 #: Cue groups that make a sentence worth the recogniser's time (it costs about 1 ms a sentence).
 RELATION_GROUPS = frozenset({"cooperation", "joint_build", "supply", "investment", "tender_win", "terminated"})
 
@@ -382,7 +385,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
     _propagate(doc, norm, bounds, entities, by_sentence, not_names)
     title_folded = fold(title or "")
     for e in entities:
-        e.name_kind = cues.kind_of(e.surface)
+        e.name_kind = "media" if _cited_source(doc, e) else cues.kind_of(e.surface)
         e.in_title = bool(title_folded) and e.folded in title_folded
         e.first_sentence = next((i for i, s in enumerate(bounds) if any(s[0] <= m.start < s[1] for m in e.mentions)),
                                 len(bounds))
@@ -404,6 +407,9 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
     occurrences = []
     pairable: dict[tuple[int, int], list[tuple[Mention, Entity]]] = {}
     hub = min((e for e in entities if _pairable(e, not_names)), key=lambda e: e.mention_rank, default=None)
+    # what the whole document says: a denial or talks in its title or text colour every pair in it
+    found_in_doc = set(cues.found(doc))
+    whole = [f"title:{g}" for g in cues.found(title or "")] + [f"doc:{g}" for g in _DOCUMENT_GROUPS if g in found_in_doc]
     for index, s in enumerate(bounds):
         named = sorted(by_sentence.get(s, []), key=lambda me: me[0].start)
         first: dict[int, Mention] = {}
@@ -421,7 +427,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 between_names = sum(1 for _, m in order if xm.end <= m.start and m.end <= ym.start)
                 feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
                                       [m for m, _ in named])
-                occurrences.append(Occurrence(ex, ey, s, feats, rule))
+                occurrences.append(Occurrence(ex, ey, s, feats + whole, rule))
         if stand_in is not None and hub is not None:  # the main organisation, written as "公司", "该区" …
             for oi, om in order:
                 (ex, xm), (ey, ym) = sorted(((hub, stand_in), (entities[oi], om)), key=lambda em: em[1].start)
@@ -429,8 +435,20 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 between_names = sum(1 for _, m in order if xm.end <= m.start and m.end <= ym.start)
                 feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
                                       [m for m, _ in named])
-                occurrences.append(Occurrence(ex, ey, s, [*feats, "anaphor"], rule))
+                occurrences.append(Occurrence(ex, ey, s, [*feats, *whole, "anaphor"], rule))
     return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable)
+
+
+#: "据“X”报道", "据X消息", "X报道称": the name of a source cited, not of a party.
+_SOURCE_BEFORE = re.compile(r"(?:据|援引|来源[:：]?|来自|转引自|via|according to|reported by)\s*[“\"「『]?$", re.I)
+_SOURCE_AFTER = re.compile(r"^\s*[”\"」』]?\s*(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:的)?(?:报道|消息|文章|报导|获悉|援引|称|reported|reports|said in a report)", re.I)
+
+
+def _cited_source(doc: str, entity: Entity) -> bool:
+    """Whether every mention of an entity is a source the text cites ("据“互联网乱侃秀”2022年9月5日文章")."""
+    return bool(entity.mentions) and all(
+        _SOURCE_BEFORE.search(doc[max(0, m.start - 12):m.start]) and _SOURCE_AFTER.search(doc[m.end:m.end + 16])
+        for m in entity.mentions)
 
 
 def _propagate(doc: str, norm: Any, bounds: list[tuple[int, int]], entities: list[Entity],

@@ -45,7 +45,11 @@ _NOT_A_PARTY = re.compile(r"(?:融资|轮|人民币|美元|港元|港币|欧元|
 #: What may precede a name that is its sentence's subject: nothing, a date, a clause break.
 _SUBJECT_BEFORE = re.compile(r"(?:^|[,，:：;；])\s*(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:,|，)?\s*$")
 #: "完成/获得 … 融资": the funded firm is the subject before it, else the last name before it.
-_FUNDED_VERB = re.compile(r"(?:完成|获得|获|斩获|拿下|迎来|收获)[^，。,;；]{0,30}?(?:融资|投资|注资)")
+_FUNDED_VERB = re.compile(r"(?:完成|获得|获|斩获|拿下|拿到|迎来|收获)[^，。,;；]{0,30}?(?:融资|投资|注资|轮)")
+#: A clause of a funding sentence that tells of an earlier round ("继2024年9月引入A、B之后, 又完成B轮"):
+#: the investors named in it invested before (historical), whatever the rest of the sentence says.
+_EARLIER_CLAUSE = re.compile(r"^\s*(?:继|自|在)[^，,；;]{0,60}(?:之后|以后|后)\s*$|^\s*after\b", re.I)
+_CLAUSE_BREAK = re.compile(r"[，,；;]")
 
 
 @dataclass(frozen=True)
@@ -183,8 +187,16 @@ def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funde
             continue
         if funded is not None and n.end <= funded.start and not patterns.any("funding", "investor_after", after):
             continue
-        structure.links.append(Link(n.id, funded_id, "directed", "investment", status))
+        structure.links.append(Link(n.id, funded_id, "directed", "investment",
+                                    "historical" if _EARLIER_CLAUSE.search(_clause(sentence, n)) else status))
     return structure
+
+
+def _clause(sentence: str, name: Name) -> str:
+    """The clause of ``sentence`` (between commas or semicolons) that holds ``name``."""
+    starts = [m.end() for m in _CLAUSE_BREAK.finditer(sentence, 0, name.start)]
+    end = _CLAUSE_BREAK.search(sentence, name.end)
+    return sentence[starts[-1] if starts else 0:end.start() if end else len(sentence)]
 
 
 def buyer_name(sentence: str, names: Sequence[Name], patterns: Patterns) -> Name | None:
