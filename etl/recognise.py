@@ -185,8 +185,17 @@ def english_candidates(text: str, start: int, end: int) -> list[tuple[int, int, 
         for offset, piece in _coordinated(span):
             if len(piece) < 2 or piece.isdigit():
                 continue
-            out.append((head + offset, head + offset + len(piece), "EN"))
+            a, b = head + offset, head + offset + len(piece)
+            if _EN_PERSON_BEFORE.search(text, max(0, a - 40), a):
+                continue  # "founder Yang Zhilin", "CEO Jensen Huang": a person
+            out.append((a, b, "EN"))
     return out
+
+
+#: An English capitalised name right after a person's title is a person, not an organisation ("founder Yang Zhilin", "CEO Jensen Huang").
+_EN_PERSON_BEFORE = re.compile(r"(?:\b(?:CEO|chief executive|chairman|chairwoman|founder|co-founder|president|"
+                               r"vice president|director|minister|mayor|governor|secretary|spokesman|spokeswoman|"
+                               r"spokesperson|analyst|Mr\.|Ms\.|Mrs\.|Dr\.|Prof\.))\s*,?\s*$", re.I)
 
 
 def _coordinated(span: str) -> list[tuple[int, str]]:
