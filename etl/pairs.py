@@ -34,11 +34,8 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from common.datafiles import read_yaml
 from common.text import t2s
 from common.vocab import place_prefixes
 from db.taxonomy import load_provinces
@@ -48,10 +45,10 @@ from etl.lexicon import Lexicon, load_lexicon
 from etl.lexicon import negated as is_negated
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind
 from etl.normalize import find_dates, normalise, sentences
+from etl.paircues import Cues, load_cues
 from etl.pairmodel import PairModel, default_model
 from etl.structures import Name, read_structures, triggered
 
-CUES_FILE = Path(__file__).resolve().parent / "lexicons" / "pair_cues.yml"
 #: Directions of an occurrence, relative to text order (x is named first).
 DIRECTIONS = ("x->y", "y->x", "mutual")
 STATUSES = ("new", "historical", "terminated")
@@ -70,60 +67,6 @@ _LIST_ONLY = re.compile(r"^(?:[、,，和与及跟同/]|以及|并与|and|with|,
 
 class ExtractionError(ValueError):
     """A document the extractor refuses, with the reason (the batch goes on without it)."""
-
-
-@dataclass(frozen=True)
-class Cues:
-    """The cue groups of ``etl/lexicons/pair_cues.yml``: group name -> phrases (lower case), and the
-    name endings (Chinese) or words (English) that tell a candidate's kind."""
-
-    groups: tuple[tuple[str, tuple[str, ...]], ...]
-    name_kinds: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    tech_markers: tuple[str, ...] = ()
-    adopter_markers: tuple[str, ...] = ()
-    anaphors: tuple[str, ...] = ()
-
-    def is_tech(self, name: str) -> bool:
-        """Whether a name carries a technology-supplier marker (``tech_markers``): a Chinese marker
-        anywhere in it, an English one as a word."""
-        return _marked(name, self.tech_markers)
-
-    def is_adopter(self, name: str) -> bool:
-        """Whether a name carries a technology-adopter marker (``adopter_markers``), as :meth:`is_tech`."""
-        return _marked(name, self.adopter_markers)
-
-    def kind_of(self, name: str) -> str:
-        """The first kind whose ending (Chinese) or word (English) the name has; ``unknown`` else."""
-        lowered = t2s(name).lower().strip()
-        words = set(re.findall(r"[a-z]+", lowered))
-        for kind, endings in self.name_kinds:
-            for ending in endings:
-                if (ending in words) if ending.isascii() else lowered.endswith(ending):
-                    return kind
-        return "unknown"
-
-    def found(self, text: str) -> list[str]:
-        """The groups one of whose phrases occurs in ``text`` (case-insensitive)."""
-        lowered = text.lower()
-        return [name for name, phrases in self.groups if any(p in lowered for p in phrases)]
-
-
-def _marked(name: str, markers: tuple[str, ...]) -> bool:
-    lowered = t2s(name).lower()
-    words = set(re.findall(r"[a-z]+", lowered))
-    return any((m in words) if m.isascii() else (m in lowered) for m in markers)
-
-
-@lru_cache(maxsize=2)
-def load_cues(path: Path = CUES_FILE) -> Cues:
-    """The cue groups (see :class:`Cues`)."""
-    data = read_yaml(path)
-    return Cues(tuple((name, tuple(str(p).lower() for p in phrases)) for name, phrases in data["groups"].items()),
-                tuple((kind, tuple(str(p).lower() for p in endings))
-                      for kind, endings in data.get("name_kinds", {}).items()),
-                tuple(str(m).lower() for m in data.get("tech_markers", ())),
-                tuple(str(m).lower() for m in data.get("adopter_markers", ())),
-                tuple(str(m).lower() for m in data.get("anaphors", ())))
 
 
 def fold(name: str) -> str:
