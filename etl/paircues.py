@@ -50,7 +50,15 @@ class Cues:
     def found(self, text: str) -> list[str]:
         """The groups one of whose phrases occurs in ``text`` (case-insensitive)."""
         lowered = text.lower()
-        return [name for name, phrases in self.groups if any(p in lowered for p in phrases)]
+        return [name for name, pattern in _group_patterns(self.groups) if pattern.search(lowered)]
+
+
+@lru_cache(maxsize=4)
+def _group_patterns(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One compiled alternation per cue group: a substring search for any of its phrases in one pass
+    (the same answer as testing each phrase with ``in``, several times faster)."""
+    return tuple((name, re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))))
+                 for name, phrases in groups)
 
 
 def _marked(name: str, markers: tuple[str, ...]) -> bool:

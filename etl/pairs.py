@@ -396,7 +396,7 @@ def _cited_source(doc: str, entity: Entity) -> bool:
 
 def _propagate(doc: str, norm: Any, bounds: list[tuple[int, int]], entities: list[Entity],
                by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]], not_names: frozenset[str]) -> None:
-    """An organisation recognised in one sentence is named in every sentence that writes it.
+    """An organisation the recogniser found in one sentence is named in every sentence that writes it.
 
     The recogniser reads a sentence at a time and misses a name in one sentence that it finds in
     another ("汇医慧影近日宣布完成…融资，本轮由达泰资本领投" after "汇医慧影成立于…"); so every form
@@ -406,8 +406,8 @@ def _propagate(doc: str, norm: Any, bounds: list[tuple[int, int]], entities: lis
     recognised mentions)."""
     forms: dict[str, Entity] = {}
     for e in entities:
-        if not recognise.plausible(e.surface) or e.folded in not_names:
-            continue
+        if e.tags <= {"RULE"} or not recognise.plausible(e.surface) or e.folded in not_names:
+            continue  # the rules' names are found in every sentence already
         for m in e.mentions:
             name = m.name
             if len(name) >= (3 if name.isascii() else 2) and fold(name) not in not_names:
