@@ -44,7 +44,7 @@ from etl.extract import Extraction, Relation, extract_document, same_group
 from etl.lexicon import Lexicon, load_lexicon
 from etl.lexicon import negated as is_negated
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind
-from etl.normalize import find_dates, normalise, sentences
+from etl.normalize import Normalised, find_dates, normalise, sentences
 from etl.paircues import Cues, load_cues
 from etl.pairmodel import PairModel, default_model
 from etl.structures import Name, read_structures, triggered
@@ -394,7 +394,7 @@ def _cited_source(doc: str, entity: Entity) -> bool:
         for m in entity.mentions)
 
 
-def _propagate(doc: str, norm: Any, bounds: list[tuple[int, int]], entities: list[Entity],
+def _propagate(doc: str, norm: Normalised, bounds: list[tuple[int, int]], entities: list[Entity],
                by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]], not_names: frozenset[str]) -> None:
     """An organisation the recogniser found in one sentence is named in every sentence that writes it.
 
