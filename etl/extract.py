@@ -268,26 +268,39 @@ def extract_sentence(
                 emit(provider, others[0], "directed", conf["directed"], kind)
     if kind is None or len({m.identity for i, m in enumerate(s.mentions) if i not in non_party}) < 2:
         return relations, non_party
-    # multi-party lists: ⟨a⟩、⟨b⟩和⟨c⟩ -> every pair
-    for m in re.finditer(r"⟨\d+⟩(?:(?:[、，]|和|与|及|以及|,? and (?:the )?|, (?:the )?)⟨\d+⟩){2,}", tokens):
-        members = [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))]
-        hub = _LIST_HUB.search(tokens[:m.start()])
-        if hub is not None:  # "⟨h⟩还与⟨a⟩、⟨b⟩和⟨c⟩签约": the hub with each, not the members together
-            for j in members:
-                emit(int(hub.group(1)), j, "mutual", conf["multiparty"], kind)
-            continue
-        if _LIST_OBJECT.search(tokens[max(0, m.start() - 4):m.start()]):
-            continue  # "投资对象为⟨a⟩、⟨b⟩、⟨c⟩": a list of objects, not co-signers
-        for i, j in combinations(members, 2):
-            emit(i, j, "mutual", conf["multiparty"], kind)
+    listed, apart = _list_pairs(tokens)
+    for i, j in listed:
+        emit(i, j, "mutual", conf["multiparty"], kind)
     for pattern in lexicon.mutual:
         for m in pattern.finditer(tokens):
-            emit(int(m.group(1)), int(m.group(2)), "mutual", conf["mutual"], kind)
+            if frozenset((int(m.group(1)), int(m.group(2)))) not in apart:  # "…⟨b⟩和⟨c⟩签署" ends such a list
+                emit(int(m.group(1)), int(m.group(2)), "mutual", conf["mutual"], kind)
     if also_historical is not None:
         for r in list(relations):
             relations.append(Relation(r.provider, r.receiver, r.direction, "other", "historical", also_historical,
                                       None, r.tech_categories, r.application_domains, r.sentence, r.confidence))
     return relations, non_party
+
+
+def _list_pairs(tokens: str) -> tuple[list[tuple[int, int]], set[frozenset[int]]]:
+    """The pairs the multi-party lists of a tokenised sentence make, and the pairs of list members
+    that are no relation.
+
+    ``⟨a⟩、⟨b⟩和⟨c⟩`` (three or more names) is every pair of co-signers; after "⟨h⟩还与" it is the hub
+    with each member (:data:`_LIST_HUB`), after a verb or a preposition a list of objects with no
+    pair (:data:`_LIST_OBJECT`); in those two the members are never a pair of their own.
+    """
+    listed: list[tuple[int, int]] = []
+    apart: set[frozenset[int]] = set()
+    for m in re.finditer(r"⟨\d+⟩(?:(?:[、，]|和|与|及|以及|,? and (?:the )?|, (?:the )?)⟨\d+⟩){2,}", tokens):
+        members = [int(x) for x in re.findall(r"⟨(\d+)⟩", m.group(0))]
+        hub = _LIST_HUB.search(tokens[:m.start()])
+        if hub is not None or _LIST_OBJECT.search(tokens[max(0, m.start() - 4):m.start()]):
+            apart.update(frozenset(p) for p in combinations(members, 2))
+            listed += [(int(hub.group(1)), j) for j in members] if hub is not None else []
+        else:
+            listed += list(combinations(members, 2))
+    return listed, apart
 
 
 #: A list of three or more names right after "⟨h⟩(还/也/分别)与": the hub signs with each of them.

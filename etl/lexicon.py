@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version as package_version
@@ -104,9 +105,11 @@ class Lexicon:
         return [p for _, phrases in self.kinds for p in phrases]
 
 
-def _alternation(words: list[str]) -> re.Pattern[str] | None:
-    """One pattern matching any of ``words`` (longest first); None for no words."""
-    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))) if words else None
+def alternation(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern matching any of ``words`` literally, longest first (a substring search for all of
+    them in one pass); None for no words."""
+    unique = sorted(set(words), key=lambda w: (-len(w), w))
+    return re.compile("|".join(re.escape(w) for w in unique)) if unique else None
 
 
 @lru_cache(maxsize=4)
@@ -148,8 +151,8 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         reject=[re.compile(p) for p in orgs.get("reject", [])],
         contextual=[re.compile(p) for p in orgs.get("contextual", [])],
         stop=frozenset(orgs.get("stop", [])),
-        name_start_cuts=_alternation(orgs.get("name_start_cuts", [])),
-        office_titles=_alternation(orgs.get("office_titles", [])),
+        name_start_cuts=alternation(orgs.get("name_start_cuts", [])),
+        office_titles=alternation(orgs.get("office_titles", [])),
         suffix_starts=re.compile(
             f"(?=({'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))}))"
         ),

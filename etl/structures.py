@@ -48,7 +48,7 @@ _SUBJECT_BEFORE = re.compile(r"(?:^|[,，:：;；])\s*(?:\d{4}年)?(?:\d{1,2}月
 _FUNDED_VERB = re.compile(r"(?:完成|获得|获|斩获|拿下|拿到|迎来|收获)[^，。,;；]{0,30}?(?:融资|投资|注资|轮)")
 #: A clause of a funding sentence that tells of an earlier round ("继2024年9月引入A、B之后, 又完成B轮"):
 #: the investors named in it invested before (historical), whatever the rest of the sentence says.
-_EARLIER_CLAUSE = re.compile(r"^\s*(?:继|自|在)[^，,；;]{0,60}(?:之后|以后|后)\s*$|^\s*after\b", re.I)
+_EARLIER_CLAUSE = re.compile(r"(?:继(?!续)|自)[^，,；;]{0,60}(?:之后|以后)\s*$|^\s*after\b", re.I)
 _CLAUSE_BREAK = re.compile(r"[，,；;]")
 
 

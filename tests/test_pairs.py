@@ -95,3 +95,52 @@ def test_bad_input_is_a_recorded_error_or_an_empty_result(tmp_path) -> None:
     out = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
     assert [o["id"] for o in out] == ["empty", "binary", "mixed"]
     assert out[0]["relations"] == [] and out[0]["is_cooperation"] is False
+
+
+def _pairs(extraction) -> set[frozenset[str]]:
+    return {frozenset((r.provider.identity, r.receiver.identity)) for r in extraction.relations}
+
+
+def test_a_list_after_a_hub_is_its_partners_not_a_group_of_co_signers() -> None:
+    """"X还与A、B和C签约": X with each of A, B, C; the rules paired every member of the list before."""
+    from etl.extract import extract_document
+
+    text = "科大讯飞股份有限公司还与无锡嘉环科技股份有限公司、无锡酉云科技有限公司和无锡新因素信息科技有限公司签署合作协议。"
+    pairs = _pairs(extract_document(text, None, seed_gazetteer()))
+    members = ["无锡嘉环科技股份有限公司", "无锡酉云科技有限公司", "无锡新因素信息科技有限公司"]
+    assert not any(frozenset((a, b)) in pairs for i, a in enumerate(members) for b in members[i + 1:])
+    assert sum(1 for p in pairs if any("科大讯飞" in n for n in p)) == 3
+
+
+def test_discovered_names_lose_a_visit_a_role_or_an_office_holder_before_them() -> None:
+    from etl.lexicon import load_lexicon
+    from etl.mentions import discover
+
+    def names(segment: str) -> set[str]:
+        return {m.name for m in discover(segment, 0, load_lexicon())}
+
+    assert "铁福来装备制造集团股份有限公司" in names("毛艳丽一行还参观了铁福来装备制造集团股份有限公司")
+    assert "广东捷起建设工程有限公司" in names("承包人广东捷起建设工程有限公司")
+    assert names("副县长郑华永代表学院") == set()
+    assert "河南城建学院" in names("宝丰县和河南城建学院")
+    assert not any(n == "信息化部" for n in names("中华人民共和国工业和信息化部"))  # a ministry is never split at 和
+
+
+def test_investors_of_an_earlier_round_are_historical() -> None:
+    from etl.structures import Name, load_patterns, read_funding
+
+    s = "智元机器人继2024年9月引入慕华科创、软通动力之后,近日又完成B轮融资,由腾讯投资领投。"
+    names = [Name(i, s.index(n), s.index(n) + len(n), "unknown") for i, n in enumerate(["智元机器人", "慕华科创", "软通动力", "腾讯投资"])]
+    found = read_funding(s, names, load_patterns())
+    assert found is not None
+    status = {link.provider: link.status for link in found.links if link.receiver == 0}
+    assert status == {1: "historical", 2: "historical", 3: "new"}
+
+
+def test_a_name_found_once_is_found_in_every_sentence_and_the_company_stands_for_the_main_one() -> None:
+    text = ("汇医慧影成立于2015年4月，专注医疗影像人工智能。汇医慧影近日宣布完成数亿元B轮融资，本轮由达泰资本领投。"
+            "公司同日与某市第一人民医院签署合作协议。")
+    view = read_document(text, None, seed_gazetteer())
+    entity = next(e for e in view.entities if e.surface == "汇医慧影")
+    assert len(entity.mentions) >= 2  # named in both sentences, though the recogniser may read only one
+    assert any("anaphor" in o.features and entity in (o.x, o.y) for o in view.occurrences)
