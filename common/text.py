@@ -25,7 +25,19 @@ def _converter() -> Any:  # opencc has no type hints
 
 
 def t2s(text: str) -> str:
-    """``text`` with traditional Chinese characters converted to simplified (OpenCC ``t2s``)."""
+    """``text`` with traditional Chinese characters converted to simplified (OpenCC ``t2s``).
+
+    Short strings (words and names, :data:`_SHORT` characters at most) are remembered: the
+    extractor converts the same words hundreds of thousands of times in a run.
+    """
+    return _t2s_short(text) if len(text) <= _SHORT else _converter().convert(text)
+
+
+_SHORT = 64
+
+
+@lru_cache(maxsize=1 << 16)
+def _t2s_short(text: str) -> str:
     return _converter().convert(text)
 
 

@@ -41,6 +41,8 @@ from etl.mentions import coordinated_names
 CANDIDATE_TAGS = frozenset({"ORG", "nz", "LOC", "PER", "nt"})
 #: Longest sentence (characters) handed to LAC; longer ones are cut into pieces of this size.
 MAX_CHARS = 256
+#: Pieces whose tags each tagger remembers (least recently used first out; about 2 KiB each).
+CACHED_PIECES = 4096
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _EN_WORD = r"(?:[A-Z][A-Za-z0-9&'\-\.]*|[A-Z]{2,}[a-z]*|\d+[A-Z][A-Za-z0-9]*)"
@@ -79,6 +81,9 @@ class LacTagger:
         self._model_dir = model_dir
         self._lock = threading.Lock()
         self._state: tuple[Any, dict[str, int], int, dict[str, str], dict[int, str], np.ndarray] | None = None
+        # announcements repeat their boilerplate sentences ("一、协议签订的基本情况", "本协议为框架性协议…"):
+        # a piece tagged once is not tagged again (the tags are a function of the text alone)
+        self._remembered = lru_cache(maxsize=CACHED_PIECES)(self._tag_piece)
 
     @staticmethod
     def _read_tsv(path: Path) -> dict[str, str]:
@@ -111,12 +116,12 @@ class LacTagger:
         """``(start, end, tag)`` of every word of ``text`` (pieces of :data:`MAX_CHARS` characters)."""
         out: list[tuple[int, int, str]] = []
         for offset in range(0, len(text), MAX_CHARS):
-            out += [(s + offset, e + offset, t) for s, e, t in self._tag_piece(text[offset:offset + MAX_CHARS])]
+            out += [(s + offset, e + offset, t) for s, e, t in self._remembered(text[offset:offset + MAX_CHARS])]
         return out
 
-    def _tag_piece(self, text: str) -> list[tuple[int, int, str]]:
+    def _tag_piece(self, text: str) -> tuple[tuple[int, int, str], ...]:
         if not text:
-            return []
+            return ()
         session, vocab, oov, q2b, tags, transitions = self._load()
         ids = np.array([[vocab.get(q2b.get(c, c), oov) for c in text]], dtype=np.int64)
         emissions = session.run(None, {"token_ids": ids, "length": np.array([len(text)], dtype=np.int64)})[0][0]
@@ -130,21 +135,29 @@ class LacTagger:
                 words[-1] = (start, i + 1, prev)
             else:
                 words.append((i, i + 1, name or label))
-        return words
+        return tuple(words)
 
 
 def _viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
-    """Best tag path of a linear-chain CRF: emissions (length x tags), transitions (tags x tags)."""
+    """Best tag path of a linear-chain CRF: emissions (length x tags), transitions (tags x tags).
+
+    One buffer for the step's scores and one array of back pointers: numpy's per-call cost, not
+    the arithmetic, is most of a step on a 59-tag model.
+    """
+    n, k = emissions.shape
+    back = np.empty((n, k), dtype=np.intp)
     score = emissions[0].copy()
-    back = []
-    for t in range(1, len(emissions)):
-        total = score[:, None] + transitions
-        best = np.argmax(total, axis=0)
-        score = total[best, np.arange(total.shape[1])] + emissions[t]
-        back.append(best)
-    path = [int(np.argmax(score))]
-    for best in reversed(back):
-        path.append(int(best[path[-1]]))
+    total = np.empty((k, k), dtype=np.result_type(emissions, transitions))
+    columns = np.arange(k)
+    for t in range(1, n):
+        np.add(score[:, None], transitions, out=total)
+        best = total.argmax(0)
+        back[t] = best
+        score = total[best, columns]
+        score += emissions[t]
+    path = [int(score.argmax())]
+    for t in range(n - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
     return path[::-1]
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
 import subprocess
 import sys
 
+import numpy as np
+
 from etl.gazetteer import seed_gazetteer
 from etl.offline import extract_jsonl
 from etl.pairmodel import LinearModel
 from etl.pairs import MAX_DOCUMENT_CHARS, extract_with_model, read_document
-from etl.recognise import candidates, english_candidates, merged_candidates, plausible
+from etl.recognise import LacTagger, _viterbi, candidates, english_candidates, merged_candidates, plausible
 
 
 def test_recogniser_routes_by_script_and_filters_implausible_spans() -> None:
@@ -21,6 +24,32 @@ def test_recogniser_routes_by_script_and_filters_implausible_spans() -> None:
     en = "On Tuesday, Horizon Robotics said it signed a deal with SAIC Motor."
     assert {en[s:e] for s, e, _ in candidates(en, 0, len(en))} == {"Horizon Robotics", "SAIC Motor"}
     assert not plausible("4000PFLOPS") and not plausible("公司不存") and plausible("商汤")
+
+
+def test_viterbi_finds_the_best_path_of_a_small_crf() -> None:
+    """The decoder against every path of a 4-tag CRF, on random scores."""
+    rng = np.random.default_rng(3)
+    for length in (1, 2, 5):
+        emissions = rng.normal(size=(length, 4)).astype(np.float32)
+        transitions = rng.normal(size=(4, 4)).astype(np.float32)
+
+        def score(path: tuple[int, ...], e: np.ndarray = emissions, t: np.ndarray = transitions) -> float:
+            return float(sum(e[i, k] for i, k in enumerate(path)) + sum(t[a, b] for a, b in zip(path, path[1:], strict=False)))
+
+        best = max(itertools.product(range(4), repeat=length), key=score)
+        assert _viterbi(emissions, transitions) == list(best)
+
+
+def test_a_repeated_sentence_is_tagged_once_with_the_same_words() -> None:
+    """Boilerplate repeats across announcements: the tagger remembers a piece's tags."""
+    tagger = LacTagger()
+    sentence = "本协议为框架性协议，具体合作内容以后续签订的正式合同为准。"
+    first = tagger.tag(sentence)
+    second = tagger.tag(sentence)
+    assert first == second and first[0][0] == 0 and first[-1][1] == len(sentence)
+    info = tagger._remembered.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    assert tagger.tag("商汤与华为签署战略合作协议") != first
 
 
 def test_split_brand_names_are_merged_and_possessives_end_english_names() -> None:
