@@ -267,17 +267,22 @@ def organisation_kind(name: str, lexicon: Lexicon) -> str | None:
     return None
 
 
+#: The last word of an English adjective ("Economic", "Technological", "Industrial", "National"), not "Global".
+_ADJECTIVE_END = re.compile(r"[a-z](?:ic|ical|ial|onal|ural)$")
+
+
 def coordinated_names(span: str) -> list[tuple[int, str]]:
     """The names an English capitalised sequence joined by "and" holds, with their offsets in ``span``.
 
     "Chindata Holdings and HEC Group" is two names; "University of Science and Technology" and
     "Ministry of Industry and Information Technology" are one: an "and" after an "of" phrase
-    coordinates the phrase's words, not two organisations.
+    coordinates the phrase's words, not two organisations. So does an "and" after an adjective
+    ("Economic and Technological Development Zone", "Industrial and Commercial Bank of China").
     """
     out: list[tuple[int, str]] = []
     current, start, offset = "", 0, 0
     for piece in span.split(" and "):
-        if current and " of " not in f" {current} ":
+        if current and " of " not in f" {current} " and not _ADJECTIVE_END.search(current):
             out.append((start, current))
             current, start = "", offset
         current = f"{current} and {piece}" if current else piece

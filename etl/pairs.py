@@ -540,7 +540,26 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
                                         year, None, sentence=sentence, confidence=round(best_p, 3)))
     barred = {m.identity for e in view.entities if not _credible(e) for m in e.mentions}
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
-    return _with_agreements([_firm_to_government(_investor_first(r, view), view) for r in relations + structured])
+    found = _with_agreements([_firm_to_government(_investor_first(r, view), view) for r in relations + structured])
+    return found or _fallback(view, model)
+
+
+def _fallback(view: DocumentView, model: PairModel) -> list[Relation]:
+    """A document with no relation above the thresholds: its one most likely pair at or above the
+    ``fallback`` probability, else nothing. Most documents that read like cooperation news report
+    one (83% of the dev part), and talks, denials and intentions are closed to the model anyway
+    (``negation`` cues). Dev 5-fold cross-validation at 0.3: relation F1 (new) 0.385 -> 0.384,
+    is_cooperation accuracy 0.783 -> 0.822, category F1 0.694 -> 0.729 (0.5: 0.804, 0.2: 0.833)."""
+    floor = model.thresholds.get("fallback")
+    if floor is None or floor >= model.thresholds.get("party", 0.5):
+        return []
+    lowered = {k: v for k, v in model.thresholds.items() if k != "fallback"} | {"party": floor}
+    found = decide(view, replace(model, thresholds=lowered))
+    if not found:
+        return []
+    best = max(found, key=lambda r: r.confidence)
+    pair = {best.provider.identity, best.receiver.identity}
+    return [r for r in found if {r.provider.identity, r.receiver.identity} == pair]
 
 
 _INVESTOR_KINDS = frozenset({"investor"})

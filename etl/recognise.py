@@ -45,7 +45,7 @@ MAX_CHARS = 256
 CACHED_PIECES = 4096
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
-_EN_WORD = r"(?:[A-Z][A-Za-z0-9&'\-\.]*|[A-Z]{2,}[a-z]*|\d+[A-Z][A-Za-z0-9]*)"
+_EN_WORD = r"(?:[A-Z][A-Za-z0-9&'\-\.]*|[A-Z]{2,}[a-z]*|\d+[A-Z][A-Za-z0-9]*|\b[a-z][A-Z][A-Za-z0-9]*)"  # … "iFlyTek"
 _EN_SEQ = re.compile(rf"{_EN_WORD}(?:\s(?:(?:of|and|for|de|the|&)\s)?{_EN_WORD}){{0,5}}")
 _EN_STOP = frozenset("""
 A An The This That These Those It Its He She They We Our Their His Her In On At By For With From To Of As
@@ -54,6 +54,8 @@ January February March April May June July August September October November Dec
 Jul Aug Sep Sept Oct Nov Dec Monday Tuesday Wednesday Thursday Friday Saturday Sunday
 Chief Executive Officer President Chairman Chairwoman Vice Director General Manager Minister Mayor Secretary
 CEO CTO CFO COO Mr Mrs Ms Dr Prof Professor Senior Deputy Head Founder Co-founder Partner
+First Second Third Fourth Finally Separately Additionally Moreover Furthermore Mr. Mrs. Ms. Dr. Prof.
+One Two Three Four Five Six Seven Eight Nine Ten Several Many Some Other Others
 China Chinese AI US U.S. UK EU Beijing Shanghai Shenzhen Hong Kong Series Round Yuan RMB USD Billion Million
 """.split())
 
@@ -239,7 +241,7 @@ NOT_NAMES_FILE = Path(__file__).resolve().parent / "lexicons" / "not_names.yml"
 def _not_names() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str], tuple[str, ...]]:
     data = read_yaml(NOT_NAMES_FILE)
     return (tuple(data["starts"]), tuple(data["contains"]), frozenset(str(w).casefold() for w in data["whole"]),
-            tuple(data["ends"]))
+            tuple(str(w).casefold() for w in data["ends"]))
 
 
 def plausible(name: str) -> bool:
@@ -252,8 +254,9 @@ def plausible(name: str) -> bool:
         return False
     starts, contains, whole, ends = _not_names()
     simple = t2s(name.strip())
-    return not (simple.startswith(starts) or any(w in simple for w in contains) or simple.casefold() in whole
-                or simple.endswith(ends))
+    folded = simple.casefold()
+    return not (simple.startswith(starts) or any(w in simple for w in contains) or folded in whole
+                or folded.endswith(ends))
 
 
 NAME_HEADS_FILE = Path(__file__).resolve().parent / "lexicons" / "name_heads.yml"
@@ -298,7 +301,9 @@ def candidates(text: str, start: int, end: int,
     if is_han(text[start:end]):
         taken = [(s, e) for s, e, _ in found]
         tagged = tagged if tagged is not None else words(text, start, end)
-        chinese = [c for c in tagged if c[2] in CANDIDATE_TAGS and c[1] - c[0] >= 2]
+        # LAC's spans in Latin letters are English words it tags as nouns ("the", "signed" in an English
+        # sentence with a Chinese legal name): capitalised names are proposed above
+        chinese = [c for c in tagged if c[2] in CANDIDATE_TAGS and c[1] - c[0] >= 2 and is_han(text[c[0]:c[1]])]
         chinese = [(s, e - 1, t) if e - s > 3 and text[e - 1] in _TRAILING else (s, e, t) for s, e, t in chinese]
         merged = merged_candidates(text, tagged)
         # a merged name replaces the words it joins

@@ -39,7 +39,7 @@ _CONSORTIUM = re.compile(r"联合体|consortium", re.I)
 #: What may stand between two listed co-builders, and between the last one and "共建".
 _LIST_GAP = re.compile(r"^\s*(?:[、,，和与及跟同]|以及|and|,\s*and)\s*$", re.I)
 _TAIL_GAP = re.compile(r"^\s*(?:等)?(?:[\d一二三四五六七八九十]+(?:家|所|个|方))?(?:单位|机构|高校|企业|各方|三方|多方|共同|联合|将|拟定|一道|一起|携手|合作)*\s*$")
-_WINDOW = 60
+_WINDOW = 100
 #: Spans a recogniser may propose in a funding or tender sentence that name no party.
 _NOT_A_PARTY = re.compile(r"(?:融资|轮|人民币|美元|港元|港币|欧元|日元|资金|股份|股权|估值)$|^(?:人民币|美元|港元)")
 #: What may precede a name that is its sentence's subject: nothing, a date, a clause break.

@@ -13,8 +13,16 @@ import numpy as np
 
 from etl.gazetteer import seed_gazetteer
 from etl.offline import extract_jsonl
-from etl.pairmodel import LinearModel
-from etl.pairs import MAX_DOCUMENT_CHARS, extract_with_model, read_document
+from etl.pairmodel import LinearModel, PairModel
+from etl.pairs import (
+    DIRECTIONS,
+    KINDS,
+    MAX_DOCUMENT_CHARS,
+    STATUSES,
+    decide,
+    extract_with_model,
+    read_document,
+)
 from etl.recognise import LacTagger, _viterbi, candidates, english_candidates, merged_candidates, plausible
 
 
@@ -99,6 +107,28 @@ def test_a_suffixless_pair_is_found_and_the_rules_relations_are_kept() -> None:
     assert frozenset(("商汤", "上海交通大学")) in pairs
     view = read_document(text, None, seed_gazetteer())
     assert len(view.occurrences) >= 1 and all(o.features for o in view.occurrences)
+
+
+def _constant_model(party_logit: float, thresholds: dict[str, float]) -> PairModel:
+    """Every pair occurrence gets the same probability; new, mutual, other."""
+    def one(logit: float) -> LinearModel:
+        return LinearModel(("yes",), (logit,), {})
+    direction = LinearModel(tuple(DIRECTIONS), tuple(5.0 if d == "mutual" else 0.0 for d in DIRECTIONS), {})
+    return PairModel(one(party_logit), direction, {s: one(5.0 if s == "new" else -5.0) for s in STATUSES},
+                     {k: one(5.0 if k == "other" else -5.0) for k in KINDS}, thresholds)
+
+
+def test_a_document_below_every_threshold_reports_its_best_pair_above_the_fallback() -> None:
+    text = "宁夏电信联手江北新区管委会推进智算中心项目。"
+    view = read_document(text, None, seed_gazetteer())
+    assert view.occurrences and not view.rules.relations
+    p = 0.4  # below the party threshold, above the fallback
+    logit = float(np.log(p / (1 - p)))
+    assert decide(view, _constant_model(logit, {"party": 0.6})) == []
+    found = decide(view, _constant_model(logit, {"party": 0.6, "fallback": 0.3}))
+    assert len({frozenset((r.provider.identity, r.receiver.identity)) for r in found}) == 1
+    assert all(r.status == "new" and r.confidence == p for r in found)
+    assert decide(view, _constant_model(logit, {"party": 0.6, "fallback": 0.5})) == []
 
 
 def test_talks_give_no_relation() -> None:

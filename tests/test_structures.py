@@ -57,6 +57,16 @@ def test_funding_subject_is_funded_not_the_earlier_investor() -> None:
     assert {link.provider for link in found.links} == {1, 2, 3}
 
 
+def test_lead_investor_named_first_and_followers_taking_part() -> None:
+    """"A成了Y首轮融资的领投方, B、C等也参与其中" (dev rt5e-005): Y is funded, A, B and C invest."""
+    sentence = "源码资本成了光年之外首轮向机构开放融资的领投方,红杉资本、五源资本、腾讯、真格基金等也参与其中"
+    spans = [("源码资本", "investor"), ("光年之外", "unknown"), ("红杉资本", "investor"), ("五源资本", "investor"),
+             ("腾讯", "unknown"), ("真格基金", "investor")]
+    found = read_funding(sentence, names_of(sentence, *spans), load_patterns())
+    assert found is not None
+    assert {(link.provider, link.receiver) for link in found.links} == {(i, 1) for i in (0, 2, 3, 4, 5)}
+
+
 def test_funding_adviser_and_english_round() -> None:
     sentence = "Cambricon raised $100 million in a Series B round led by SDIC Venture Capital, with Alibaba also participating"
     spans = [("Cambricon", "unknown"), ("SDIC Venture Capital", "investor"), ("Alibaba", "firm")]
