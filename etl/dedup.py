@@ -38,6 +38,7 @@ signature; ``rebuild=True`` re-clusters everything under the current statistics.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -523,6 +524,11 @@ def clusters_of(session: Session) -> dict[int, list[int]]:
     return {label: ids for label, ids in sorted(groups.items()) if len(ids) > 1}
 
 
+#: Reports of one story (a release, its filing, the media rewrites) are published within this many
+#: days of each other (in the demo world's truth every story's reports fall within 6 days).
+STORY_DAYS = 7
+
+
 def story_clusters(session: Session) -> dict[int, int]:
     """Every document -> its story cluster (the smallest document id of the cluster).
 
@@ -534,7 +540,10 @@ def story_clusters(session: Session) -> dict[int, int]:
     duplicates. The news of a document are the events it mentions of its own publication year
     or later, and the events whose end it announces (``terminated_on`` its publication date),
     the end being news of its own; an earlier event it recalls as background does not make two
-    documents one story. Documents without news cooperations join
+    documents one story. Reports of one story appear within days of each other: documents with
+    the same news join when each was published within :data:`STORY_DAYS` of the one before it (an
+    event is a pair and a year, so a pair's signing in February and its tender award in April are
+    one event but two stories). Documents without news cooperations join
     a story only through their text. Read-only; what the review queue and the benchmark
     (``benchmarks/bench_etl.py``, duplicate-document F1) see.
     """
@@ -553,9 +562,15 @@ def story_clusters(session: Session) -> dict[int, int]:
         if doc_id in published:  # copies of one text, unless they report different news (one template)
             key = (label, frozenset(news.get(doc_id, ())))
             uf.union(doc_id, first.setdefault(key, doc_id))
+    by_news: dict[frozenset[tuple[int, bool]], list[int]] = defaultdict(list)
     for doc_id in sorted(news):
-        key = ("news", frozenset(news[doc_id]))
-        uf.union(doc_id, first.setdefault(key, doc_id))
+        by_news[frozenset(news[doc_id])].append(doc_id)
+    for members in by_news.values():  # the same news, published within STORY_DAYS of the previous report
+        members.sort(key=lambda d: (published[d] or dt.date.min, d))
+        for before, after in zip(members, members[1:], strict=False):
+            day, next_day = published[before], published[after]
+            if day is None or next_day is None or (next_day - day).days <= STORY_DAYS:
+                uf.union(before, after)
     for doc_id in published:
         uf.find(doc_id)
     return {doc_id: uf.find(doc_id) for doc_id in sorted(published)}

@@ -250,3 +250,32 @@ def test_pipeline_without_extraction_ahead_equals_the_serial_load(db_url: str, t
     reference_engine.dispose()
     assert waved.as_dict() == serial.as_dict() and waved.documents == len(docs)
     assert state == reference
+
+
+def test_reports_of_the_same_news_months_apart_are_two_stories(session: Session, tiny_world) -> None:
+    """An event is a pair and a year: a pair's signing in February and its tender award in April are
+    one event, but two stories. Reports of one story appear within days (etl.dedup.STORY_DAYS)."""
+    import datetime as dt
+
+    from demosite.evaluation import world_duplicate_clusters
+    from etl.dedup import STORY_DAYS
+    from tests.worldeval import etl_duplicate_clusters
+
+    world, docs = tiny_world
+    _add_documents(session, world, docs)
+    load.run_etl(session, batch_size=40)
+    gold = world_duplicate_clusters(world / "truth")
+    predicted = etl_duplicate_clusters(session)
+    by_story: dict[str, list[str]] = {}
+    for url, story in gold.items():
+        by_story.setdefault(story, []).append(url)
+    dated = {d.url: d for d in session.scalars(select(Document))}
+    story = next(urls for urls in by_story.values() if len(urls) >= 2 and len({predicted[u] for u in urls}) == 1
+                 and all(dated[u].published_on and dated[u].published_on.month < 11 for u in urls))
+    late = max(story, key=lambda u: (dated[u].published_on, u))
+    first = min(dated[u].published_on for u in story)
+    dated[late].published_on = first + dt.timedelta(days=STORY_DAYS + 30)  # same year, a month later
+    session.commit()
+    after = etl_duplicate_clusters(session)
+    assert after[late] not in {after[u] for u in story if u != late}
+    assert len({after[u] for u in story if u != late}) == 1
