@@ -476,7 +476,8 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     above the higher ``ruled_party`` threshold.
 
     Funding rounds, tender results and co-buildings are read by their structure
-    (:func:`structure_relations`); the model adds nothing in those sentences. Finally, relations
+    (:func:`structure_relations`); the model adds nothing in those sentences. The model's own pairs
+    below the ``relative`` share of its best pair's probability are dropped. Finally, relations
     whose party is no credible organisation (:func:`_credible`) are dropped, a relation between a
     government body and another party points to the government (:func:`_firm_to_government`), an
     investment from the party whose name is an investor's (:func:`_investor_first`), and a
@@ -538,6 +539,8 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
             for kind in kinds:
                 decided.append(Relation(pm, rm, "mutual" if direction == "mutual" else "directed", kind, status,
                                         year, None, sentence=sentence, confidence=round(best_p, 3)))
+    top = max((r.confidence for r in decided), default=0.0) * model.thresholds.get("relative", 0.0)
+    decided = [r for r in decided if r.confidence >= top]  # the model's pairs near its best one only
     barred = {m.identity for e in view.entities if not _credible(e) for m in e.mentions}
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
     found = _with_agreements([_firm_to_government(_investor_first(r, view), view) for r in relations + structured])
@@ -555,11 +558,8 @@ def _fallback(view: DocumentView, model: PairModel) -> list[Relation]:
         return []
     lowered = {k: v for k, v in model.thresholds.items() if k != "fallback"} | {"party": floor}
     found = decide(view, replace(model, thresholds=lowered))
-    if not found:
-        return []
-    best = max(found, key=lambda r: r.confidence)
-    pair = {best.provider.identity, best.receiver.identity}
-    return [r for r in found if {r.provider.identity, r.receiver.identity} == pair]
+    best = max(found, key=lambda r: r.confidence, default=None)
+    return [r for r in found if best and {r.provider.identity, r.receiver.identity} == {best.provider.identity, best.receiver.identity}]
 
 
 _INVESTOR_KINDS = frozenset({"investor"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -129,6 +130,22 @@ def test_a_document_below_every_threshold_reports_its_best_pair_above_the_fallba
     assert len({frozenset((r.provider.identity, r.receiver.identity)) for r in found}) == 1
     assert all(r.status == "new" and r.confidence == p for r in found)
     assert decide(view, _constant_model(logit, {"party": 0.6, "fallback": 0.5})) == []
+
+
+def test_the_models_pairs_far_below_its_best_pair_are_dropped() -> None:
+    text = "宁夏电信联手江北新区管委会推进智算中心项目。贵州移动联手贵安新区管委会推进算力中心项目。"
+    view = read_document(text, None, seed_gazetteer())
+    assert {o.features.count("sent=first") for o in view.occurrences} == {0, 1} and not view.rules.relations
+    model = _constant_model(float(np.log(0.7 / 0.3)), {"party": 0.6})  # p = 0.7 in the later sentence
+    model = dataclasses.replace(model, party=LinearModel(("yes",), (float(np.log(0.7 / 0.3)),),
+                                                         {"sent=first": (float(np.log(0.9 / 0.1) - np.log(0.7 / 0.3)),)}))
+
+    def pairs(relative: float) -> set[frozenset[str]]:
+        found = decide(view, dataclasses.replace(model, thresholds={"party": 0.6, "relative": relative}))
+        return {frozenset((r.provider.surface, r.receiver.surface)) for r in found}
+
+    assert len(pairs(0.7)) == 2  # 0.7 >= 0.7 * 0.9
+    assert len(pairs(0.9)) == 1 and all(p.isdisjoint({"贵州移动"}) for p in pairs(0.9))
 
 
 def test_talks_give_no_relation() -> None:
