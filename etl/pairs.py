@@ -551,8 +551,7 @@ def _fallback(view: DocumentView, model: PairModel) -> list[Relation]:
     """A document with no relation above the thresholds: its one most likely pair at or above the
     ``fallback`` probability, else nothing. Most documents that read like cooperation news report
     one (83% of the dev part), and talks, denials and intentions are closed to the model anyway
-    (``negation`` cues). Dev 5-fold cross-validation at 0.3: relation F1 (new) 0.385 -> 0.384,
-    is_cooperation accuracy 0.783 -> 0.822, category F1 0.694 -> 0.729 (0.5: 0.804, 0.2: 0.833)."""
+    (``negation`` cues). The threshold's dev figures: ``FALLBACK_THRESHOLD`` in ``etl.models.train``."""
     floor = model.thresholds.get("fallback")
     if floor is None or floor >= model.thresholds.get("party", 0.5):
         return []
