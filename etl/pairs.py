@@ -731,7 +731,7 @@ def _sentence_year(view: DocumentView, bound: tuple[int, int], status: str) -> i
     dates = [d for d in find_dates(view.text[bound[0]:bound[1]], view.published) if d.year]
     if dates:
         return dates[0].year
-    if status == "new" and view.published is not None:
+    if status != "historical" and view.published is not None:  # a termination: the year it is announced
         return view.published.year
     return None
 

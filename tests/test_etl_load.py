@@ -279,3 +279,33 @@ def test_reports_of_the_same_news_months_apart_are_two_stories(session: Session,
     after = etl_duplicate_clusters(session)
     assert after[late] not in {after[u] for u in story if u != late}
     assert len({after[u] for u in story if u != late}) == 1
+
+
+def test_a_historical_relation_without_a_year_is_counted_and_the_document_loads(
+        session: Session, tiny_world, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ANNOTATION.md lets a historical relation's year be null ("双方此前已有合作"): no yearly network
+    holds it, so it is counted (``undated_historical``) and not loaded; the document's other
+    relations load and nothing is quarantined. A new relation without a year still quarantines."""
+    import dataclasses
+
+    world, docs = tiny_world
+    _add_documents(session, world, docs[:10])
+    original = load.extract_with_model
+
+    def with_undated_history(*args, **kwargs):
+        extraction = original(*args, **kwargs)
+        extra = [dataclasses.replace(r, status="historical", year=None) for r in extraction.relations[:1]]
+        return dataclasses.replace(extraction, relations=extraction.relations + extra)
+
+    monkeypatch.setattr(load, "extract_with_model", with_undated_history)
+    report = load.run_etl(session, batch_size=5)
+    assert report.quarantined == 0 and report.undated_historical > 0
+    assert report.events_new > 0 and session.scalar(select(func.count()).select_from(PipelineError)) == 0
+
+    def with_undated_news(*args, **kwargs):
+        extraction = original(*args, **kwargs)
+        return dataclasses.replace(extraction, relations=[dataclasses.replace(r, year=None) for r in extraction.relations])
+
+    monkeypatch.setattr(load, "extract_with_model", with_undated_news)
+    report = load.run_etl(session, batch_size=5, reprocess=True)
+    assert report.quarantined > 0
