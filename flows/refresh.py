@@ -58,7 +58,7 @@ from flows.notify import notify_failure
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 STEPS = REFRESH_STEPS  # crawl, etl, gate (GATE_STEP), analyze, publish
 ETL_COUNTS = ("documents", "relations", "events_new", "events_updated", "events_terminated", "events_removed",
-              "mentions_new", "organisations_new", "merges", "quarantined")
+              "mentions_new", "organisations_new", "merges", "quarantined", "undated_historical")
 
 
 class RefreshError(RuntimeError):
@@ -222,7 +222,8 @@ def refresh_summary(edition: int, cutoff: dt.date, state: str, ran: list[str], l
               f"- events added {etl['events_new']}, updated {etl['events_updated']}, terminated "
               f"{etl['events_terminated']}, removed {etl['events_removed']}; mentions added {etl['mentions_new']}",
               f"- organisations added {etl['organisations_new']}, merged {etl['merges']}",
-              f"- quarantined documents {etl['quarantined']}"]
+              f"- quarantined documents {etl['quarantined']}; historical relations without a year, not loaded "
+              f"{etl['undated_historical']}"]
     queue = _review_queue()
     if queue:
         lines.append(f"- review queue: {queue['merges']} merge suggestions, {queue['events']} low-confidence events "
