@@ -50,6 +50,8 @@ from etl.pairfeatures import pair_features
 from etl.pairmodel import PairModel, default_model
 from etl.structures import Name, read_structures, triggered
 
+#: Tags of an entity that make it an organisation (not a place or a person LAC proposed).
+_ORG_TAGS = frozenset({"RULE", "ORG", "EN", "MERGE", "LIST", "nt"})
 #: Directions of an occurrence, relative to text order (x is named first).
 DIRECTIONS = ("x->y", "y->x", "mutual")
 STATUSES = ("new", "historical", "terminated")
@@ -236,6 +238,11 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
             name = doc[a:b]
             m = Mention(a, b, name, None, None, norm.original_text(a, b))
             by_sentence[s].append((m, _add(entities, by_fold, m, tag)))
+        spans = [(m.start, m.end) for m, e in by_sentence[s] if e.tags & _ORG_TAGS]
+        for a, b, tag in recognise.list_items(doc, s[0], s[1], spans, tagged[s]):
+            if fold(doc[a:b]) not in not_names:
+                m = Mention(a, b, doc[a:b], None, None, norm.original_text(a, b))
+                by_sentence[s].append((m, _add(entities, by_fold, m, tag)))
     _propagate(doc, norm, bounds, entities, by_sentence, not_names)
     title_folded = fold(title or "")
     for e in entities:

@@ -310,3 +310,33 @@ def candidates(text: str, start: int, end: int,
         chinese = [c for c in chinese if not any(m[0] <= c[0] and c[1] <= m[1] for m in merged)] + merged
         found += [c for c in chinese if not any(s < c[1] and c[0] < e for s, e in taken)]
     return sorted(c for c in found if plausible(text[c[0]:c[1]]))
+
+
+#: One item of a 、-list: what stands between two separators (、 before it; 、, 及, 和, 与, 以及 after).
+_LIST_ITEM = re.compile(r"(?<=、)([^、，,。；;：:\s“”「」《》等]{2,16}?)(?=、|以及|及|和|与|與)")
+#: Word tags that make a list item name-like: a proper noun of some kind (or Latin letters).
+_PROPER_TAGS = frozenset({"ORG", "LOC", "nz", "nw", "nt", "j"})
+
+
+def list_items(text: str, start: int, end: int, names: list[tuple[int, int]],
+               tagged: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Unnamed items of a 、-list of organisations, proposed with tag ``LIST``.
+
+    "与阿里云智能、德勤、富士高实业控股有限公司、香港电讯、iOS Club及万保刚集团": when at least two
+    items of a list are organisations already (``names``: the organisation spans found in the
+    sentence), an item between two separators that overlaps none is one too, if it reads as a
+    proper name (a word LAC tags as a place, organisation or other proper noun — not a person — in it — ``tagged``,
+    the sentence's :func:`words` — or Latin letters) and is :func:`plausible`. Lists of things
+    ("人工智能、算力中心、高校") are common nouns. Only inner items: where a list begins and ends
+    is not marked."""
+    items = [(m.start(1), m.end(1)) for m in _LIST_ITEM.finditer(text, start, end)]
+    if sum(1 for a, b in items if any(x < b and a < y for x, y in names)) < 2:
+        return []
+    out = []
+    for a, b in items:
+        if any(x < b and a < y for x, y in names) or not plausible(text[a:b]):
+            continue
+        proper = any(a <= w0 and w1 <= b and t in _PROPER_TAGS for w0, w1, t in tagged)
+        if proper or re.search(r"[A-Za-z]{2}", text[a:b]):
+            out.append((a, b, "LIST"))
+    return out

@@ -24,7 +24,15 @@ from etl.pairs import (
     extract_with_model,
     read_document,
 )
-from etl.recognise import LacTagger, _viterbi, candidates, english_candidates, merged_candidates, plausible
+from etl.recognise import (
+    LacTagger,
+    _viterbi,
+    candidates,
+    english_candidates,
+    list_items,
+    merged_candidates,
+    plausible,
+)
 
 
 def test_recogniser_routes_by_script_and_filters_implausible_spans() -> None:
@@ -70,6 +78,19 @@ def test_split_brand_names_are_merged_and_possessives_end_english_names() -> Non
     en = "HKIC's investment in SmartMore was questioned."
     assert {en[s:e] for s, e, _ in english_candidates(en, 0, len(en))} == {"HKIC", "SmartMore"}
 
+
+
+def test_an_unnamed_item_of_a_list_of_organisations_is_one_and_a_list_of_things_is_not() -> None:
+    text = "与阿里云智能、德勤、富士高实业控股有限公司、香港电讯、iOS Club及万保刚集团成立联合实验室"
+    names = [(text.index(n), text.index(n) + len(n)) for n in ("阿里云", "德勤", "富士高实业控股有限公司", "万保刚集团")]
+    at = text.index("香港电讯")
+    tagged = [(at, at + 2, "LOC"), (at + 2, at + 4, "n")]
+    assert [text[a:b] for a, b, tag in list_items(text, 0, len(text), names, tagged)] == ["香港电讯"]
+    # one organisation in the list is not enough; an item of common nouns is no name
+    assert list_items(text, 0, len(text), names[:1], tagged) == []
+    things = "华为与人工智能、算力中心、高校及科研院所合作"
+    assert list_items(things, 0, len(things), [(0, 2)], [(3, 7, "n"), (8, 12, "n"), (13, 15, "n")]) == []
+    assert list_items(text, 0, len(text), names, [(at, at + 4, "n")]) == []  # "香港电讯" as one common noun
 
 _TIE = """
 from etl.extract import Extraction
