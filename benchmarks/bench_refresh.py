@@ -276,10 +276,13 @@ def run_weekly(refreshed: Path, base: Path, share: float = 0.01, seed: int = 7) 
         # extracted from another body than the stored one: the ETL forgets its mentions and reads it again
         conn.executemany("UPDATE documents SET extracted_sha256 = ? WHERE id = ?", [("0" * 64, i) for i in changed])
     counts, wall = _timed_etl_flow()
+    with sqlite3.connect(refreshed) as before, sqlite3.connect(base / "weekly" / "aimap.db") as after:
+        events = [conn.execute("SELECT count(*) FROM cooperation_events").fetchone()[0] for conn in (before, after)]
     print(f"\nweekly update on {refreshed} (a copy): {len(changed):,} of {len(ids):,} documents changed "
-          f"({share:.0%}); ETL flow: {counts['documents']:,} documents, {counts['events_new']:,} new events, "
-          f"{counts['quarantined']} quarantined: {wall:.1f} s end to end (target <= 60 s; the crawl that "
-          "would find them is not included)", flush=True)
+          f"({share:.0%}); ETL flow: {counts['documents']:,} documents, events {counts['events_removed']:,} removed "
+          f"with their documents' old mentions and {counts['events_new']:,} made again ({events[0]:,} events before, "
+          f"{events[1]:,} after), {counts['quarantined']} quarantined: {wall:.1f} s end to end (target <= 60 s; "
+          "the crawl that would find them is not included)", flush=True)
 
 
 def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
