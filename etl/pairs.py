@@ -220,6 +220,13 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
     def sentence_text(bound: tuple[int, int]) -> str:
         return doc[bound[0]:bound[1]]
 
+    def name_spans(bound: tuple[int, int], spans: list[tuple[int, int, str]]) -> None:
+        """Each proposed span that is no generic word becomes a mention of the sentence ``bound``."""
+        for a, b, tag in spans:
+            if fold(doc[a:b]) not in not_names:
+                m = Mention(a, b, doc[a:b], None, None, norm.original_text(a, b))
+                by_sentence[bound].append((m, _add(entities, by_fold, m, tag)))
+
     # sentences the rules settled (a relation found, or a negation cue): the model adds nothing there
     # (:func:`decide`), so the recogniser need not read them
     negated = {b for b in bounds if is_negated(sentence_text(b), lexicon)}
@@ -232,17 +239,11 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
             tagged[s] = []
             continue
         tagged[s] = recognise.words(doc, s[0], s[1])
-        for a, b, tag in recognise.candidates(doc, s[0], s[1], tagged[s]):
-            if any(m.start < b and a < m.end for m in inside) or fold(doc[a:b]) in not_names:
-                continue
-            name = doc[a:b]
-            m = Mention(a, b, name, None, None, norm.original_text(a, b))
-            by_sentence[s].append((m, _add(entities, by_fold, m, tag)))
-        spans = [(m.start, m.end) for m, e in by_sentence[s] if e.tags & _ORG_TAGS]
-        for a, b, tag in recognise.list_items(doc, s[0], s[1], spans, tagged[s]):
-            if fold(doc[a:b]) not in not_names:
-                m = Mention(a, b, doc[a:b], None, None, norm.original_text(a, b))
-                by_sentence[s].append((m, _add(entities, by_fold, m, tag)))
+        name_spans(s, [c for c in recognise.candidates(doc, s[0], s[1], tagged[s])
+                       if not any(m.start < c[1] and c[0] < m.end for m in inside)])
+        # then the unnamed items of the 、-lists those organisations make
+        organisations = [(m.start, m.end) for m, e in by_sentence[s] if e.tags & _ORG_TAGS]
+        name_spans(s, recognise.list_items(doc, s[0], s[1], organisations, tagged[s]))
     _propagate(doc, norm, bounds, entities, by_sentence, not_names)
     title_folded = fold(title or "")
     for e in entities:
