@@ -316,6 +316,7 @@ def candidates(text: str, start: int, end: int,
 _LIST_ITEM = re.compile(r"(?<=、)([^、，,。；;：:\s“”「」《》等]{2,16}?)(?=、|以及|及|和|与|與)")
 #: Word tags that make a list item name-like: a proper noun of some kind (or Latin letters).
 _PROPER_TAGS = frozenset({"ORG", "LOC", "nz", "nw", "nt", "j"})
+_LATIN = re.compile(r"[A-Za-z]{2}")
 
 
 def list_items(text: str, start: int, end: int, names: list[tuple[int, int]],
@@ -325,10 +326,10 @@ def list_items(text: str, start: int, end: int, names: list[tuple[int, int]],
     "与阿里云智能、德勤、富士高实业控股有限公司、香港电讯、iOS Club及万保刚集团": when at least two
     items of a list are organisations already (``names``: the organisation spans found in the
     sentence), an item between two separators that overlaps none is one too, if it reads as a
-    proper name (a word LAC tags as a place, organisation or other proper noun — not a person — in it — ``tagged``,
-    the sentence's :func:`words` — or Latin letters) and is :func:`plausible`. Lists of things
-    ("人工智能、算力中心、高校") are common nouns. Only inner items: where a list begins and ends
-    is not marked."""
+    proper name and is :func:`plausible`. It reads as one when it holds Latin letters or a word that
+    ``tagged`` (the sentence's :func:`words`) marks as a place, an organisation or another proper
+    noun; a person's name is not enough ("市长王清宪"). Lists of things ("人工智能、算力中心、高校")
+    are common nouns. Only inner items: where a list begins and ends is not marked."""
     items = [(m.start(1), m.end(1)) for m in _LIST_ITEM.finditer(text, start, end)]
     if sum(1 for a, b in items if any(x < b and a < y for x, y in names)) < 2:
         return []
@@ -337,6 +338,6 @@ def list_items(text: str, start: int, end: int, names: list[tuple[int, int]],
         if any(x < b and a < y for x, y in names) or not plausible(text[a:b]):
             continue
         proper = any(a <= w0 and w1 <= b and t in _PROPER_TAGS for w0, w1, t in tagged)
-        if proper or re.search(r"[A-Za-z]{2}", text[a:b]):
+        if proper or _LATIN.search(text[a:b]):
             out.append((a, b, "LIST"))
     return out
