@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from analysis.network import YearEdges, load_event_table, sample_ids, yearly_edges
 from common.datafiles import read_yaml
 from db.models import CooperationEvent, Document, Mention, Organisation, Source
-from db.runs import Ledger, Step, last_published
+from db.runs import Ledger, Step, etl_passes, last_published
 
 CHECKS_FILE = Path(__file__).resolve().parent / "data" / "checks.yml"
 #: The ledger step of an edition's gate.
@@ -173,7 +173,7 @@ def check_sources_delivered(ctx: GateContext, params: dict[str, Any]) -> CheckRe
 def check_quarantine_share(ctx: GateContext, params: dict[str, Any]) -> CheckResult:
     """Quarantined / processed documents over the edition's ETL passes at most ``max_share``."""
     limit = float(params["max_share"])
-    passes = [s for s in ctx.steps if s.step == "etl" and s.state == "completed"]
+    passes = etl_passes(ctx.steps)
     processed = sum(int(s.counts.get("documents", 0) or 0) for s in passes)
     quarantined = sum(int(s.counts.get("quarantined", 0) or 0) for s in passes)
     share = quarantined / processed if processed else 0.0

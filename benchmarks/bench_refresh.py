@@ -4,11 +4,13 @@
     .venv/bin/python benchmarks/bench_refresh.py --presets tiny       # a quick look (~2 min)
     .venv/bin/python benchmarks/bench_refresh.py --dask-workers 2     # + the ETL flow on threads vs Dask
     .venv/bin/python benchmarks/bench_refresh.py --presets small,report --no-baseline   # report: hours
+    .venv/bin/python benchmarks/bench_refresh.py --presets report --no-baseline --postgres   # issue 17's target run
     .venv/bin/python benchmarks/bench_refresh.py --etl-alone KEEP/report/prefect/aimap.db   # the ETL flow alone
     .venv/bin/python benchmarks/bench_refresh.py --weekly-on KEEP/report/prefect/aimap.db   # a weekly update
 
-For each world preset (seed 7, rendered and served on 127.0.0.1, SQLite, Prefect's ephemeral
-API as ``make demo`` runs it):
+For each world preset (seed 7, rendered and served on 127.0.0.1, SQLite — or with ``--postgres`` a
+throwaway PostgreSQL database on 127.0.0.1, where the ETL also runs beside the crawl
+(:class:`flows.refresh.EtlDuringCrawl`) — and Prefect's ephemeral API as ``make demo`` runs it):
 
 - **Ours**: :func:`flows.refresh.annual_refresh` for the edition after the world's last year (the
   ephemeral API is started first and its start-up printed apart) —
@@ -17,7 +19,8 @@ API as ``make demo`` runs it):
   publish. Printed: the wall time, each stage's time as its own records say (``pipeline_runs``:
   crawl processes, the ETL pass, the gate, the analysis, the publish step; overlapping
   intervals counted once) and the rest — Prefect's overhead (API calls, task and flow run
-  bookkeeping, artifacts, waits for concurrency slots) — as seconds and as a share of the whole.
+  bookkeeping, artifacts, waits for concurrency slots) — as seconds and as a share of the whole;
+  how many documents the ETL passes beside the crawl took, and what the pass after it had left.
 - **Baseline** (same run, fresh database): the same stages as plain function calls without
   Prefect — :func:`crawlers.run.run_crawl` per source one after the other,
   :func:`etl.load.run_etl`, :func:`analysis.quality.evaluate`, :func:`analysis.report.build_report`.
@@ -51,12 +54,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _env(base: Path, name: str) -> None:
-    """Point the configuration at a fresh database, home and output under ``base/name``."""
+#: ``--postgres``: the PostgreSQL server of the throwaway databases (trust authentication on 127.0.0.1).
+ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
+#: Throwaway PostgreSQL databases made by this run (dropped at its end unless ``--keep``).
+CREATED: list[str] = []
+
+
+def _env(base: Path, name: str, postgres: bool = False) -> None:
+    """Point the configuration at a fresh database (SQLite under ``base/name``, or with ``postgres``
+    a new PostgreSQL database on 127.0.0.1), home and output under ``base/name``."""
     from db.session import _cached_engine
 
     _cached_engine.cache_clear()
     os.environ["DATABASE_URL"] = f"sqlite:///{base / name / 'aimap.db'}"
+    if postgres:
+        import uuid
+
+        import psycopg
+
+        database = f"aimap_bench_refresh_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{database}"')
+        CREATED.append(database)
+        os.environ["DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
     os.environ["AIMAP_HOME"] = str(base / name / "home")
     os.environ["AIMAP_OUT"] = str(base / name / "out")
     (base / name).mkdir(parents=True, exist_ok=True)
@@ -104,6 +124,25 @@ def _stage_spans() -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
             elif key in ("crawl", "etl", "analyze"):
                 out[key].append((run.started_at, run.finished_at))
     return out
+
+
+def _beside_crawl() -> str:
+    """How much of the ETL ran beside the crawl (``etl:during-crawl`` passes) and how much after it."""
+    from sqlalchemy import select
+
+    from db.models import PipelineRun
+    from db.runs import ETL_DURING_CRAWL_STEP
+    from db.session import session_scope
+
+    with session_scope() as session:
+        rows = [r for r in session.scalars(select(PipelineRun).where(PipelineRun.flow == "refresh-step"))
+                if r.state == "completed" and r.finished_at is not None]
+    beside = [r for r in rows if r.parameters.get("step") == ETL_DURING_CRAWL_STEP]
+    after = [r for r in rows if r.parameters.get("step") == "etl"]
+    documents = [sum(int(r.counts.get("documents", 0) or 0) for r in found) for found in (beside, after)]
+    seconds = sum((r.finished_at - r.started_at).total_seconds() for r in after)
+    return (f"{len(beside)} passes took {documents[0]:,} documents while it crawled; the pass after it "
+            f"{documents[1]:,} documents in {seconds:.1f} s")
 
 
 class PeakMemory:
@@ -176,7 +215,8 @@ def run_prefect(manifest: Any, edition: int) -> dict[str, Any]:
     spans = _stage_spans()
     stages = {k: _union(v) for k, v in spans.items()}
     covered = _union([s for v in spans.values() for s in v])
-    return {"wall": wall, "stages": stages, "stage_total": covered, "ran": result["ran"], "memory": memory.summary()}
+    return {"wall": wall, "stages": stages, "stage_total": covered, "ran": result["ran"], "memory": memory.summary(),
+            "beside": _beside_crawl()}
 
 
 def _snapshot_database(target: Path) -> None:
@@ -304,7 +344,8 @@ def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
             for source in list_sources(manifest.sources_dir):
                 run_crawl(source.name, sources_dir=manifest.sources_dir, base_url=server.base_url)
             stages["crawl"] = time.perf_counter() - t
-        _snapshot_database(Path(os.environ["AIMAP_HOME"]).parents[1] / "crawled.db")
+        if os.environ["DATABASE_URL"].startswith("sqlite"):  # kept for --dask-workers
+            _snapshot_database(Path(os.environ["AIMAP_HOME"]).parents[1] / "crawled.db")
         t = time.perf_counter()
         with session_scope() as session:
             report = run_etl(session)
@@ -329,6 +370,8 @@ def main() -> int:
     parser.add_argument("--dask-workers", type=int, default=0,
                         help="also time the ETL flow alone on threads and on a local Dask cluster of this many "
                              "processes, against the baseline's plain run_etl (needs the baseline)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="run on throwaway PostgreSQL databases on 127.0.0.1 (default: SQLite files)")
     parser.add_argument("--keep", type=Path, help="work here and keep the files (default: a temporary directory)")
     parser.add_argument("--etl-alone", type=Path, metavar="DB",
                         help="instead: time the ETL flow alone on a copy of this crawled SQLite database (e.g. "
@@ -337,6 +380,26 @@ def main() -> int:
                         help="instead: time a weekly update (1%% of the documents changed, the ETL flow) on a copy "
                              "of this refreshed SQLite database (e.g. KEEP/report/prefect/aimap.db)")
     args = parser.parse_args()
+    if args.dask_workers and args.postgres:
+        parser.error("--dask-workers runs on the SQLite copy of the baseline's crawl: leave out --postgres")
+    try:
+        return _main(args)
+    finally:
+        if CREATED and not args.keep:
+            import psycopg
+
+            from db.session import _cached_engine
+
+            _cached_engine.cache_clear()
+            with psycopg.connect(ADMIN, autocommit=True) as admin:
+                for database in CREATED:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        elif CREATED:
+            print(f"kept PostgreSQL databases: {', '.join(CREATED)}")
+
+
+def _main(args: argparse.Namespace) -> int:
+    """The runs ``args`` ask for (see the module docstring)."""
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     with tempfile.TemporaryDirectory(prefix="aimap-bench-refresh-") as tmp:
@@ -365,11 +428,14 @@ def main() -> int:
                   f"{truth['crawlable_documents']:,} crawlable documents, edition {edition} "
                   f"(world built and rendered in {time.perf_counter() - t:.1f} s, not counted)", flush=True)
 
-            _env(base / preset, "prefect")
+            _env(base / preset, "prefect", args.postgres)
             _prepare(manifest)
             ours = run_prefect(manifest, edition)
             overhead = ours["wall"] - ours["stage_total"]
-            print(f"  annual_refresh (Prefect, ephemeral API, SQLite): {ours['wall']:8.1f} s  (steps {', '.join(ours['ran'])})")
+            engine = f"PostgreSQL {os.environ['DATABASE_URL'].rsplit('/', 1)[1]}" if args.postgres else "SQLite"
+            print(f"  annual_refresh (Prefect, ephemeral API, {engine}): {ours['wall']:8.1f} s  "
+                  f"(steps {', '.join(ours['ran'])})")
+            print(f"    ETL beside the crawl: {ours['beside']}")
             print("    stages by their own records: " + ", ".join(f"{k} {v:.1f} s" for k, v in ours["stages"].items())
                   + f"; together {ours['stage_total']:.1f} s")
             print(f"    Prefect overhead (wall - stages): {overhead:.1f} s = {100 * overhead / ours['wall']:.1f}% "
@@ -377,7 +443,7 @@ def main() -> int:
             print(f"    {ours['memory']}", flush=True)
             if args.no_baseline:
                 continue
-            _env(base / preset, "plain")
+            _env(base / preset, "plain", args.postgres)
             _prepare(manifest)
             plain = run_plain(manifest, edition)
             print(f"  baseline, the same stages as plain calls:         {plain['wall']:8.1f} s  ("

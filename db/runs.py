@@ -474,6 +474,13 @@ def last_published(edition: int, engine: Engine | None = None) -> Step | None:
 #: The steps of an annual refresh, in order (``crawl`` stands for every ``crawl:<source>`` step).
 REFRESH_STEPS = ("crawl", "etl", "gate", "analyze", PUBLISH_STEP)
 REFRESH_FLOW = "annual-refresh"
+#: The ledger step of an ETL pass the refresh runs beside its crawl (the pass after the crawl is ``etl``).
+ETL_DURING_CRAWL_STEP = "etl:during-crawl"
+
+
+def etl_passes(steps: list[Step]) -> list[Step]:
+    """The completed ETL passes among an edition's ``steps``: ``etl`` and those beside the crawl."""
+    return [s for s in steps if s.state == "completed" and (s.step == "etl" or s.step.startswith("etl:"))]
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

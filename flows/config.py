@@ -9,6 +9,7 @@
 | ``AIMAP_NOTIFY_BLOCK`` | unset | ``<block-type>/<name>`` of a saved Prefect notification block to notify on failure |
 | ``AIMAP_DASK_ADDRESS`` | unset | ETL extraction on Dask: ``local`` (a temporary local cluster) or a scheduler address |
 | ``AIMAP_DASK_WORKERS`` | 2 | worker processes of the ``local`` Dask cluster |
+| ``AIMAP_ETL_DURING_CRAWL`` | 2000 | the annual refresh runs an ETL pass while it crawls whenever this many documents are pending (PostgreSQL only; 0: never) |
 
 Values are read when a flow runs, not at import, so a served deployment picks up a changed
 environment at its next run.
@@ -65,3 +66,8 @@ def dask_address() -> str | None:
 def dask_workers() -> int:
     """Worker processes of the temporary local Dask cluster."""
     return _int("AIMAP_DASK_WORKERS", 2)
+
+
+def etl_during_crawl() -> int:
+    """Pending documents that start an ETL pass while the refresh still crawls (0: no such passes)."""
+    return _int("AIMAP_ETL_DURING_CRAWL", 2000, minimum=0)

@@ -109,19 +109,22 @@ def etl_flow(
     reprocess: bool = False,
     edition: int | None = None,
     workers: int | None = None,
+    step: str = "etl",
 ) -> dict[str, Any]:
     """Extract events from every pending document (see the module docstring); return the counts.
 
     ``limit`` caps the documents of this run, ``reprocess`` takes every document again,
-    ``edition`` files the pass in that edition's refresh ledger, and ``workers`` sets the
-    extraction processes (default: the cores; 0: in the loading process; ignored on Dask).
+    ``edition`` files the pass in that edition's refresh ledger as ``step`` (``etl``, or
+    ``etl:during-crawl`` for the refresh's passes beside its crawl, :mod:`flows.refresh`), and
+    ``workers`` sets the extraction processes (default: the cores; 0: in the loading process;
+    ignored on Dask).
     """
     logger = get_run_logger()
     label_run(f"etl-{edition}" if edition is not None else f"etl-{today()}", edition)
     url = database_url()
     ids = pipeline.pending(url, limit, reprocess)
     ledger = Ledger(edition) if edition is not None else None
-    record = ledger.start("etl", documents=len(ids)) if ledger is not None else None
+    record = ledger.start(step, documents=len(ids)) if ledger is not None else None
     dask = config.dask_address()
     workers = 0 if dask else (pipeline.default_workers() if workers is None else workers)
     runner = dask or pipeline.runner(len(ids), batch_size, workers)

@@ -14,6 +14,9 @@ bundle (every file with its size and SHA-256, the cut-off, the step records, the
 and any override with its reason), points ``<out>/LATEST`` at the newest published edition and
 records which sample firms have relations (the next edition's gate compares with it).
 
+On PostgreSQL the ETL also runs beside the crawl (:class:`EtlDuringCrawl`): passes over what the
+crawl has stored so far, filed as ``etl:during-crawl``; the ``etl`` step then takes the rest.
+
 ``weekly_update`` is the incremental crawl + ETL the scheduler runs every week.
 
 Every run leaves a keyed markdown summary (``annual-refresh-<edition>``, ``weekly-update``) with
@@ -23,7 +26,9 @@ counts, the review-queue size and the gate's results.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,12 +38,24 @@ from prefect.artifacts import create_markdown_artifact
 
 from analysis.publish import MANIFEST, publish_bundle
 from analysis.quality import GATE_STEP, CheckResult, GateResult, firms_with_relations, result_table
-from common.config import out_dir, safe_url
+from common.config import database_url, out_dir, safe_url
 from crawlers.sources import enabled_sources
 from db.errors import SourceCauses, cause_lines, source_causes, top_reasons
-from db.runs import PUBLISH_STEP, REFRESH_STEPS, Ledger, Step, end_state, finish_run, start_run
+from db.runs import (
+    ETL_DURING_CRAWL_STEP,
+    PUBLISH_STEP,
+    REFRESH_STEPS,
+    Ledger,
+    Step,
+    end_state,
+    etl_passes,
+    finish_run,
+    start_run,
+)
 from db.session import session_scope
+from etl import pipeline
 from etl.review import list_items
+from flows import config
 from flows.analyze import analyze_flow
 from flows.crawl import CrawlFailures, crawl_flow
 from flows.etl import run_etl_flow
@@ -150,12 +167,11 @@ def _recent_causes(since: dt.datetime) -> dict[str, tuple[int, list[Any]]]:
 
 
 def etl_totals(steps: list[Step]) -> dict[str, int]:
-    """Counts of every completed ETL pass of the edition, added up."""
+    """Counts of every completed ETL pass of the edition (beside the crawl and after it), added up."""
     total = dict.fromkeys(ETL_COUNTS, 0)
-    for s in steps:
-        if s.step == "etl" and s.state == "completed":
-            for k in ETL_COUNTS:
-                total[k] += int(s.counts.get(k, 0) or 0)
+    for s in etl_passes(steps):
+        for k in ETL_COUNTS:
+            total[k] += int(s.counts.get(k, 0) or 0)
     return total
 
 
@@ -254,6 +270,78 @@ def override_headline(ledger: Ledger) -> str | None:
     return f"over failed gate checks ({who or 'overridden'})"
 
 
+class EtlDuringCrawl:
+    """ETL passes over what the crawl has stored so far, in a thread beside the crawl.
+
+    Why: the crawl's Scrapy processes keep about one core busy (the demo web is one host, crawled
+    by one process at a time), and an ETL started only after the crawl left the other core idle
+    for as long again (issue 17: 1,440 s of crawl, then 1,057 s of ETL, on the ``report`` world).
+    Whenever ``minimum`` documents are pending (``AIMAP_ETL_DURING_CRAWL``), an ordinary ETL pass
+    takes them — the ``aimap-etl`` flow as a subflow of the refresh, one extraction process, filed
+    in the ledger as ``etl:during-crawl``. Passes follow each other until the crawl ends; the pass
+    under way then finishes, and the refresh's own ``etl`` pass takes the rest. The database ends
+    as after an ETL split into several runs (what the order fault tests compare with one run).
+
+    A pass that fails is logged and ends the passes: its documents stay pending, and the ``etl``
+    pass after the crawl takes them (and fails the refresh if the fault is still there).
+
+    PostgreSQL only: SQLite has one writer at a time, so the crawl's writes and the loader's would
+    queue behind each other, and a reader that wants to write after the other committed fails at
+    once. There the passes are off and the ETL runs after the crawl as before.
+    """
+
+    #: Seconds between two counts of the pending documents.
+    poll_seconds = 5.0
+
+    def __init__(self, edition: int, minimum: int | None = None) -> None:
+        self.edition = edition
+        self.url = database_url()
+        wanted = config.etl_during_crawl() if minimum is None else minimum
+        self.minimum = wanted if self.url.startswith("postgresql") else 0
+        self.passes = 0
+        self.documents = 0
+        self.failure: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> EtlDuringCrawl:
+        if self.minimum:
+            run = contextvars.copy_context().run  # the refresh's flow run: passes are its subflows
+            self._thread = threading.Thread(target=run, args=(self._passes,), name="etl-during-crawl", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        self._stop.set()
+        if self._thread is None:
+            return
+        if kind is None:  # the crawl ended: the pass under way finishes (its documents are then loaded)
+            if self._thread.is_alive():
+                get_run_logger().info("crawl ended: waiting for the ETL pass under way")
+            self._thread.join()
+        # interrupted: the pass is left to the process's end; its batch rolls back, its documents stay pending
+
+    def _passes(self) -> None:
+        logger = get_run_logger()
+        logger.info("ETL beside the crawl: a pass whenever %d documents are pending", self.minimum)
+        while not self._stop.is_set():
+            waiting = len(pipeline.pending(self.url))
+            if waiting < self.minimum:
+                self._stop.wait(self.poll_seconds)
+                continue
+            try:
+                counts = run_etl_flow(edition=self.edition, workers=1, step=ETL_DURING_CRAWL_STEP)
+            except Exception as exc:  # noqa: BLE001 - recorded by the pass's flow run; the etl step retries it
+                self.failure = f"{type(exc).__name__}: {exc}"
+                logger.warning("ETL pass beside the crawl failed (%s); no more passes before the crawl ends — "
+                               "its documents stay pending for the ETL after the crawl", self.failure)
+                return
+            self.passes += 1
+            self.documents += int(counts.get("documents", 0))
+            logger.info("ETL beside the crawl: pass %d loaded %d documents (%d so far)", self.passes,
+                        counts.get("documents", 0), self.documents)
+
+
 # --------------------------------------------------------------------------- the flows
 
 
@@ -295,7 +383,7 @@ def annual_refresh(
         todo = [n for n in names if ledger.completed(f"crawl:{n}") is None]
         if todo:
             logger.info("crawl: %d of %d sources to crawl (%s)", len(todo), len(names), ", ".join(todo))
-            with labelled(edition):
+            with labelled(edition), EtlDuringCrawl(edition):
                 crawled = crawl_flow.with_options(flow_run_name=crawl_run_name(todo, edition))(
                     todo, sources_dir, base_url, edition=edition, retries=retries,
                     retry_delay_seconds=retry_delay_seconds, return_state=True)

@@ -40,6 +40,7 @@ from etl.registry import import_registry
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
 SQLITE_ONLY = pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +227,54 @@ def test_annual_refresh_end_to_end(env_db, harness, tmp_path, monkeypatch):
         assert again["ran"] == []
         assert len(runs(env_db, "crawl")) == len(sources) and len(runs(env_db, "etl")) == 1
         assert len(steps(env_db, 2024)) == len(recorded)
+
+
+@POSTGRESQL_ONLY
+def test_the_etl_runs_beside_the_crawl_and_the_refresh_ends_as_the_world_says(env_db, harness, tmp_path, monkeypatch):
+    """On PostgreSQL the refresh's ETL passes take what the crawl stored while it still crawls
+    (flows.refresh.EtlDuringCrawl); the pass after the crawl takes the rest, nothing twice."""
+    from db.runs import ETL_DURING_CRAWL_STEP
+    from flows.refresh import EtlDuringCrawl, annual_refresh
+
+    monkeypatch.setenv("AIMAP_ETL_DURING_CRAWL", "5")
+    monkeypatch.setattr(EtlDuringCrawl, "poll_seconds", 0.2)
+    manifest = make_world(tmp_path / "world")
+    crawlable = truth_documents(manifest.out_dir)
+    with serve(manifest.root) as server:
+        result = annual_refresh(2024, sources_dir=str(manifest.sources_dir), base_url=server.base_url, charts=False)
+    assert result["ran"] == ["crawl", "etl", "gate", "analyze", "publish"]
+    recorded = steps(env_db, 2024)
+    beside = [r for r in recorded if r.parameters["step"] == ETL_DURING_CRAWL_STEP]
+    after = [r for r in recorded if r.parameters["step"] == "etl"]
+    crawl_end = max(r.finished_at for r in recorded if r.parameters["step"].startswith("crawl:"))
+    assert beside and all(r.state == "completed" for r in beside) and len(after) == 1
+    assert any(r.started_at < crawl_end and r.counts["documents"] > 0 for r in beside)  # it ran while crawling
+    assert all(r.parameters["edition"] == 2024 for r in beside)
+    # every crawled document processed once, by one pass or the other
+    processed = [r.counts["documents"] for r in beside + after]
+    assert sum(processed) == len(crawlable) and processed[-1] < len(crawlable)
+    etl = [r.counts for r in runs(env_db, "etl")]
+    assert len(etl) == len(beside) + 1 and sum(c["documents"] for c in etl) == len(crawlable)
+    check_table1(table1_csv(Path(result["directory"])), truth_nodes(manifest.out_dir, range(2014, 2024)))
+    summary = artifact("annual-refresh-2024")
+    assert f"documents processed {len(crawlable)}," in summary and "quarantined documents 0" in summary
+    assert all(r["result"] == "pass" for r in artifact("gate-2024"))
+
+
+def test_no_etl_beside_the_crawl_on_sqlite(monkeypatch, tmp_path):
+    """SQLite has one writer at a time: the passes beside the crawl stay off whatever the setting."""
+    from flows.refresh import EtlDuringCrawl
+
+    monkeypatch.setenv("AIMAP_ETL_DURING_CRAWL", "5")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'a.db'}")
+    with EtlDuringCrawl(2024) as beside:
+        assert beside.minimum == 0 and beside._thread is None
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/none")
+    monkeypatch.setenv("AIMAP_ETL_DURING_CRAWL", "0")
+    assert EtlDuringCrawl(2024).minimum == 0
+    monkeypatch.setenv("AIMAP_ETL_DURING_CRAWL", "many")
+    with pytest.raises(ValueError, match="AIMAP_ETL_DURING_CRAWL must be an integer"):
+        EtlDuringCrawl(2024)
 
 
 # --------------------------------------------------------------------------- failure, gate, override, resume, next edition
