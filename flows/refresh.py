@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,10 @@ def override_headline(ledger: Ledger) -> str | None:
     return f"over failed gate checks ({who or 'overridden'})"
 
 
+#: How much lower the CPU priority of the ETL passes beside the crawl is (``nice`` steps).
+NICE = 10
+
+
 class EtlDuringCrawl:
     """ETL passes over what the crawl has stored so far, in a thread beside the crawl.
 
@@ -277,8 +282,10 @@ class EtlDuringCrawl:
     by one process at a time), and an ETL started only after the crawl left the other core idle
     for as long again (issue 17: 1,440 s of crawl, then 1,057 s of ETL, on the ``report`` world).
     Whenever ``minimum`` documents are pending (``AIMAP_ETL_DURING_CRAWL``), an ordinary ETL pass
-    takes them — the ``aimap-etl`` flow as a subflow of the refresh, one extraction process, filed
-    in the ledger as ``etl:during-crawl``. Passes follow each other until the crawl ends; the pass
+    takes them — the ``aimap-etl`` flow as a subflow of the refresh, extracting in its loading
+    thread, filed in the ledger as ``etl:during-crawl``. That thread runs :data:`NICE` steps below
+    the crawl's CPU priority, so the passes take the time the crawl leaves and do not slow it down
+    (at the same priority, on two cores, the passes took a core from the crawl). Passes follow each other until the crawl ends; the pass
     under way then finishes, and the refresh's own ``etl`` pass takes the rest. The database ends
     as after an ETL split into several runs (what the order fault tests compare with one run).
 
@@ -324,13 +331,17 @@ class EtlDuringCrawl:
     def _passes(self) -> None:
         logger = get_run_logger()
         logger.info("ETL beside the crawl: a pass whenever %d documents are pending", self.minimum)
+        try:  # this thread only (Linux threads are tasks of their own): the crawl keeps its pace
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + NICE)
+        except (OSError, AttributeError):  # not Linux, or not allowed: the passes run at the crawl's priority
+            logger.info("ETL beside the crawl: could not lower this thread's priority")
         while not self._stop.is_set():
             waiting = len(pipeline.pending(self.url))
             if waiting < self.minimum:
                 self._stop.wait(self.poll_seconds)
                 continue
             try:
-                counts = run_etl_flow(edition=self.edition, workers=1, step=ETL_DURING_CRAWL_STEP)
+                counts = run_etl_flow(edition=self.edition, workers=0, step=ETL_DURING_CRAWL_STEP)
             except Exception as exc:  # noqa: BLE001 - recorded by the pass's flow run; the etl step retries it
                 self.failure = f"{type(exc).__name__}: {exc}"
                 logger.warning("ETL pass beside the crawl failed (%s); no more passes before the crawl ends — "
