@@ -25,8 +25,10 @@ throwaway PostgreSQL database on 127.0.0.1, where the ETL also runs beside the c
   Prefect — :func:`crawlers.run.run_crawl` per source one after the other,
   :func:`etl.load.run_etl`, :func:`analysis.quality.evaluate`, :func:`analysis.report.build_report`.
   Printed: its time per stage and the ratio Prefect / plain.
+- The demo web is served by a child process (as other machines serve the real web), not by a
+  thread of the process that runs the refresh and its ETL.
 - Peak memory beside each run's times: the largest RSS of the whole process tree (this process —
-  which also serves the demo web and runs the ETL and analysis — plus every child: Scrapy crawls,
+  which runs the ETL and analysis — plus every child: the demo web's server, Scrapy crawls,
   Prefect's API, Dask workers), summed over the tree and sampled every 0.2 s with psutil, and
   ``getrusage``'s peak of the largest single process (self / children) as a cross-check.
 - With ``--dask-workers N``: the ETL flow alone on the database as the baseline's crawl left it,
@@ -47,7 +49,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,6 +198,30 @@ class PeakMemory:
                 f"largest waited-for child {children:,.0f} MiB")
 
 
+def _serve_child(root: str, ready: Any) -> None:
+    from demosite.server import serve_forever
+
+    serve_forever(Path(root), port=0, on_ready=lambda site: ready.put(site.base_url))
+
+
+@contextmanager
+def served(root: Path) -> Iterator[SimpleNamespace]:
+    """The demo web served by a child process, as the real web is served by other machines: its
+    requests do not wait for the interpreter lock of the process that runs the refresh (the ETL
+    passes beside the crawl run there). Its memory counts in the process tree's peak."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    child = context.Process(target=_serve_child, args=(str(root), ready), name="demosite", daemon=True)
+    child.start()
+    try:
+        yield SimpleNamespace(base_url=ready.get(timeout=300))
+    finally:
+        child.terminate()
+        child.join(timeout=10)
+
+
 def start_api() -> float:
     """Start Prefect's ephemeral API (as the first flow run would); return the seconds it took."""
     from prefect.client.orchestration import get_client
@@ -207,9 +236,7 @@ def run_prefect(manifest: Any, edition: int) -> dict[str, Any]:
     from flows.refresh import annual_refresh
 
     started = time.perf_counter()
-    from demosite.server import serve
-
-    with PeakMemory() as memory, serve(manifest.root) as server:
+    with PeakMemory() as memory, served(manifest.root) as server:
         result = annual_refresh(edition, sources_dir=str(manifest.sources_dir), base_url=server.base_url)
     wall = time.perf_counter() - started
     spans = _stage_spans()
@@ -333,13 +360,12 @@ def run_plain(manifest: Any, edition: int) -> dict[str, Any]:
     from crawlers.sources import list_sources
     from db.runs import Ledger
     from db.session import session_scope
-    from demosite.server import serve
     from etl.load import run_etl
 
     stages: dict[str, float] = {}
     started = time.perf_counter()
     with PeakMemory() as memory:
-        with serve(manifest.root) as server:
+        with served(manifest.root) as server:
             t = time.perf_counter()
             for source in list_sources(manifest.sources_dir):
                 run_crawl(source.name, sources_dir=manifest.sources_dir, base_url=server.base_url)
