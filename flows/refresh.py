@@ -284,13 +284,15 @@ class EtlDuringCrawl:
     Whenever ``minimum`` documents are pending (``AIMAP_ETL_DURING_CRAWL``), an ordinary ETL pass
     takes them — the ``aimap-etl`` flow as a subflow of the refresh, extracting in its loading
     thread, filed in the ledger as ``etl:during-crawl``. That thread runs :data:`NICE` steps below
-    the crawl's CPU priority, so the passes take the time the crawl leaves and do not slow it down
-    (at the same priority, on two cores, the passes took a core from the crawl). Passes follow each other until the crawl ends; the pass
-    under way then finishes, and the refresh's own ``etl`` pass takes the rest. The database ends
-    as after an ETL split into several runs (what the order fault tests compare with one run).
+    the crawl's CPU priority, so the passes mostly take the time the crawl leaves (at the same
+    priority, on two cores, they took a core from the crawl). Passes follow each other until the
+    crawl ends; the pass under way then finishes, and the refresh's own ``etl`` pass takes the
+    rest. The database ends as after an ETL split into several runs (what the order fault tests
+    compare with one run).
 
-    A pass that fails is logged and ends the passes: its documents stay pending, and the ``etl``
-    pass after the crawl takes them (and fails the refresh if the fault is still there).
+    A pass that fails (or a failed count of the pending documents) is logged and ends the passes:
+    the documents stay pending, and the ``etl`` pass after the crawl takes them (and fails the
+    refresh if the fault is still there).
 
     PostgreSQL only: SQLite has one writer at a time, so the crawl's writes and the loader's would
     queue behind each other, and a reader that wants to write after the other committed fails at
@@ -336,11 +338,10 @@ class EtlDuringCrawl:
         except (OSError, AttributeError):  # not Linux, or not allowed: the passes run at the crawl's priority
             logger.info("ETL beside the crawl: could not lower this thread's priority")
         while not self._stop.is_set():
-            waiting = len(pipeline.pending(self.url))
-            if waiting < self.minimum:
-                self._stop.wait(self.poll_seconds)
-                continue
             try:
+                if len(pipeline.pending(self.url)) < self.minimum:
+                    self._stop.wait(self.poll_seconds)
+                    continue
                 counts = run_etl_flow(edition=self.edition, workers=0, step=ETL_DURING_CRAWL_STEP)
             except Exception as exc:  # noqa: BLE001 - recorded by the pass's flow run; the etl step retries it
                 self.failure = f"{type(exc).__name__}: {exc}"
