@@ -59,8 +59,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-#: ``--postgres``: the PostgreSQL server of the throwaway databases (trust authentication on 127.0.0.1).
-ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
 #: Throwaway PostgreSQL databases made by this run (dropped at its end unless ``--keep``).
 CREATED: list[str] = []
 
@@ -72,16 +70,15 @@ def _env(base: Path, name: str, postgres: bool = False) -> None:
 
     _cached_engine.cache_clear()
     os.environ["DATABASE_URL"] = f"sqlite:///{base / name / 'aimap.db'}"
-    if postgres:
-        import uuid
-
+    if postgres:  # the fault harness's throwaway databases (AIMAP_TEST_PG_DSN, 127.0.0.1 by default)
         import psycopg
 
-        database = f"aimap_bench_refresh_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
+        from tests.faults import harness
+
+        with psycopg.connect(harness.PG_ADMIN_DSN, autocommit=True) as admin:
+            database = harness.create_database(admin, prefix="aimap_bench_refresh")
         CREATED.append(database)
-        os.environ["DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+        os.environ["DATABASE_URL"] = harness.pg_url(database)
     os.environ["AIMAP_HOME"] = str(base / name / "home")
     os.environ["AIMAP_OUT"] = str(base / name / "out")
     (base / name).mkdir(parents=True, exist_ok=True)
@@ -415,11 +412,12 @@ def main() -> int:
             import psycopg
 
             from db.session import _cached_engine
+            from tests.faults import harness
 
             _cached_engine.cache_clear()
-            with psycopg.connect(ADMIN, autocommit=True) as admin:
+            with psycopg.connect(harness.PG_ADMIN_DSN, autocommit=True) as admin:
                 for database in CREATED:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                    harness.drop_database(admin, database)
         elif CREATED:
             print(f"kept PostgreSQL databases: {', '.join(CREATED)}")
 
