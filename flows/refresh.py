@@ -309,7 +309,6 @@ class EtlDuringCrawl:
         self.minimum = wanted if self.url.startswith("postgresql") else 0
         self.passes = 0
         self.documents = 0
-        self.failure: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -344,9 +343,8 @@ class EtlDuringCrawl:
                     continue
                 counts = run_etl_flow(edition=self.edition, workers=0, step=ETL_DURING_CRAWL_STEP)
             except Exception as exc:  # noqa: BLE001 - recorded by the pass's flow run; the etl step retries it
-                self.failure = f"{type(exc).__name__}: {exc}"
-                logger.warning("ETL pass beside the crawl failed (%s); no more passes before the crawl ends — "
-                               "its documents stay pending for the ETL after the crawl", self.failure)
+                logger.warning("ETL pass beside the crawl failed (%s: %s); no more passes before the crawl ends — "
+                               "its documents stay pending for the ETL after the crawl", type(exc).__name__, exc)
                 return
             self.passes += 1
             self.documents += int(counts.get("documents", 0))
