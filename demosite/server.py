@@ -137,6 +137,10 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **_TEXT_TYPES}
     protocol_version = "HTTP/1.1"
+    #: TCP_NODELAY, as web servers set it on keep-alive connections (nginx's ``tcp_nodelay on``):
+    #: the headers and the body go out as two writes, and with Nagle's algorithm the body would wait
+    #: for the client's delayed ACK of the headers (up to 40 ms on Linux) on every reused connection.
+    disable_nagle_algorithm = True
 
     def __init__(self, *args: Any, state: _SiteState, **kwargs: Any) -> None:
         self.state = state
