@@ -331,6 +331,7 @@ def run_pipeline(
     dedup: Dedup | None = None,
     progress: Progress | None = None,
     workers: int = 0,
+    stop: Callable[[], bool] | None = None,
 ) -> EtlReport:
     """Process the documents ``ids`` in waves (see the module docstring); return the summed report.
 
@@ -341,11 +342,16 @@ def run_pipeline(
     ``load`` (default :func:`load_wave`) and ``dedup`` (default :func:`dedup_documents`).
     ``progress(done, total)`` is called after each wave. The run's loader state lives until the
     last wave is loaded (or a wave fails).
+
+    ``stop()`` is asked after each wave: when it says so, the run ends there, as if ``ids`` had
+    held only the waves loaded (their duplicates are clustered; the other documents stay pending
+    for a later run). The annual refresh uses it to end a pass beside the crawl once the crawl
+    has ended, so that what is left is extracted by the pool of the pass after it.
     """
     if extract is None and runner(len(ids), batch_size, workers) != "serial":
         with ExtractionPool(db_url, workers) as pool:
             return run_pipeline(db_url, ids, batch_size=batch_size, wave_batches=wave_batches, run_id=run_id,
-                                extract=pool, load=load, dedup=dedup, progress=progress)
+                                extract=pool, load=load, dedup=dedup, progress=progress, stop=stop)
     run_key = f"run-{run_id}" if run_id is not None else f"local-{next(_local_runs)}"
 
     def default_load(wave_ids: list[int], extracted: list[list[Precomputed]], snapshot_key: str | None,
@@ -368,7 +374,10 @@ def run_pipeline(
             done += len(wave.ids)
             if progress:
                 progress(done, len(ids))
+            if stop is not None and done < len(ids) and stop():
+                break
     finally:
         close_loader(run_key)
-    report.duplicate_documents += dedup(ids) if dedup is not None else dedup_documents(db_url, ids)
+    loaded = ids[:done]
+    report.duplicate_documents += dedup(loaded) if dedup is not None else dedup_documents(db_url, loaded)
     return report

@@ -20,6 +20,8 @@ on the process pool and on a local Dask cluster and compares both with the seria
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from prefect import flow, get_run_logger, task, unmapped
@@ -36,6 +38,24 @@ from etl.load import EtlReport, Precomputed
 from flows import config
 from flows.labels import label_run, run_name, today
 from flows.notify import notify_failure
+
+#: Asked after each wave of a pass run in this context: true ends the pass there, its other documents
+#: stay pending (:func:`etl.pipeline.run_pipeline`'s ``stop``). A context variable, not a flow
+#: parameter, because a parameter must be JSON for the API; the refresh sets it in the thread of
+#: its passes beside the crawl (:class:`flows.refresh.EtlDuringCrawl`).
+STOP_BETWEEN_WAVES: ContextVar[Callable[[], bool] | None] = ContextVar("aimap_etl_stop_between_waves", default=None)
+
+
+def stop_between_waves(asked: Callable[[], bool] | None = None) -> Callable[[], bool] | None:
+    """Set (with ``asked``) or read :data:`STOP_BETWEEN_WAVES` for this context.
+
+    The flows reach the variable only through this module-level function: a flow's function is
+    pickled by value when its run context travels to Dask workers, and a context variable in its
+    globals cannot be pickled, while a module function is pickled by reference.
+    """
+    if asked is not None:
+        STOP_BETWEEN_WAVES.set(asked)
+    return STOP_BETWEEN_WAVES.get()
 
 
 @task(name="etl-extract", cache_policy=NO_CACHE, task_run_name="extract-{label}")
@@ -150,10 +170,19 @@ def etl_flow(
         update_progress_artifact(progress, 100.0 * done / total)
         logger.info("etl: %d/%d documents", done, total)
 
+    asked = stop_between_waves()
+
+    def stop() -> bool:
+        if asked is None or not asked():
+            return False
+        logger.info("etl: asked to stop after %d of %d documents; the rest stay pending for the next pass",
+                    loaded.documents, len(ids))
+        return True
+
     try:
         report = pipeline.run_pipeline(url, ids, batch_size=batch_size, wave_batches=wave_batches, run_id=run_id,
                                        extract=extract if dask else None, workers=workers, load=load,
-                                       dedup=lambda i: dedup_documents(url, i), progress=advance)
+                                       dedup=lambda i: dedup_documents(url, i), progress=advance, stop=stop)
     except BaseException as exc:
         finish_run(run_id, counts=loaded.as_dict(), state=end_state(exc), message=f"{type(exc).__name__}: {exc}")
         if ledger is not None and record is not None:

@@ -59,7 +59,7 @@ from etl.review import list_items
 from flows import config
 from flows.analyze import analyze_flow
 from flows.crawl import CrawlFailures, crawl_flow
-from flows.etl import run_etl_flow
+from flows.etl import run_etl_flow, stop_between_waves
 from flows.gate import gate_flow
 from flows.labels import (
     OVERRIDDEN,
@@ -286,8 +286,11 @@ class EtlDuringCrawl:
     thread, filed in the ledger as ``etl:during-crawl``. That thread runs :data:`NICE` steps below
     the crawl's CPU priority, so the passes mostly take the time the crawl leaves (at the same
     priority, on two cores, they took a core from the crawl). Passes follow each other until the
-    crawl ends; the pass under way then finishes, and the refresh's own ``etl`` pass takes the
-    rest. The database ends as after an ETL split into several runs (what the order fault tests
+    crawl ends; the pass under way then stops after the wave it is loading
+    (:func:`flows.etl.stop_between_waves`), and the refresh's own ``etl`` pass takes the rest with
+    the extraction pool on every core — once the crawl outpaced the passes (the demo web's answers
+    no longer waited on Nagle's algorithm), a pass could hold tens of thousands of documents that
+    one thread would otherwise have extracted alone after the crawl. The database ends as after an ETL split into several runs (what the order fault tests
     compare with one run).
 
     A pass that fails (or a failed count of the pending documents) is logged and ends the passes:
@@ -323,9 +326,9 @@ class EtlDuringCrawl:
         self._stop.set()
         if self._thread is None:
             return
-        if kind is None:  # the crawl ended: the pass under way finishes (its documents are then loaded)
+        if kind is None:  # the crawl ended: the pass under way stops after its current wave
             if self._thread.is_alive():
-                get_run_logger().info("crawl ended: waiting for the ETL pass under way")
+                get_run_logger().info("crawl ended: the ETL pass under way stops after the wave it is loading")
             self._thread.join()
         # interrupted: the pass is left to the process's end; its batch rolls back, its documents stay pending
 
@@ -336,6 +339,7 @@ class EtlDuringCrawl:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + NICE)
         except (OSError, AttributeError):  # not Linux, or not allowed: the passes run at the crawl's priority
             logger.info("ETL beside the crawl: could not lower this thread's priority")
+        stop_between_waves(self._stop.is_set)  # this thread's context only: the passes end with the crawl
         while not self._stop.is_set():
             try:
                 if len(pipeline.pending(self.url)) < self.minimum:

@@ -137,3 +137,32 @@ def test_process_pool_equals_the_serial_path(db_url: str, twin_url: str, tiny_wo
     engine.dispose()
     assert got == reference
     assert pooled.as_dict() == serial.as_dict()
+
+
+def test_a_run_asked_to_stop_ends_after_its_wave_and_leaves_the_rest_pending(db_url: str, twin_url: str,
+                                                                           tiny_world) -> None:
+    """``stop`` (the refresh's pass beside the crawl, once the crawl ended): the run ends after the wave it
+    loaded, the other documents stay pending, and a later run that takes them ends where one run would."""
+    world, docs = tiny_world
+    for url in (db_url, twin_url):
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            store_world_documents(session, world, docs)
+        engine.dispose()
+    ids = pipeline.pending(db_url)
+    asked = []
+    first = pipeline.run_pipeline(db_url, ids, batch_size=20, wave_batches=2, stop=lambda: asked.append(1) or True)
+    assert len(asked) == 1 and first.documents == 40
+    assert pipeline.pending(db_url) == ids[40:]
+    rest = pipeline.run_pipeline(db_url, ids[40:], batch_size=20, wave_batches=2, stop=lambda: False)
+    assert rest.documents == len(ids) - 40 and pipeline.pending(db_url) == []
+    engine = make_engine(db_url)
+    with session_factory(engine)() as session:
+        got = _content(session)
+    engine.dispose()
+    engine = make_engine(twin_url)
+    with session_factory(engine)() as session:
+        load.run_etl(session, batch_size=20)
+        reference = _content(session)
+    engine.dispose()
+    assert got == reference
