@@ -16,6 +16,7 @@ ephemeral mode.
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,18 @@ def deploy_all(work_pool: str | None = None, source: str | Path | None = None) -
     """
     pool, specs = load_specs()
     deployments = []
-    for spec in specs:
-        remote = Flow.from_source(source=str(source or ROOT), entrypoint=spec.entrypoint)
-        deployments.append(remote.to_deployment(name=spec.name, schedules=spec.schedules(),
-                                                description=spec.description, tags=list(spec.tags),
-                                                parameters=spec.parameters))
+    path = list(sys.path)
+    try:
+        for spec in specs:
+            remote = Flow.from_source(source=str(source or ROOT), entrypoint=spec.entrypoint)
+            deployments.append(remote.to_deployment(name=spec.name, schedules=spec.schedules(),
+                                                    description=spec.description, tags=list(spec.tags),
+                                                    parameters=spec.parameters))
+    finally:
+        # Prefect's load_script_as_module puts the entrypoint's folder (flows/) first on sys.path and
+        # leaves it there; its etl.py would then shadow the etl package in every process this one
+        # starts later (an extraction pool's workers failed to import etl.pipeline)
+        sys.path[:] = path
     ids = deploy(*deployments, work_pool_name=work_pool or pool, build=False, push=False,
                  print_next_steps_message=False, ignore_warnings=True)
     return [str(i) for i in ids]

@@ -16,6 +16,7 @@ import hashlib
 import json
 import shutil
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -530,8 +531,12 @@ def test_aimap_deploy_registers_every_deployment_on_the_pool(harness):
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name="aimap-test-pool", type="process"), overwrite=True)
+    path = list(sys.path)
     out = CliRunner().invoke(app, ["deploy", "--pool", "aimap-test-pool"])
     assert out.exit_code == 0, out.output
+    # loading the entrypoints left no folder on sys.path (flows/etl.py would shadow the etl package for
+    # processes started later in this process, e.g. an extraction pool's workers)
+    assert sys.path == path
     _pool, specs = load_specs()
     with get_client(sync_client=True) as client:
         found = {d.name: d for d in client.read_deployments() if d.work_pool_name == "aimap-test-pool"}
