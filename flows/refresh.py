@@ -288,10 +288,10 @@ class EtlDuringCrawl:
     priority, on two cores, they took a core from the crawl). Passes follow each other until the
     crawl ends; the pass under way then stops after the wave it is loading
     (:func:`flows.etl.stop_between_waves`), and the refresh's own ``etl`` pass takes the rest with
-    the extraction pool on every core — once the crawl outpaced the passes (the demo web's answers
-    no longer waited on Nagle's algorithm), a pass could hold tens of thousands of documents that
-    one thread would otherwise have extracted alone after the crawl. The database ends as after an ETL split into several runs (what the order fault tests
-    compare with one run).
+    the extraction pool on every core. (A pass takes everything pending when it starts; once the
+    crawl outpaced the passes, the last one held tens of thousands of documents that one thread would
+    otherwise have extracted alone after the crawl.) The database ends as after an ETL split into
+    several runs (what the order fault tests compare with one run).
 
     A pass that fails (or a failed count of the pending documents) is logged and ends the passes:
     the documents stay pending, and the ``etl`` pass after the crawl takes them (and fails the

@@ -10,6 +10,7 @@ the full refresh on both engines.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import hashlib
@@ -433,7 +434,7 @@ def _state(db_url: str) -> dict[str, list[tuple]]:
 def test_etl_flow_on_dask_gives_the_same_database(env_db, harness, tmp_path, monkeypatch):
     from crawlers.run import run_crawl
     from etl.load import pending_documents, run_etl_ids
-    from flows.etl import run_etl_flow
+    from flows.etl import run_etl_flow, stop_between_waves
 
     manifest = make_world(tmp_path / "world")
     with serve(manifest.root) as server:
@@ -447,7 +448,7 @@ def test_etl_flow_on_dask_gives_the_same_database(env_db, harness, tmp_path, mon
     with sqlite3.connect(template) as conn:  # everything into the main file before copying it
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     urls = {}
-    for name in ("threads", "dask", "serial"):
+    for name in ("threads", "dask", "serial", "stopped"):
         copy = tmp_path / name / "aimap.db"
         copy.parent.mkdir()
         shutil.copy(template, copy)
@@ -461,6 +462,17 @@ def test_etl_flow_on_dask_gives_the_same_database(env_db, harness, tmp_path, mon
     monkeypatch.setenv("AIMAP_DASK_WORKERS", "2")
     on_dask = run_etl_flow(batch_size=batch, wave_batches=wave)
     monkeypatch.delenv("AIMAP_DASK_ADDRESS")
+    # a pass asked to stop (the refresh's pass beside its crawl, once the crawl ended) ends after its
+    # first wave; the next pass takes the rest
+    monkeypatch.setenv("DATABASE_URL", urls["stopped"])
+
+    def stopped_pass() -> dict:
+        stop_between_waves(lambda: True)  # in this copied context only
+        return run_etl_flow(batch_size=batch, wave_batches=wave)
+
+    first = contextvars.copy_context().run(stopped_pass)
+    rest = run_etl_flow(batch_size=batch, wave_batches=wave)
+    assert first["documents"] == batch * wave and rest["documents"] == threads["documents"] - batch * wave
     # the plain serial code over the same waves
     engine = make_engine(urls["serial"])
     with session_factory(engine)() as session:
@@ -475,6 +487,7 @@ def test_etl_flow_on_dask_gives_the_same_database(env_db, harness, tmp_path, mon
     reference = _state(urls["serial"])
     assert _state(urls["threads"]) == reference
     assert _state(urls["dask"]) == reference
+    assert _state(urls["stopped"]) == reference
     dask_run = [r for r in runs(urls["dask"], "etl")][-1]
     assert dask_run.parameters["runner"] == "local" and dask_run.state == "completed"
 
