@@ -84,6 +84,25 @@ def _change(session: Session, docs: list[Document]) -> None:
     session.commit()
 
 
+def _store_in_both(urls: tuple[str, ...], world: Path, docs: list[dict]) -> None:
+    """The documents as a crawl stores them, into each database."""
+    for url in urls:
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            store_world_documents(session, world, docs)
+        engine.dispose()
+
+
+def _content_of(url: str, serial_batch: int | None = None) -> tuple[dict[str, object], load.EtlReport | None]:
+    """:func:`_content` of the database ``url``, after a serial ``run_etl`` in batches of ``serial_batch`` if given."""
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
+        report = load.run_etl(session, batch_size=serial_batch) if serial_batch else None
+        content = _content(session)
+    engine.dispose()
+    return content, report
+
+
 def test_bulk_load_equals_the_per_document_load(db_url: str, twin_url: str, tiny_world) -> None:
     world, docs = tiny_world
     cut = len(docs) * 9 // 10
@@ -114,11 +133,7 @@ def test_process_pool_equals_the_serial_path(db_url: str, twin_url: str, tiny_wo
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """``aimap etl``'s path with two extraction processes = the serial loader, and the workers did extract."""
     world, docs = tiny_world
-    for url in (db_url, twin_url):
-        engine = make_engine(url)
-        with session_factory(engine)() as session:
-            store_world_documents(session, world, docs)
-        engine.dispose()
+    _store_in_both((db_url, twin_url), world, docs)
     extracted_here = []  # documents the loading process extracted itself (their names changed in the wave)
     original = load.extract_with_model
     monkeypatch.setattr(load, "extract_with_model", lambda *a, **k: extracted_here.append(1) or original(*a, **k))
@@ -126,17 +141,9 @@ def test_process_pool_equals_the_serial_path(db_url: str, twin_url: str, tiny_wo
     pooled = pipeline.run_pipeline(db_url, ids, batch_size=20, wave_batches=2, workers=2)
     monkeypatch.undo()
     assert pooled.documents == len(docs) and len(extracted_here) < len(docs) / 2
-    engine = make_engine(db_url)
-    with session_factory(engine)() as session:
-        got = _content(session)
-    engine.dispose()
-    engine = make_engine(twin_url)
-    with session_factory(engine)() as session:
-        serial = load.run_etl(session, batch_size=20)
-        reference = _content(session)
-    engine.dispose()
-    assert got == reference
-    assert pooled.as_dict() == serial.as_dict()
+    reference, serial = _content_of(twin_url, serial_batch=20)
+    assert _content_of(db_url)[0] == reference
+    assert serial is not None and pooled.as_dict() == serial.as_dict()
 
 
 def test_a_run_asked_to_stop_ends_after_its_wave_and_leaves_the_rest_pending(db_url: str, twin_url: str,
@@ -144,11 +151,7 @@ def test_a_run_asked_to_stop_ends_after_its_wave_and_leaves_the_rest_pending(db_
     """``stop`` (the refresh's pass beside the crawl, once the crawl ended): the run ends after the wave it
     loaded, the other documents stay pending, and a later run that takes them ends where one run would."""
     world, docs = tiny_world
-    for url in (db_url, twin_url):
-        engine = make_engine(url)
-        with session_factory(engine)() as session:
-            store_world_documents(session, world, docs)
-        engine.dispose()
+    _store_in_both((db_url, twin_url), world, docs)
     ids = pipeline.pending(db_url)
     asked = []
     first = pipeline.run_pipeline(db_url, ids, batch_size=20, wave_batches=2, stop=lambda: asked.append(1) or True)
@@ -156,13 +159,4 @@ def test_a_run_asked_to_stop_ends_after_its_wave_and_leaves_the_rest_pending(db_
     assert pipeline.pending(db_url) == ids[40:]
     rest = pipeline.run_pipeline(db_url, ids[40:], batch_size=20, wave_batches=2, stop=lambda: False)
     assert rest.documents == len(ids) - 40 and pipeline.pending(db_url) == []
-    engine = make_engine(db_url)
-    with session_factory(engine)() as session:
-        got = _content(session)
-    engine.dispose()
-    engine = make_engine(twin_url)
-    with session_factory(engine)() as session:
-        load.run_etl(session, batch_size=20)
-        reference = _content(session)
-    engine.dispose()
-    assert got == reference
+    assert _content_of(db_url)[0] == _content_of(twin_url, serial_batch=20)[0]
