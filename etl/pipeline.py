@@ -79,21 +79,29 @@ def pending(db_url: str, limit: int | None = None, reprocess: bool = False) -> l
         return pending_documents(session, limit, reprocess)
 
 
-#: Snapshots a process keeps: the wave being loaded and the next one, extracted meanwhile.
-_SNAPSHOTS_KEPT = 2
+#: Snapshots a process keeps in memory. One: a worker takes the batches of the waves in order, so
+#: once it starts the next wave it never needs the previous one again; the loading process reads
+#: each wave's snapshot when the wave starts loading (:data:`_published`). At report scale a
+#: snapshot of the loader's gazetteer is tens of MiB, held by every process (issue 17: peak memory).
+_SNAPSHOTS_KEPT = 1
+#: Files of the snapshots this process's pool published (:meth:`ExtractionPool.publish`), by key:
+#: where the loading process reads a wave's snapshot when the wave starts loading.
+_published: dict[str, str] = {}
 
 
 def snapshot_for(key: str, db_url: str, path: str | None = None) -> Gazetteer:
-    """The gazetteer snapshot named ``key``, made once per process; only the latest two are kept
-    (the wave being loaded and the one extracted meanwhile, :func:`run_pipeline`).
+    """The gazetteer snapshot named ``key``, made once per process; only the latest is kept in memory
+    (:data:`_SNAPSHOTS_KEPT`).
 
-    ``key`` names a wave of one run. With ``path`` it is the loader's own gazetteer when the
+    ``key`` names a wave of one run. With ``path`` (or a file this process's pool published under
+    ``key``, :data:`_published`) it is the loader's own gazetteer when the
     previous wave starts loading, published there by :meth:`ExtractionPool.publish` (close to what
     the serial loader would extract the wave's documents with, so few need extracting again);
     without, it is built from the database ``db_url`` — which does not change during the wave's
     extraction phase, so every process (a Dask worker on another machine too) builds the same.
     """
     with _snapshot_lock:
+        path = path or _published.get(key)
         if key not in _snapshot:
             if path is not None:
                 gazetteer = pickle.loads(Path(path).read_bytes())
@@ -213,15 +221,17 @@ class ExtractionPool:
 
     def publish(self, key: str, gazetteer: Gazetteer) -> None:
         """Make ``gazetteer`` (the loader's, as the previous wave starts loading) the snapshot ``key`` of the workers and
-        of this process (a frozen copy: the loader's own grows while it loads the wave)."""
-        data = pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL)
+        of this process: a frozen copy in a file (the loader's own grows while it loads the wave), which
+        this process reads when the wave starts loading (:func:`snapshot_for`)."""
         path = Path(self._dir) / f"{next(self._serial)}.pickle"
-        path.write_bytes(data)
+        path.write_bytes(pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL))
         self._published[key] = str(path)
-        while len(self._published) > _SNAPSHOTS_KEPT:  # the wave being loaded and the next one
-            Path(self._published.pop(next(iter(self._published)))).unlink(missing_ok=True)
         with _snapshot_lock:
-            _keep_snapshot(key, pickle.loads(data))
+            _published[key] = str(path)
+            while len(self._published) > 2:  # the files of the wave being loaded and of the next one
+                old = next(iter(self._published))
+                _published.pop(old, None)
+                Path(self._published.pop(old)).unlink(missing_ok=True)
 
     def submit(self, batches: list[list[int]], snapshot_key: str) -> Callable[[], list[list[Precomputed]]]:
         """Start extracting a wave's batches; the returned call waits for their extractions, in batch order."""
@@ -235,6 +245,10 @@ class ExtractionPool:
     def close(self) -> None:
         """Stop the worker processes and remove the published snapshots."""
         self.executor.shutdown(wait=True, cancel_futures=True)
+        with _snapshot_lock:
+            for key in self._published:
+                _published.pop(key, None)
+                _snapshot.pop(key, None)
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> ExtractionPool:
