@@ -85,8 +85,10 @@ def pending(db_url: str, limit: int | None = None, reprocess: bool = False) -> l
 #: snapshot of the loader's gazetteer is tens of MiB, held by every process (issue 17: peak memory).
 _SNAPSHOTS_KEPT = 1
 #: Files of the snapshots this process's pool published (:meth:`ExtractionPool.publish`), by key:
-#: where the loading process reads a wave's snapshot when the wave starts loading.
+#: where the workers and the loading process read a wave's snapshot.
 _published: dict[str, str] = {}
+#: Snapshot files a pool keeps: the wave being loaded and the next one, extracted meanwhile.
+_FILES_KEPT = 2
 
 
 def snapshot_for(key: str, db_url: str, path: str | None = None) -> Gazetteer:
@@ -216,7 +218,7 @@ class ExtractionPool:
                                             initializer=_start_worker)
         _remove_orphan_snapshots()
         self._dir = tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}-")
-        self._published: dict[str, str] = {}
+        self._keys: list[str] = []  # the snapshots this pool published, oldest first
         self._serial = itertools.count()
 
     def publish(self, key: str, gazetteer: Gazetteer) -> None:
@@ -225,17 +227,15 @@ class ExtractionPool:
         this process reads when the wave starts loading (:func:`snapshot_for`)."""
         path = Path(self._dir) / f"{next(self._serial)}.pickle"
         path.write_bytes(pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL))
-        self._published[key] = str(path)
         with _snapshot_lock:
             _published[key] = str(path)
-            while len(self._published) > 2:  # the files of the wave being loaded and of the next one
-                old = next(iter(self._published))
-                _published.pop(old, None)
-                Path(self._published.pop(old)).unlink(missing_ok=True)
+            self._keys.append(key)
+            while len(self._keys) > _FILES_KEPT:
+                Path(_published.pop(self._keys.pop(0))).unlink(missing_ok=True)
 
     def submit(self, batches: list[list[int]], snapshot_key: str) -> Callable[[], list[list[Precomputed]]]:
         """Start extracting a wave's batches; the returned call waits for their extractions, in batch order."""
-        path = self._published.get(snapshot_key)
+        path = _published.get(snapshot_key)
         futures = [self.executor.submit(extract_batch, ids, self.db_url, snapshot_key, path) for ids in batches]
         return lambda: [f.result() for f in futures]
 
@@ -246,7 +246,7 @@ class ExtractionPool:
         """Stop the worker processes and remove the published snapshots."""
         self.executor.shutdown(wait=True, cancel_futures=True)
         with _snapshot_lock:
-            for key in self._published:
+            for key in self._keys:
                 _published.pop(key, None)
                 _snapshot.pop(key, None)
         shutil.rmtree(self._dir, ignore_errors=True)
