@@ -30,6 +30,7 @@ extractor version (:data:`etl.extract.EXTRACTOR_VERSION` hashes them).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -48,7 +49,7 @@ from etl.normalize import Normalised, find_dates, normalise, sentences
 from etl.paircues import Cues, load_cues
 from etl.pairfeatures import pair_features
 from etl.pairmodel import PairModel, default_model
-from etl.structures import Name, read_structures, triggered
+from etl.structures import Name, headline_subjects, read_structures, title_funded, triggered
 
 #: Tags of an entity that make it an organisation (not a place or a person LAC proposed).
 _ORG_TAGS = frozenset({"RULE", "ORG", "EN", "MERGE", "LIST", "nt"})
@@ -132,6 +133,8 @@ class DocumentView:
     rule_unpaired: list[Relation] = field(default_factory=list)  # rules' relations of no candidate pair
     #: per sentence, its pairable organisations in text order (first mention of each entity)
     named: dict[tuple[int, int], list[tuple[Mention, Entity]]] = field(default_factory=dict)
+    #: the headline, normalised like the text ("" when there is none)
+    title: str = ""
 
 
 def _entity_for(entities: list[Entity], by_fold: dict[str, Entity], name: str) -> Entity | None:
@@ -244,6 +247,8 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         # then the unnamed items of the 、-lists those organisations make
         organisations = [(m.start, m.end) for m, e in by_sentence[s] if e.tags & _ORG_TAGS]
         name_spans(s, recognise.list_items(doc, s[0], s[1], organisations, tagged[s]))
+    _headline_subject(doc, norm, bounds, normalise(title).text if title else "", entities, by_fold, by_sentence, not_names)
+    _bracketed_aliases(doc, entities, by_fold, by_sentence)
     _propagate(doc, norm, bounds, entities, by_sentence, not_names)
     title_folded = fold(title or "")
     for e in entities:
@@ -298,7 +303,93 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 feats = pair_features(doc, s, xm, ym, ex, ey, between_names, index, cues, rule, tagged[s],
                                       [m for m, _ in named])
                 occurrences.append(Occurrence(ex, ey, s, [*feats, *whole, "anaphor"], rule))
-    return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable)
+    return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable,
+                        normalise(title).text if title else "")
+
+
+def _headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]], title: str, entities: list[Entity],
+                      by_fold: dict[str, Entity], by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]],
+                      not_names: frozenset[str]) -> None:
+    """The firm a funding headline funds is an organisation of the text (tag ``TITLE``), even where
+    the recogniser misses it there ("思必驰完成5亿元融资": LAC reads 思必驰 as no name in the text).
+
+    The name is the longest end of the headline's subject (:func:`etl.structures.headline_subjects`)
+    that the text writes outside every name found, of 2+ Han characters or 3+ Latin letters, a
+    plausible name (:func:`etl.recognise.plausible`) and no place or category word. One mention is
+    added where the text first writes it; :func:`_propagate` adds the rest."""
+    if not title:
+        return
+    for subject in headline_subjects(title):
+        for cut in range(len(subject)):
+            name = subject[cut:]
+            if len(name) < (3 if name.isascii() else 2):
+                break
+            if not recognise.plausible(name) or fold(name) in not_names or fold(name) in by_fold:
+                if fold(name) in by_fold:
+                    break  # a name the text's organisations already have
+                continue
+            taken = [(m.start, m.end) for pairs in by_sentence.values() for m, _ in pairs]
+            at = next((i for i in _occurrences(doc, name) if not any(a < i + len(name) and i < b for a, b in taken)), None)
+            if at is None:
+                continue
+            bound = next((b for b in bounds if b[0] <= at < b[1]), None)
+            if bound is None:
+                continue
+            m = Mention(at, at + len(name), name, None, None, norm.original_text(at, at + len(name)))
+            by_sentence[bound].append((m, _add(entities, by_fold, m, "TITLE")))
+            break
+
+
+def _occurrences(text: str, name: str) -> list[int]:
+    """Where ``text`` writes ``name`` (Latin names on word boundaries)."""
+    pattern = rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])" if name.isascii() else re.escape(name)
+    return [m.start() for m in re.finditer(pattern, text)]
+
+
+_OPEN_BRACKET = frozenset({"(", "（"})
+_CLOSE_BRACKET = frozenset({")", "）"})
+
+
+def _bracketed_aliases(doc: str, entities: list[Entity], by_fold: dict[str, Entity],
+                       by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]]) -> None:
+    """A name in brackets right after a name in the other script is the same organisation
+    ("新石器公司(Neolix)", "它石智航(TARS)", "Mobvoi (出门问问)"): the second entity is merged into
+    the first, so the two are never paired (a funding sentence read "Neolix -> 新石器" before).
+    Entity ids are renumbered after a merge."""
+    merged = False
+    for bound in list(by_sentence):
+        named = sorted(by_sentence[bound], key=lambda me: me[0].start)
+        for (m1, e1), (m2, e2) in itertools.pairwise(named):
+            keep, drop = _resolved(e1, entities), _resolved(e2, entities)
+            if keep is drop or doc[m1.end:m2.start].strip() not in _OPEN_BRACKET:
+                continue
+            if doc[m2.end:m2.end + 1] not in _CLOSE_BRACKET or m1.name.isascii() == m2.name.isascii():
+                continue
+            keep.mentions += drop.mentions
+            keep.tags |= drop.tags
+            drop.mentions = []
+            drop.folded = f"\x00merged:{keep.folded}"  # found by :func:`_resolved`
+            merged = True
+    if not merged:
+        return
+    gone = [e for e in entities if not e.mentions]
+    for e in gone:
+        target = _resolved(e, entities)
+        for key in [k for k, v in by_fold.items() if v is e]:
+            by_fold[key] = target
+        for bound, pairs in by_sentence.items():
+            by_sentence[bound] = [(m, target if x is e else x) for m, x in pairs]
+    entities[:] = [e for e in entities if e.mentions]
+    for i, e in enumerate(entities):
+        e.id = i
+
+
+def _resolved(entity: Entity, entities: list[Entity]) -> Entity:
+    """The entity an entity was merged into by :func:`_bracketed_aliases` (itself when not merged)."""
+    while entity.folded.startswith("\x00merged:"):
+        target = entity.folded[len("\x00merged:"):]
+        entity = next(e for e in entities if e.folded == target)
+    return entity
 
 
 #: "据“X”报道", "据X消息", "X报道称": the name of a source cited, not of a party.
@@ -620,15 +711,22 @@ def structure_relations(view: DocumentView) -> tuple[list[Relation], set[tuple[f
     claimed: set[tuple[frozenset[int], str]] = set()
     read: set[tuple[int, int]] = set()
     seen: set[tuple[int, int, str, str]] = set()
-    for bound, text, found in zip(bounds, texts, read_structures(zip(texts, names, strict=True)), strict=True):
+    hint = title_funded(view.title, _title_names(view)) if view.title else None
+    for bound, text, found in zip(bounds, texts, read_structures(zip(texts, names, strict=True), funded_hint=hint),
+                                  strict=True):
         if found is None:
             continue
         pairs_here = ruled.get(text, [])
-        contradicting = [p for p in pairs_here if found.anchor is None or found.anchor not in p]
-        if (pairs_here or text in announcer) and not contradicting:
-            continue  # the rules read this sentence as its structure does: theirs stands
+        # the rules contradict a structure when they pair two names it accounts for without its anchor
+        # (investors with each other); a structure with no anchor contradicts nothing else they read
+        contradicting = [p for p in pairs_here if (found.anchor is None and p <= found.covered)
+                         or (found.anchor is not None and found.anchor not in p)]
         if found.name == "cobuild" and (pairs_here or text in announcer):
             continue
+        if text in announcer and not contradicting:
+            continue  # the announcing company's relation ("公司中标…"): the rules' reading stands
+        # where the rules read the sentence as its structure does, their relations stand and the
+        # structure adds the pairs they missed ("由A领投, B跟投": the rules found B only)
         read.add(bound)
         claimed.update((p, text) for p in contradicting)
         kept = set(pairs_here) - set(contradicting)
@@ -644,6 +742,25 @@ def structure_relations(view: DocumentView) -> tuple[list[Relation], set[tuple[f
             relations.append(Relation(_mention(provider), _mention(receiver), link.direction, link.kind, link.status,
                                       year, None, sentence=text, confidence=1.0))
     return relations, claimed, read
+
+
+def _title_names(view: DocumentView) -> list[Name]:
+    """The document's credible organisations the headline writes (any form of theirs of 2+ Han
+    characters or 3+ Latin letters on word boundaries), as names inside the headline; the longest
+    form at each place."""
+    found: list[Name] = []
+    for e in view.entities:
+        if not _credible(e):
+            continue
+        for form in sorted({m.name for m in e.mentions}, key=len, reverse=True):
+            if len(form) < (3 if form.isascii() else 2):
+                continue
+            pattern = rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])" if form.isascii() else re.escape(form)
+            hit = re.search(pattern, view.title, re.I if form.isascii() else 0)
+            if hit and not any(n.start < hit.end() and hit.start() < n.end for n in found):
+                found.append(Name(e.id, hit.start(), hit.end(), e.name_kind))
+                break
+    return sorted(found, key=lambda n: n.start)
 
 
 def _sentence_year(view: DocumentView, bound: tuple[int, int], status: str) -> int | None:

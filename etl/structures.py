@@ -33,7 +33,7 @@ from common.datafiles import read_yaml
 STRUCTURES_FILE = Path(__file__).resolve().parent / "lexicons" / "structures.yml"
 #: Name kinds (``etl/lexicons/pair_cues.yml`` ``name_kinds``) that are never a party of a structure.
 _NEVER_PARTY = frozenset({"media"})
-_HISTORICAL = re.compile(r"此前|之前|先前|曾经|曾获|曾于|曾在|早在|过往|previously|earlier|had raised|in the past", re.I)
+_HISTORICAL = re.compile(r"此前|之前|先前|曾经|曾获|曾于|曾在|早在|过往|previously|earlier|(?<!\bit )(?<!\bthat )had raised|in the past", re.I)
 _PARENT_AFTER = re.compile(r"^\s*(?:的)?(?:旗下|孵化|分拆|控股的|全资子公司|子公司)")
 _CONSORTIUM = re.compile(r"联合体|consortium", re.I)
 #: What may stand between two listed co-builders, and between the last one and "共建".
@@ -50,6 +50,14 @@ _FUNDED_VERB = re.compile(r"(?:完成|获得|获|斩获|拿下|拿到|迎来|收
 #: the investors named in it invested before (historical), whatever the rest of the sentence says.
 _EARLIER_CLAUSE = re.compile(r"(?:继(?!续)|自)[^，,；;]{0,60}(?:之后|以后)\s*$|^\s*after\b", re.I)
 _CLAUSE_BREAK = re.compile(r"[，,；;]")
+#: A sentence that reports a round (not only names investors): its one named firm, when no
+#: investor, is the funded one ("X宣布, 累计数亿元的天使轮融资已经完成", "X completed its Series A").
+_FUNDED_NEWS = re.compile(r"融资|(?:[A-Da-d]\+*|天使|种子|首|新一|第[一二三四五六七八九十]+)轮|\b(?:raised|raises|secured|closed|completed|round)\b", re.I)
+#: What opens an appositive after a name ("Hesai, a lidar maker … in Palo Alto, has raised").
+_APPOSITIVE = re.compile(r"^\s*[,，(（]")
+#: A sentence reporting a round of its own ("Y raised $64 million in a round led by A", "Y完成…融资").
+_OWN_ROUND = re.compile(r"(?:完成|获得|斩获|拿下|拿到|迎来|收获)[^，。,;；]{0,30}?(?:融资|轮)|\b(?:raised|raises|secured|secures|closed|lands|landed)\b", re.I)
+_LED_BY = re.compile(r"\b(?:led|co-led) by\b[^.;]*$|由[^,，。;；]{0,40}$", re.I)
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,9 @@ def load_patterns(path: Path = STRUCTURES_FILE) -> Patterns:
         spec = data[structure]
         compiled: dict[str, Any] = {}
         for role, value in spec.items():
-            if isinstance(value, list):
+            if role == "headline_subject":  # case matters: a name begins with a capital
+                compiled[role] = tuple(re.compile(p) for p in value)
+            elif isinstance(value, list):
                 compiled[role] = tuple(re.compile(p, re.I) for p in value)
             elif isinstance(value, dict):
                 compiled[role] = {k: tuple(re.compile(p, re.I) for p in v) for k, v in value.items()}
@@ -153,7 +163,19 @@ def funded_name(sentence: str, names: Sequence[Name], patterns: Patterns) -> Nam
         before, after = _around(sentence, n)
         if not patterns.any("funding", "investor_after", after) and patterns.any("funding", "funded_before", before):
             return n
+    alone = {n.id for n in candidates}
+    if len(alone) == 1 and _FUNDED_NEWS.search(sentence):  # "X宣布, …天使轮融资已经完成": the one name is funded
+        n = candidates[0]
+        if n.kind != "investor" and not _investor_slot(sentence, n, patterns):
+            return n
     return None
+
+
+def _investor_slot(sentence: str, name: Name, patterns: Patterns) -> bool:
+    """Whether the sentence marks ``name`` as investing ("A领投", "led by A", "投资方包括A")."""
+    before, after = _around(sentence, name)
+    return (patterns.any("funding", "investor_after", after) or patterns.any("funding", "investor_list_before", before)
+            or patterns.any("funding", "funded_before", before) or bool(_LED_BY.search(before)))
 
 
 def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funded_hint: int | None = None) -> Structure | None:
@@ -166,12 +188,18 @@ def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funde
     if len(names) < 1 or not patterns.any("funding", "trigger", sentence):
         return None
     funded = funded_name(sentence, names, patterns)
+    read_here = funded is not None  # the sentence says which firm it funds (its round follows that name)
+    if funded is None and funded_hint is not None:  # the headline's firm, named here: its round ("Robotera
+        funded = next((n for n in names if n.id == funded_hint), None)  # disclosed … it had raised … led by A")
     funded_id = funded.id if funded is not None else None
     if funded_id is None:
         investors = {n.id for n in names if patterns.any("funding", "investor_after", _around(sentence, n)[1])
                      or patterns.any("funding", "investor_list_before", _around(sentence, n)[0])}
-        if not investors:
+        if not investors and not (funded_hint is not None and patterns.any("funding", "investor_cue", sentence)
+                                  and any(n.id != funded_hint for n in names)):
             return None
+        if _OWN_ROUND.search(sentence):  # another firm's round, its firm not recognised: no investors of the hint's
+            return Structure("funding", covered={n.id for n in names})
         if funded_hint is None:  # investors listed, the funded firm unnamed: at least never pair them
             return Structure("funding", covered={n.id for n in names})
         funded_id = funded_hint
@@ -187,9 +215,22 @@ def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funde
             continue
         if funded is not None and n.end <= funded.start and not patterns.any("funding", "investor_after", after):
             continue
+        if (read_here and n.start >= funded.end and _APPOSITIVE.match(sentence[funded.end:n.start])
+                and not patterns.any("funding", "trigger", sentence[funded.end:n.start])):
+            continue  # between the funded firm and its round: an appositive ("Hesai, a maker … in Palo Alto, has raised")
+        if not _investing(sentence, n, patterns, funded.end if funded is not None and funded.end <= n.start else 0):
+            continue  # no investor cue before it or in its clause ("思必驰CMO龙梦竹发长文回应, 称…由A领投")
         structure.links.append(Link(n.id, funded_id, "directed", "investment",
                                     "historical" if _EARLIER_CLAUSE.search(_clause(sentence, n)) else status))
     return structure
+
+
+def _investing(sentence: str, name: Name, patterns: Patterns, start: int) -> bool:
+    """Whether a name of a funding sentence is in an investor's place: marked as investing
+    (:func:`_investor_slot`), after an investor cue ("led by A, … B and C", "由A领投, B、C跟投" from
+    ``start``, the funded firm's end) or in a clause with one."""
+    return (_investor_slot(sentence, name, patterns) or patterns.any("funding", "investor_cue", sentence[start:name.start])
+            or patterns.any("funding", "investor_cue", _clause(sentence, name)))
 
 
 def _clause(sentence: str, name: Name) -> str:
@@ -284,14 +325,15 @@ def read_cobuild(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
     return structure if structure.links else None
 
 
-def read_structures(sentences: Iterable[tuple[str, Sequence[Name]]], patterns: Patterns | None = None) -> list[Structure | None]:
+def read_structures(sentences: Iterable[tuple[str, Sequence[Name]]], patterns: Patterns | None = None,
+                    funded_hint: int | None = None) -> list[Structure | None]:
     """Every sentence's structure (None where it has none), in order.
 
     Funding and tender sentences that name their investors or bidders but not the funded firm
-    or the buyer take the one the document named earlier (a list of followers in the next sentence).
+    or the buyer take the one the document named earlier (a list of followers in the next sentence),
+    or ``funded_hint``, the firm the headline funds (:func:`title_funded`), before any.
     """
     patterns = patterns or load_patterns()
-    funded_hint: int | None = None
     buyer_hint: int | None = None
     out: list[Structure | None] = []
     for sentence, names in sentences:
@@ -307,3 +349,23 @@ def read_structures(sentences: Iterable[tuple[str, Sequence[Name]]], patterns: P
                 found = read_cobuild(sentence, names, patterns)
         out.append(found if found is not None and len(found.covered) >= 2 else None)
     return out
+
+
+def title_funded(title: str, names: Sequence[Name], patterns: Patterns | None = None) -> int | None:
+    """The firm a funding headline funds ("昉擎科技完成总计数亿元天使轮融资", "Hesai lands $300M led by
+    Hillhouse"): :func:`funded_name` read on the title, with the document's names found in it; None
+    when the title reports no round. News of a round names the funded firm in its headline and
+    often only there; the sentences listing "本轮由A领投, B跟投" then fund it."""
+    patterns = patterns or load_patterns()
+    if not names or not patterns.any("funding", "trigger", title) or not _FUNDED_NEWS.search(title):
+        return None
+    funded = funded_name(title, names, patterns)
+    return funded.id if funded is not None else None
+
+
+def headline_subjects(title: str, patterns: Patterns | None = None) -> list[str]:
+    """The names a funding headline gives its funded firm (``headline_subject`` of
+    ``etl/lexicons/structures.yml``), longest candidate first; the caller keeps the longest end of
+    each that the text writes."""
+    patterns = patterns or load_patterns()
+    return [m.group("name").strip() for p in patterns.groups["funding"]["headline_subject"] for m in p.finditer(title)]

@@ -164,3 +164,67 @@ def test_a_sentence_announcing_tender_results_names_the_buyer_of_the_winners_lis
     assert found[1] is not None
     assert {(link.provider, link.receiver, link.kind) for link in found[1].links} == {
         (3, 0, "bid_award"), (4, 0, "bid_award"), (5, 0, "bid_award")}
+
+
+def test_the_headline_names_the_funded_firm_of_sentences_that_only_list_investors(readers) -> None:
+    """dev rt5e-001: the text writes the round as "…天使轮融资已经完成" and lists "天使轮由A领投, B、C跟投";
+    only the headline says "X完成…融资"; and dev rt5e-027: LAC does not read 思必驰 as a name in the text."""
+    gazetteer, lexicon = readers
+    text = ("7月29日消息,上海昉擎科技有限公司(下称“昉擎科技”)宣布,累计数亿元人民币的天使轮融资已经完成。"
+            "天使+轮改由蔚来资本领投,明势资本继续跟投;天使++轮则由临港科创投领投,华业天成、高捷资本等机构共同参与。")
+    extraction = extract_with_model(text, None, gazetteer, lexicon, title="昉擎科技完成总计数亿元天使轮融资")
+    pairs = {(r.provider.name, r.receiver.name, r.kind) for r in extraction.relations}
+    funded = "上海昉擎科技有限公司"
+    assert {(i, funded, "investment") for i in ("蔚来资本", "明势资本", "临港科创投", "高捷资本")} <= pairs
+    text = ("27日下午,思必驰CMO龙梦竹发长文回应,称思必驰第四轮融资达5亿元,由元禾控股、中民投资本领投,富士康、"
+            "深创投、MTK跟投。")
+    extraction = extract_with_model(text, None, gazetteer, lexicon, title="思必驰完成5亿元融资 与云知声朋友圈隔空掐架")
+    pairs = {(r.provider.name, r.receiver.name) for r in extraction.relations}
+    assert {(i, "思必驰") for i in ("元禾控股", "中民投资本", "富士康", "深创投", "MTK")} <= pairs
+    assert not {p for p in pairs if "龙梦竹" in p or "CMO" in p}  # no investor cue before them or in their clause
+
+
+def test_title_funded_and_headline_subjects() -> None:
+    from etl.structures import headline_subjects, title_funded
+
+    assert "芯擎科技" in headline_subjects("吉利又捧出芯片独角兽:芯擎科技完成近5亿元A+轮融资")[0]
+    assert headline_subjects("Chinese lidar maker Hesai lands $300M led by Hillhouse, Xiaomi, Meituan") == ["Hesai"]
+    assert headline_subjects("地平线与比亚迪签署战略合作协议") == []
+    title = "Robotera raises $200M+ in round led by SF Group"
+    names = names_of(title, ("Robotera", "unknown"), ("SF Group", "firm"))
+    assert title_funded(title, names) == 0
+    assert title_funded("Baidu inks partnership to build 1,000 robotaxis", names_of("Baidu inks", ("Baidu", "firm"))) is None
+
+
+def test_english_appositive_and_participants_with_the_funded_firm_known() -> None:
+    """dev rt7o-012: a place in the funded firm's appositive is no investor; "Other participants were …"
+    and "led by A, the arm of P, together with B" fund the firm named before; P, a parent, invests nothing."""
+    first = ("Hesai, a lidar maker founded in Shanghai in 2014 that also has an office in Palo Alto, has raised more "
+             "than $300 million in a Series D round.")
+    second = ("The round was led by GL Ventures, the venture capital arm of Hillhouse Capital, together with smartphone "
+              "maker Xiaomi and CPE, the private equity platform of Citic.")
+    third = "Other participants were Lightspeed China Partners and Qiming Venture Partners."
+    fourth = "The story also notes that Innovusion, a lidar startup, raised $64 million in a round led by Temasek in May."
+    found = read_structures([
+        (first, names_of(first, ("Hesai", "unknown"), ("Palo Alto", "unknown"))),
+        (second, [Name(i + 2, n.start, n.end, n.kind) for i, n in enumerate(names_of(
+            second, ("GL Ventures", "investor"), ("Hillhouse Capital", "investor"), ("Xiaomi", "unknown"),
+            ("CPE", "unknown"), ("Citic", "unknown")))]),
+        (third, [Name(i + 7, n.start, n.end, n.kind) for i, n in enumerate(names_of(
+            third, ("Lightspeed China Partners", "investor"), ("Qiming Venture Partners", "investor")))]),
+        (fourth, [Name(i + 9, n.start, n.end, n.kind) for i, n in enumerate(names_of(
+            fourth, ("Innovusion", "unknown"), ("Temasek", "unknown")))]),
+    ])
+    links = {(link.provider, link.receiver) for s in found if s for link in s.links}
+    assert links == {(2, 0), (4, 0), (5, 0), (7, 0), (8, 0), (9 + 1, 9)}  # Temasek -> Innovusion, not to Hesai
+
+
+def test_a_bracketed_name_in_the_other_script_is_the_same_organisation(readers) -> None:
+    """dev rt5e-015: "新石器公司(Neolix)正式宣布完成…融资" paired Neolix with 新石器 as its investor."""
+    gazetteer, lexicon = readers
+    text = ("10月23日,L4级无人城配企业新石器公司(Neolix)正式宣布完成逾6亿美元D轮融资。"
+            "本轮由阿联酋磊石资本(StoneVenture)领投,朝希资本联合领投。")
+    extraction = extract_with_model(text, None, gazetteer, lexicon, title="新石器完成逾6亿美元D轮融资")
+    names = {(r.provider.name, r.receiver.name) for r in extraction.relations}
+    assert not {p for p in names if "Neolix" in p[0] or ("StoneVenture" in p[0] and "磊石资本" in p[1])}
+    assert any("朝希资本" == p[0] and "新石器" in p[1] for p in names)
