@@ -109,7 +109,7 @@ def load_patterns(path: Path = STRUCTURES_FILE) -> Patterns:
     """The structure phrases, compiled (case-insensitive)."""
     data = read_yaml(path)
     groups: dict[str, dict[str, Any]] = {}
-    for structure in ("funding", "tender", "cobuild"):
+    for structure in ("funding", "tender", "cobuild", "hub"):
         spec = data[structure]
         compiled: dict[str, Any] = {}
         for role, value in spec.items():
@@ -270,7 +270,7 @@ def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_
     if not patterns.any("tender", "trigger", sentence):
         announcer = results_buyer(sentence, names, patterns)
         if announcer is None:
-            return None
+            return _listed_winners(sentence, names, patterns, buyer_hint)
         return Structure("tender", covered={n.id for n in names}, anchor=announcer.id)
     buyer = buyer_name(sentence, names, patterns)
     buyer_id = buyer.id if buyer is not None else buyer_hint
@@ -292,6 +292,34 @@ def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_
         structure.links += [Link(a, b, "mutual", "joint_development", "new")
                             for i, a in enumerate(winners) for b in winners[i + 1:]]
     return structure if structure.links else None
+
+
+def _listed_winners(sentence: str, names: Sequence[Name], patterns: Patterns, buyer: int | None) -> Structure | None:
+    """A sentence of a tender document that shares out the award without the word 中标 ("按金额算, A拿下最大
+    份额, 其后依次是B、C和D", "B和C分获27%和23%"): with the buyer known (the headline's or an earlier
+    sentence's), its names are winning bidders; names in a buyer's place of their own ("中国电信…集采")
+    and news sources are not."""
+    if buyer is None or not patterns.any("tender", "winner_cue", sentence):
+        return None
+    structure = Structure("tender", covered={n.id for n in names}, anchor=buyer)
+    for n in names:
+        before, after = _around(sentence, n)
+        if (n.id == buyer or n.kind in _NEVER_PARTY or patterns.any("tender", "buyer_after", after)
+                or patterns.any("tender", "agent_before", before) or patterns.any("tender", "loser_before", before)
+                or patterns.any("tender", "loser_after", after)):
+            continue
+        structure.links.append(Link(n.id, buyer, "directed", "bid_award", "new"))
+    return structure if structure.links else None
+
+
+def title_buyer(title: str, names: Sequence[Name], patterns: Patterns | None = None) -> int | None:
+    """The buyer a tender headline names ("中国移动PC服务器集采第二批次中标候选人公示"): :func:`buyer_name`
+    read on the title when it reports a tender's result (``title_trigger``); None otherwise."""
+    patterns = patterns or load_patterns()
+    if not names or not patterns.any("tender", "title_trigger", title):
+        return None
+    buyer = buyer_name(title, names, patterns)
+    return buyer.id if buyer is not None else None
 
 
 def read_cobuild(sentence: str, names: Sequence[Name], patterns: Patterns) -> Structure | None:
@@ -325,16 +353,68 @@ def read_cobuild(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
     return structure if structure.links else None
 
 
+def _built_kind(text: str, patterns: Patterns) -> str | None:
+    """The kind of what ``text`` says is co-built ("共建…实验室" -> joint_lab), when a co-building
+    trigger of ``cobuild`` is in it and a kind of ``cobuild.kinds`` follows; else None."""
+    spec = patterns.groups["cobuild"]
+    match = next((m for p in spec["trigger"] for m in [p.search(text)] if m), None)
+    if match is None:
+        return None
+    built = text[match.end():match.end() + 24]
+    return next((k for k, ps in spec["kinds"].items() if any(p.search(built) for p in ps)), None)
+
+
+def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Structure | None:
+    """One party signing with a list of others ("燧原科技与庆阳市人民政府、弘信电子、美图公司共同签订…",
+    "天津市…又与中国铁建、联想集团、百度集团等签署协议", "X signed agreements with A, B and C"): the list of
+    two or more names right after "与/同/跟/with", and a signing verb soon after it. The hub is the
+    last name before the connector. Separately ("分别与", "先后与", "签下14项协议": ``separately``): the
+    hub with each, the listed names no pair of their own (ANNOTATION.md, Pairs: "one hub signing
+    separately with several parties: one relation per pair"); otherwise jointly: every pair of the
+    hub and the list (a many-party agreement). Mutual ``strategic_agreement`` relations; the direction rules of the caller apply after."""
+    spec = patterns.groups["hub"]
+    ordered = sorted(names, key=lambda n: n.start)
+    for i, first in enumerate(ordered):
+        if not any(p.search(sentence[max(0, first.start - 12):first.start]) for p in spec["connector"]):
+            continue
+        listed = [first]
+        for n in ordered[i + 1:]:
+            if not _LIST_GAP.match(sentence[listed[-1].end:n.start]):
+                break
+            listed.append(n)
+        tail = sentence[listed[-1].end:listed[-1].end + 40]
+        verb = next((m for p in spec["sign"] for m in [p.search(tail)] if m), None)
+        if len(listed) < 2 or verb is None:
+            continue
+        hubs = [n for n in ordered[:i] if n.kind not in _NEVER_PARTY and n.id not in {m.id for m in listed}]
+        if not hubs or any(n.kind in _NEVER_PARTY for n in listed):
+            continue
+        hub = hubs[-1]
+        ids = list(dict.fromkeys([hub.id] + [n.id for n in listed]))
+        status = status_of(sentence)
+        around = sentence[max(0, first.start - 12):listed[-1].end] + tail
+        jointly = (any(p.search(tail[:verb.end()]) for p in spec["jointly"])
+                   or not any(p.search(around) for p in spec["separately"]))
+        structure = Structure("hub", covered=set(ids), anchor=None if jointly else hub.id)
+        pairs = [(a, b) for j, a in enumerate(ids) for b in ids[j + 1:]] if jointly else [(hub.id, b) for b in ids[1:]]
+        structure.links += [Link(a, b, "mutual", "strategic_agreement", status) for a, b in pairs]
+        built = _built_kind(sentence[listed[-1].end:], patterns)  # "签署合作协议共建精准检验检测中心": a lab too
+        if built is not None:
+            structure.links += [Link(a, b, "mutual", built, status) for a, b in pairs]
+        return structure
+    return None
+
+
 def read_structures(sentences: Iterable[tuple[str, Sequence[Name]]], patterns: Patterns | None = None,
-                    funded_hint: int | None = None) -> list[Structure | None]:
+                    funded_hint: int | None = None, buyer_hint: int | None = None) -> list[Structure | None]:
     """Every sentence's structure (None where it has none), in order.
 
     Funding and tender sentences that name their investors or bidders but not the funded firm
     or the buyer take the one the document named earlier (a list of followers in the next sentence),
-    or ``funded_hint``, the firm the headline funds (:func:`title_funded`), before any.
+    or ``funded_hint``/``buyer_hint``, the firm the headline funds or the buyer it names
+    (:func:`title_funded`, :func:`title_buyer`), before any.
     """
     patterns = patterns or load_patterns()
-    buyer_hint: int | None = None
     out: list[Structure | None] = []
     for sentence, names in sentences:
         names = list(names)
@@ -346,7 +426,7 @@ def read_structures(sentences: Iterable[tuple[str, Sequence[Name]]], patterns: P
             if found is not None:
                 buyer_hint = found.anchor if found.anchor is not None else buyer_hint
             else:
-                found = read_cobuild(sentence, names, patterns)
+                found = read_cobuild(sentence, names, patterns) or read_hub(sentence, names, patterns)
         out.append(found if found is not None and len(found.covered) >= 2 else None)
     return out
 

@@ -228,3 +228,50 @@ def test_a_bracketed_name_in_the_other_script_is_the_same_organisation(readers) 
     names = {(r.provider.name, r.receiver.name) for r in extraction.relations}
     assert not {p for p in names if "Neolix" in p[0] or ("StoneVenture" in p[0] and "磊石资本" in p[1])}
     assert any("朝希资本" == p[0] and "新石器" in p[1] for p in names)
+
+
+def test_a_hub_signing_with_a_list_separately_or_jointly() -> None:
+    """dev rt4d-011 ("分别与A、B…签署": the hub with each), rtx-005 ("与A、B…共同签订": every pair) and
+    rtm-073 ("还与A、B、C和D四家企业签约": each, the four no pair of their own)."""
+    from etl.structures import read_hub
+
+    patterns = load_patterns()
+    separately = "会上,省委网信办分别与湖北电信、湖北移动和新华网三家企业签署了战略合作框架协议"
+    found = read_hub(separately, names_of(separately, ("省委网信办", "government"), ("湖北电信", "firm"),
+                                          ("湖北移动", "firm"), ("新华网", "unknown")), patterns)
+    assert found is not None and found.anchor == 0
+    assert {(link.provider, link.receiver) for link in found.links} == {(0, 1), (0, 2), (0, 3)}
+    jointly = "推介会上,燧原科技与庆阳市人民政府、弘信电子、美图公司共同签订了《共建东数西算算力网络和系统战略合作框架协议》"
+    found = read_hub(jointly, names_of(jointly, ("燧原科技", "firm"), ("庆阳市人民政府", "government"),
+                                       ("弘信电子", "firm"), ("美图公司", "firm")), patterns)
+    assert found is not None
+    assert {frozenset((link.provider, link.receiver)) for link in found.links} == {
+        frozenset(p) for p in itertools.combinations(range(4), 2)}
+    assert {link.kind for link in found.links} == {"strategic_agreement"}
+    four = "签约现场,无锡技师学院还与无锡嘉环科技股份有限公司、无锡酉云科技有限公司和无锡新因素信息科技有限公司三家企业签约"
+    found = read_hub(four, names_of(four, ("无锡技师学院", "university"), ("无锡嘉环科技股份有限公司", "firm"),
+                                    ("无锡酉云科技有限公司", "firm"), ("无锡新因素信息科技有限公司", "firm")), patterns)
+    assert found is not None and {(link.provider, link.receiver) for link in found.links} == {(0, 1), (0, 2), (0, 3)}
+    lab = "润达医疗近期已分别与哈尔滨医科大学附属第四医院和佳木斯大学附属第一医院签订合作协议,共建精准检验实验室"
+    found = read_hub(lab, names_of(lab, ("润达医疗", "firm"), ("哈尔滨医科大学附属第四医院", "hospital"),
+                                   ("佳木斯大学附属第一医院", "hospital")), patterns)
+    assert found is not None and {link.kind for link in found.links} == {"strategic_agreement", "joint_lab"}
+    assert read_hub("百度与腾讯、阿里巴巴都在布局大模型", names_of("百度与腾讯、阿里巴巴都在布局大模型", ("百度", "firm"),
+                                                      ("腾讯", "firm"), ("阿里巴巴", "firm")), patterns) is None
+
+
+def test_a_tender_headline_names_the_buyer_of_the_shares_listed_in_the_text() -> None:
+    """dev rtx-050: "按金额算, 浪潮信息拿下最大份额, 其后依次是中兴通讯、新华三…" names no 中标; the headline
+    "中国移动PC服务器集采…中标候选人公示" names the buyer."""
+    from etl.structures import title_buyer
+
+    title = "中国移动PC服务器集采第二批次中标候选人公示"
+    assert title_buyer(title, names_of(title, ("中国移动", "firm"))) == 0
+    assert title_buyer("中国移动发布年报", names_of("中国移动发布年报", ("中国移动", "firm"))) is None
+    sentence = "按金额算,浪潮信息拿下最大份额,约14.1亿元,其后依次是中兴通讯、新华三和曙光信息等"
+    names = [Name(i + 1, n.start, n.end, n.kind) for i, n in enumerate(names_of(
+        sentence, ("浪潮信息", "firm"), ("中兴通讯", "unknown"), ("新华三", "unknown"), ("曙光信息", "firm")))]
+    found = read_structures([(sentence, names)], buyer_hint=0)[0]
+    assert found is not None and {(link.provider, link.receiver, link.kind) for link in found.links} == {
+        (i, 0, "bid_award") for i in (1, 2, 3, 4)}
+    assert read_structures([(sentence, names)])[0] is None  # no buyer known: no tender
