@@ -352,44 +352,38 @@ _CLOSE_BRACKET = frozenset({")", "）"})
 
 def _bracketed_aliases(doc: str, entities: list[Entity], by_fold: dict[str, Entity],
                        by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]]) -> None:
-    """A name in brackets right after a name in the other script is the same organisation
-    ("新石器公司(Neolix)", "它石智航(TARS)", "Mobvoi (出门问问)"): the second entity is merged into
+    """A name in brackets right after a name is the same organisation ("新石器公司(Neolix)", "它石智航(TARS)",
+    "Mobvoi (出门问问)", "香港应用科技研究院(应科院)", "Nanyang Technological University (NTU)"): the second entity is merged into
     the first, so the two are never paired (a funding sentence read "Neolix -> 新石器" before).
     Entity ids are renumbered after a merge."""
-    merged = False
+    into: dict[int, Entity] = {}  # id(entity) -> the entity it was merged into
+
+    def resolved(entity: Entity) -> Entity:
+        while id(entity) in into:
+            entity = into[id(entity)]
+        return entity
+
     for bound in list(by_sentence):
         named = sorted(by_sentence[bound], key=lambda me: me[0].start)
         for (m1, e1), (m2, e2) in itertools.pairwise(named):
-            keep, drop = _resolved(e1, entities), _resolved(e2, entities)
+            keep, drop = resolved(e1), resolved(e2)
             if keep is drop or doc[m1.end:m2.start].strip() not in _OPEN_BRACKET:
                 continue
-            if doc[m2.end:m2.end + 1] not in _CLOSE_BRACKET or m1.name.isascii() == m2.name.isascii():
+            if doc[m2.end:m2.end + 1] not in _CLOSE_BRACKET:
                 continue
             keep.mentions += drop.mentions
             keep.tags |= drop.tags
             drop.mentions = []
-            drop.folded = f"\x00merged:{keep.folded}"  # found by :func:`_resolved`
-            merged = True
-    if not merged:
+            into[id(drop)] = keep
+    if not into:
         return
-    gone = [e for e in entities if not e.mentions]
-    for e in gone:
-        target = _resolved(e, entities)
-        for key in [k for k, v in by_fold.items() if v is e]:
-            by_fold[key] = target
-        for bound, pairs in by_sentence.items():
-            by_sentence[bound] = [(m, target if x is e else x) for m, x in pairs]
-    entities[:] = [e for e in entities if e.mentions]
+    for key, value in list(by_fold.items()):
+        by_fold[key] = resolved(value)
+    for bound, pairs in by_sentence.items():
+        by_sentence[bound] = [(m, resolved(x)) for m, x in pairs]
+    entities[:] = [e for e in entities if id(e) not in into]
     for i, e in enumerate(entities):
         e.id = i
-
-
-def _resolved(entity: Entity, entities: list[Entity]) -> Entity:
-    """The entity an entity was merged into by :func:`_bracketed_aliases` (itself when not merged)."""
-    while entity.folded.startswith("\x00merged:"):
-        target = entity.folded[len("\x00merged:"):]
-        entity = next(e for e in entities if e.folded == target)
-    return entity
 
 
 #: "据“X”报道", "据X消息", "X报道称": the name of a source cited, not of a party.
@@ -722,8 +716,8 @@ def structure_relations(view: DocumentView) -> tuple[list[Relation], set[tuple[f
     funded, buyer = (title_funded(view.title, in_title), title_buyer(view.title, in_title)) if in_title else (None, None)
     for bound, text, found in zip(bounds, texts, read_structures(zip(texts, names, strict=True), funded_hint=funded,
                                                                 buyer_hint=buyer), strict=True):
-        if found is None:
-            continue
+        if found is None or bound in view.negated:
+            continue  # "X拟与A、B签署…": an intention, no signing
         pairs_here = ruled.get(text, [])
         # the rules contradict a structure when they pair two names it accounts for without its anchor
         # (investors with each other); a structure with no anchor contradicts nothing else they read

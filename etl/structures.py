@@ -37,7 +37,7 @@ _HISTORICAL = re.compile(r"此前|之前|先前|曾经|曾获|曾于|曾在|早�
 _PARENT_AFTER = re.compile(r"^\s*(?:的)?(?:旗下|孵化|分拆|控股的|全资子公司|子公司)")
 _CONSORTIUM = re.compile(r"联合体|consortium", re.I)
 #: What may stand between two listed co-builders, and between the last one and "共建".
-_LIST_GAP = re.compile(r"^\s*(?:[、,，和与及跟同]|以及|and|,\s*and)\s*$", re.I)
+_LIST_GAP = re.compile(r"^\s*(?:[(（][^()（）]{1,40}[)）])?\s*(?:[、,，和与及跟同]|以及|and|,\s*and)\s*(?:the\s+)?$", re.I)
 _TAIL_GAP = re.compile(r"^\s*(?:等)?(?:[\d一二三四五六七八九十]+(?:家|所|个|方))?(?:单位|机构|高校|企业|各方|三方|多方|共同|联合|将|拟定|一道|一起|携手|合作)*\s*$")
 _WINDOW = 100
 #: Spans a recogniser may propose in a funding or tender sentence that name no party.
@@ -375,7 +375,7 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
     spec = patterns.groups["hub"]
     ordered = sorted(names, key=lambda n: n.start)
     for i, first in enumerate(ordered):
-        if not any(p.search(sentence[max(0, first.start - 12):first.start]) for p in spec["connector"]):
+        if not any(p.search(sentence[max(0, first.start - 60):first.start]) for p in spec["connector"]):
             continue
         listed = [first]
         for n in ordered[i + 1:]:
@@ -384,6 +384,8 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
             listed.append(n)
         tail = sentence[listed[-1].end:listed[-1].end + 40]
         verb = next((m for p in spec["sign"] for m in [p.search(tail)] if m), None)
+        if verb is None and any(p.search(sentence[max(0, first.start - 100):first.start]) for p in spec["sign_before"]):
+            verb = re.match("", tail)  # "SenseTime signed separate MoUs with three organisations: A, B and C"
         if len(listed) < 2 or verb is None:
             continue
         hubs = [n for n in ordered[:i] if n.kind not in _NEVER_PARTY and n.id not in {m.id for m in listed}]
@@ -392,7 +394,7 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
         hub = hubs[-1]
         ids = list(dict.fromkeys([hub.id] + [n.id for n in listed]))
         status = status_of(sentence)
-        around = sentence[max(0, first.start - 12):listed[-1].end] + tail
+        around = sentence[max(0, first.start - 100):listed[-1].end] + tail
         jointly = (any(p.search(tail[:verb.end()]) for p in spec["jointly"])
                    or not any(p.search(around) for p in spec["separately"]))
         structure = Structure("hub", covered=set(ids), anchor=None if jointly else hub.id)

@@ -275,3 +275,18 @@ def test_a_tender_headline_names_the_buyer_of_the_shares_listed_in_the_text() ->
     assert found is not None and {(link.provider, link.receiver, link.kind) for link in found.links} == {
         (i, 0, "bid_award") for i in (1, 2, 3, 4)}
     assert read_structures([(sentence, names)])[0] is None  # no buyer known: no tender
+
+
+def test_english_hub_with_the_verb_before_the_list(readers) -> None:
+    """dev rt7p-018: "signing separate memoranda of understanding with three local organisations: A (a), B (b)
+    and C (c)": the hub with each; a bracketed short name is the same organisation, never its partner."""
+    gazetteer, lexicon = readers
+    text = ("SenseTime has entered Singapore by signing separate memoranda of understanding with three local "
+            "organisations: Nanyang Technological University (NTU), the National Supercomputing Centre of Singapore "
+            "(NSCC) and Singapore Telecommunications Limited (Singtel).")
+    extraction = extract_with_model(text, None, gazetteer, lexicon)
+    pairs = {frozenset((r.provider.name, r.receiver.name)) for r in extraction.relations if r.status == "new"}
+    partners = {next(iter(p - {"SenseTime"})) for p in pairs if "SenseTime" in p}
+    assert {"Nanyang Technological University", "National Supercomputing Centre of Singapore",
+            "Singapore Telecommunications Limited"} <= {n.removeprefix("the ") for n in partners}
+    assert not [p for p in pairs if "SenseTime" not in p]  # no pair inside the list, none with an alias
