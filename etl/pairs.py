@@ -238,7 +238,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         inside = [m for m in rule_mentions if s[0] <= m.start and m.end <= s[1]]
         for m in inside:
             by_sentence[s].append((m, _add(entities, by_fold, m, "RULE", m.identity)))
-        if (sentence_text(s) in settled and not triggered(sentence_text(s))) or not _worth_reading(sentence_text(s), cues):
+        if not triggered(sentence_text(s)) and (sentence_text(s) in settled or not _worth_reading(sentence_text(s), cues)):
             tagged[s] = []
             continue
         tagged[s] = recognise.words(doc, s[0], s[1])

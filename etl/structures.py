@@ -129,7 +129,8 @@ def triggered(sentence: str, patterns: Patterns | None = None) -> bool:
     """Whether a sentence may hold a structure (a funding, tender or co-building phrase): the
     caller reads its names with the statistical recogniser too, even where the rules found a relation."""
     patterns = patterns or load_patterns()
-    return any(patterns.any(k, "trigger", sentence) for k in ("funding", "tender", "cobuild"))
+    return (any(patterns.any(k, "trigger", sentence) for k in ("funding", "tender", "cobuild"))
+            or patterns.any("cobuild", "members_trigger", sentence))
 
 
 def _around(sentence: str, name: Name) -> tuple[str, str]:
@@ -364,6 +365,37 @@ def _built_kind(text: str, patterns: Patterns) -> str | None:
     return next((k for k, ps in spec["kinds"].items() if any(p.search(built) for p in ps)), None)
 
 
+def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> Structure | None:
+    """The members of one alliance listed together ("its members include A, B, C", "成员单位包括A、B、C",
+    "an alliance that groups … with GPU makers including A, B and C"): ``min_parties`` or more names
+    in a list right after a ``members`` cue of ``etl/lexicons/structures.yml`` (the generic
+    ``members_weak`` cues only in a sentence naming an alliance): every pair, mutual
+    ``alliance_membership`` (ANNOTATION.md: N parties jointly building one thing)."""
+    spec = patterns.groups["cobuild"]
+    alliance = any(p.search(sentence) for p in spec["alliance"])
+    ordered = sorted(names, key=lambda n: n.start)
+    structure = Structure("members")
+    for i, first in enumerate(ordered):
+        if first.id in structure.covered:
+            continue
+        before = sentence[max(0, first.start - 60):first.start]
+        if not (any(p.search(before) for p in spec["members"])
+                or (alliance and any(p.search(before) for p in spec["members_weak"]))):
+            continue
+        listed = [first]
+        for n in ordered[i + 1:]:
+            if not _LIST_GAP.match(sentence[listed[-1].end:n.start]):
+                break
+            listed.append(n)
+        ids = list(dict.fromkeys(n.id for n in listed if n.kind not in _NEVER_PARTY))
+        if len(ids) < int(spec["min_parties"]):
+            continue
+        structure.covered.update(ids)  # one sentence may list the members of two alliances
+        status = status_of(sentence)
+        structure.links += [Link(a, b, "mutual", "alliance_membership", status) for j, a in enumerate(ids) for b in ids[j + 1:]]
+    return structure if structure.links else None
+
+
 def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Structure | None:
     """One party signing with a list of others ("燧原科技与庆阳市人民政府、弘信电子、美图公司共同签订…",
     "天津市…又与中国铁建、联想集团、百度集团等签署协议", "X signed agreements with A, B and C"): the list of
@@ -428,7 +460,8 @@ def read_structures(sentences: Iterable[tuple[str, Sequence[Name]]], patterns: P
             if found is not None:
                 buyer_hint = found.anchor if found.anchor is not None else buyer_hint
             else:
-                found = read_cobuild(sentence, names, patterns) or read_hub(sentence, names, patterns)
+                found = (read_cobuild(sentence, names, patterns) or read_members(sentence, names, patterns)
+                         or read_hub(sentence, names, patterns))
         out.append(found if found is not None and len(found.covered) >= 2 else None)
     return out
 
