@@ -320,13 +320,15 @@ def _headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]],
     if not title:
         return
     for subject in headline_subjects(title):
-        for cut in range(len(subject)):
-            name = subject[cut:]
+        # the longest end or beginning of it ("芯片独角兽芯擎科技" -> 芯擎科技, "博泰车联网" -> 博泰车联网)
+        parts = sorted({subject[cut:] for cut in range(len(subject))} | {subject[:cut] for cut in range(1, len(subject))},
+                       key=lambda p: (-len(p), p))
+        for name in parts:
             if len(name) < (3 if name.isascii() else 2):
                 break
-            if not recognise.plausible(name) or fold(name) in not_names or fold(name) in by_fold:
-                if fold(name) in by_fold:
-                    break  # a name the text's organisations already have
+            if fold(name) in by_fold:
+                break  # a name the text's organisations already have
+            if not recognise.plausible(name) or fold(name) in not_names:
                 continue
             taken = [(m.start, m.end) for pairs in by_sentence.values() for m, _ in pairs]
             at = next((i for i in _occurrences(doc, name) if not any(a < i + len(name) and i < b for a, b in taken)), None)

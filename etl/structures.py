@@ -157,7 +157,11 @@ def funded_name(sentence: str, names: Sequence[Name], patterns: Patterns) -> Nam
                        and not patterns.any("funding", "investor_after", _around(sentence, n)[1])]
         subjects = [n for n in before_verb if _SUBJECT_BEFORE.search(sentence[:n.start])]
         if subjects:  # "智元机器人继…引入A、B之后, 又完成B轮融资": the clause's subject is funded
-            return subjects[0]
+            subject = subjects[0]
+            for n in before_verb:  # "通用人工智能公司启元世界": a descriptor right before the name
+                if n.start == subject.end:
+                    subject = n
+            return subject
         if before_verb:
             return before_verb[-1]
     for n in candidates:
