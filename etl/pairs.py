@@ -496,7 +496,7 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     structured, claimed, read = structure_relations(view)
     # a many-party signing read as a structure is mutual; the model directs it as it directs the rules'
     # (a firm signing with a government, a hospital: supplier -> adopter)
-    entity_of = {m.identity: e.id for e in view.entities for m in e.mentions}
+    entity_of = {m.identity: e.id for e in view.entities for m in e.mentions} | {e.identity: e.id for e in view.entities}
     structured = [_model_direction(r, by_pair.get(frozenset((entity_of.get(r.provider.identity),
                                                              entity_of.get(r.receiver.identity)))), model,
                                    share=0.0) for r in structured]
@@ -553,7 +553,7 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
                                         year, None, sentence=sentence, confidence=round(best_p, 3)))
     top = max((r.confidence for r in decided), default=0.0) * model.thresholds.get("relative", 0.0)
     decided = [r for r in decided if r.confidence >= top]  # the model's pairs near its best one only
-    barred = {m.identity for e in view.entities if not _credible(e) for m in e.mentions}
+    barred = {i for e in view.entities if not _credible(e) for i in [e.identity, *(m.identity for m in e.mentions)]}
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
     found = _with_agreements([_firm_to_government(_investor_first(r, view), view) for r in relations + structured])
     return found or _fallback(view, model)
@@ -609,7 +609,8 @@ def _model_direction(relation: Relation, scored: list[tuple[Occurrence, float]] 
     votes = {d: 0.0 for d in DIRECTIONS}
     total = 0.0
     for occ, p in scored:
-        flip = relation.receiver.identity in {m.identity for m in occ.x.mentions}  # x is named first in the sentence
+        # x is named first in the sentence (the entity's identity too: see :func:`_kind_is`)
+        flip = relation.receiver.identity in {occ.x.identity} | {m.identity for m in occ.x.mentions}
         for d, q in model.direction.probabilities(occ.features).items():
             votes[{"x->y": "y->x", "y->x": "x->y"}.get(d, d) if flip else d] += p * q
         total += p
@@ -648,9 +649,9 @@ _GOVERNMENT_KINDS = frozenset({"government"})
 
 def _kind_is(view: DocumentView, mention: Mention, kinds: frozenset[str]) -> bool:
     """Whether a party is of one of ``kinds``, by its recognised kind or by how its name ends."""
-    for e in view.entities:
-        if any(m.identity == mention.identity for m in e.mentions):
-            return e.kind in kinds or e.name_kind in kinds
+    for e in view.entities:  # the entity's own identity too: in traditional text a recognised name's
+        if e.identity == mention.identity or any(m.identity == mention.identity for m in e.mentions):
+            return e.kind in kinds or e.name_kind in kinds  # mentions are simplified, the relation's party is not
     return mention.kind in kinds
 
 
