@@ -214,7 +214,7 @@ def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funde
         if n.id == funded_id:
             continue
         before, after = _around(sentence, n)
-        if (n.kind in _NEVER_PARTY or _NOT_A_PARTY.search(sentence[n.start:n.end])
+        if (n.kind in _NEVER_PARTY or _NOT_A_PARTY.search(sentence[n.start:n.end]) or in_book_title(sentence, n)
                 or patterns.any("funding", "not_party_after", after)
                 or patterns.any("funding", "not_party_before", before) or _PARENT_AFTER.match(after)):
             continue
@@ -228,6 +228,13 @@ def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funde
         structure.links.append(Link(n.id, funded_id, "directed", "investment",
                                     "historical" if _EARLIER_CLAUSE.search(_clause(sentence, n)) else status))
     return structure
+
+
+def in_book_title(sentence: str, name: Name) -> bool:
+    """Whether ``name`` stands inside a title in 《》 (a project's, an agreement's or a notice's:
+    "《中国移动长三角(扬州)数据中心…采购项目_中标候选人公示》"): part of a title, no party."""
+    opened = sentence.rfind("《", 0, name.start)
+    return opened >= 0 and sentence.rfind("》", 0, name.start) < opened and sentence.find("》", name.end) >= 0
 
 
 def _investing(sentence: str, name: Name, patterns: Patterns, start: int) -> bool:
@@ -288,7 +295,7 @@ def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_
             continue
         before, after = _around(sentence, n)
         structure.covered.add(n.id)
-        if (n.kind in _NEVER_PARTY or patterns.any("tender", "agent_before", before)
+        if (n.kind in _NEVER_PARTY or in_book_title(sentence, n) or patterns.any("tender", "agent_before", before)
                 or patterns.any("tender", "loser_before", before) or patterns.any("tender", "loser_after", after)):
             continue
         winners.append(n.id)
@@ -309,7 +316,7 @@ def _listed_winners(sentence: str, names: Sequence[Name], patterns: Patterns, bu
     structure = Structure("tender", covered={n.id for n in names}, anchor=buyer)
     for n in names:
         before, after = _around(sentence, n)
-        if (n.id == buyer or n.kind in _NEVER_PARTY or patterns.any("tender", "buyer_after", after)
+        if (n.id == buyer or n.kind in _NEVER_PARTY or in_book_title(sentence, n) or patterns.any("tender", "buyer_after", after)
                 or patterns.any("tender", "agent_before", before) or patterns.any("tender", "loser_before", before)
                 or patterns.any("tender", "loser_after", after)):
             continue
