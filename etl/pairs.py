@@ -348,7 +348,9 @@ def _occurrences(text: str, name: str) -> list[int]:
     return [m.start() for m in re.finditer(pattern, text)]
 
 
-_OPEN_BRACKET = frozenset({"(", "（"})
+#: Between a name and its bracketed short name: the bracket, after a place the name is of
+#: ("Nanyang Technological University, Singapore (NTU Singapore)").
+_BEFORE_BRACKET = re.compile(r"^\s*(?:,\s*[A-Z][a-z]+\s*)?[(（]\s*$")
 _CLOSE_BRACKET = frozenset({")", "）"})
 
 
@@ -369,7 +371,7 @@ def _bracketed_aliases(doc: str, entities: list[Entity], by_fold: dict[str, Enti
         named = sorted(by_sentence[bound], key=lambda me: me[0].start)
         for (m1, e1), (m2, e2) in itertools.pairwise(named):
             keep, drop = resolved(e1), resolved(e2)
-            if keep is drop or doc[m1.end:m2.start].strip() not in _OPEN_BRACKET:
+            if keep is drop or not _BEFORE_BRACKET.match(doc[m1.end:m2.start]):
                 continue
             if doc[m2.end:m2.end + 1] not in _CLOSE_BRACKET:
                 continue

@@ -33,11 +33,11 @@ from common.datafiles import read_yaml
 STRUCTURES_FILE = Path(__file__).resolve().parent / "lexicons" / "structures.yml"
 #: Name kinds (``etl/lexicons/pair_cues.yml`` ``name_kinds``) that are never a party of a structure.
 _NEVER_PARTY = frozenset({"media"})
-_HISTORICAL = re.compile(r"此前|之前|先前|曾经|曾获|曾于|曾在|早在|过往|previously|earlier|(?<!\bit )(?<!\bthat )had raised|in the past", re.I)
+_HISTORICAL = re.compile(r"此前|之前|先前|曾经|曾获|曾于|曾在|早在|过往|previously|earlier|(?<!\bit )(?<!\bthat )had raised|in the past|\balready (?:counts|has|had|backed|invested)\b", re.I)
 _PARENT_AFTER = re.compile(r"^\s*(?:的)?(?:旗下|孵化|分拆|控股的|全资子公司|子公司)")
 _CONSORTIUM = re.compile(r"联合体|consortium", re.I)
 #: What may stand between two listed co-builders, and between the last one and "共建".
-_LIST_GAP = re.compile(r"^\s*(?:[(（][^()（）]{1,40}[)）])?\s*(?:[、,，和与及跟同]|以及|and|,\s*and)\s*(?:the\s+)?$", re.I)
+_LIST_GAP = re.compile(r"^\s*(?:,\s*[A-Z][a-z]+\s*(?=[(（]))?(?:[(（][^()（）]{1,40}[)）])?\s*(?:[、,，和与及跟同]|以及|and|,\s*and)\s*(?:the\s+)?$")
 _TAIL_GAP = re.compile(r"^\s*(?:等)?(?:[\d一二三四五六七八九十]+(?:家|所|个|方))?(?:单位|机构|高校|企业|各方|三方|多方|共同|联合|将|拟定|一道|一起|携手|合作)*\s*$")
 _WINDOW = 100
 #: Spans a recogniser may propose in a funding or tender sentence that name no party.
