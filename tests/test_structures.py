@@ -290,3 +290,38 @@ def test_english_hub_with_the_verb_before_the_list(readers) -> None:
     assert {"Nanyang Technological University", "National Supercomputing Centre of Singapore",
             "Singapore Telecommunications Limited"} <= {n.removeprefix("the ") for n in partners}
     assert not [p for p in pairs if "SenseTime" not in p]  # no pair inside the list, none with an alias
+
+
+def test_alliance_members_listed_after_a_members_cue() -> None:
+    """dev rtb-023: "its members include A, B, C" and "an alliance … groups … with GPU makers including A, B, C
+    and D": every pair of one list, never across the two lists; "including" alone needs an alliance."""
+    from etl.structures import read_members
+
+    patterns = load_patterns()
+    first = ("One of them, the Model-Chip Ecosystem Innovation Alliance, groups large language model developers "
+             "with GPU makers including Huawei, Biren, Moore Threads and Enflame, all of which face US sanctions.")
+    names = names_of(first, ("Model-Chip Ecosystem Innovation Alliance", "alliance"), ("Huawei", "unknown"),
+                     ("Biren", "unknown"), ("Moore Threads", "unknown"), ("Enflame", "unknown"))
+    found = read_members(first, names, patterns)
+    assert found is not None
+    assert {frozenset((link.provider, link.receiver)) for link in found.links} == {
+        frozenset(p) for p in itertools.combinations(range(1, 5), 2)}
+    assert {link.kind for link in found.links} == {"alliance_membership"}
+    second = "Its members include SenseTime, StepFun, MiniMax and Metax."
+    assert read_members(second, names_of(second, ("SenseTime", "unknown"), ("StepFun", "unknown"),
+                                         ("MiniMax", "unknown"), ("Metax", "unknown")), patterns) is not None
+    plain = "The chips are sold to carmakers including BYD, Geely and Chery."
+    assert read_members(plain, names_of(plain, ("BYD", "unknown"), ("Geely", "unknown"), ("Chery", "unknown")),
+                        patterns) is None
+    assert triggered("its members include SenseTime, StepFun, MiniMax and Metax.")
+
+
+def test_names_in_a_book_title_are_no_winners() -> None:
+    """dev rtx-032: "长三角" and "EPCO" inside 《…中标候选人公示》 are part of the notice's title."""
+    from etl.structures import in_book_title
+
+    sentence = "最新公示的《中国移动长三角数据中心EPCO框架采购项目_中标候选人公示》显示,中兴通讯牵头中标"
+    names = names_of(sentence, ("中国移动", "firm"), ("长三角", "unknown"), ("EPCO", "unknown"), ("中兴通讯", "firm"))
+    assert [in_book_title(sentence, n) for n in names] == [True, True, True, False]
+    found = read_tender(sentence, names, load_patterns(), buyer_hint=0)
+    assert found is not None and {(link.provider, link.receiver) for link in found.links} == {(3, 0)}
