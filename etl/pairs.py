@@ -730,10 +730,8 @@ def structure_relations(view: DocumentView) -> tuple[list[Relation], set[tuple[f
                          or (found.anchor is not None and found.anchor not in p)]
         if found.name == "cobuild" and (pairs_here or text in announcer):
             continue
-        if text in announcer and not contradicting:
-            continue  # the announcing company's relation ("公司中标…"): the rules' reading stands
-        # where the rules read the sentence as its structure does, their relations stand and the
-        # structure adds the pairs they missed ("由A领投, B跟投": the rules found B only)
+        if (pairs_here or text in announcer) and not contradicting:
+            continue  # the rules read this sentence as its structure does: theirs stand
         read.add(bound)
         claimed.update((p, text) for p in contradicting)
         kept = set(pairs_here) - set(contradicting)
