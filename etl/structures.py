@@ -376,6 +376,17 @@ def _built_kind(text: str, patterns: Patterns) -> str | None:
     return next((k for k, ps in spec["kinds"].items() if any(p.search(built) for p in ps)), None)
 
 
+def _list_from(sentence: str, ordered: Sequence[Name], i: int) -> list[Name]:
+    """The names listed from ``ordered[i]`` on: each next one joined to the one before by a list
+    separator (:data:`_LIST_GAP`: 、, 和, 及, "and", a bracketed short name between)."""
+    listed = [ordered[i]]
+    for n in ordered[i + 1:]:
+        if not _LIST_GAP.match(sentence[listed[-1].end:n.start]):
+            break
+        listed.append(n)
+    return listed
+
+
 def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> Structure | None:
     """The members of one alliance listed together ("its members include A, B, C", "成员单位包括A、B、C",
     "an alliance that groups … with GPU makers including A, B and C"): ``min_parties`` or more names
@@ -393,11 +404,7 @@ def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
         if not (any(p.search(before) for p in spec["members"])
                 or (alliance and any(p.search(before) for p in spec["members_weak"]))):
             continue
-        listed = [first]
-        for n in ordered[i + 1:]:
-            if not _LIST_GAP.match(sentence[listed[-1].end:n.start]):
-                break
-            listed.append(n)
+        listed = _list_from(sentence, ordered, i)
         ids = list(dict.fromkeys(n.id for n in listed if n.kind not in _NEVER_PARTY))
         if len(ids) < int(spec["min_parties"]):
             continue
@@ -420,11 +427,7 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
     for i, first in enumerate(ordered):
         if not any(p.search(sentence[max(0, first.start - 60):first.start]) for p in spec["connector"]):
             continue
-        listed = [first]
-        for n in ordered[i + 1:]:
-            if not _LIST_GAP.match(sentence[listed[-1].end:n.start]):
-                break
-            listed.append(n)
+        listed = _list_from(sentence, ordered, i)
         tail = sentence[listed[-1].end:listed[-1].end + 40]
         verb = next((m for p in spec["sign"] for m in [p.search(tail)] if m), None)
         if verb is None and any(p.search(sentence[max(0, first.start - 100):first.start]) for p in spec["sign_before"]):
