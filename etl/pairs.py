@@ -247,7 +247,8 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         # then the unnamed items of the 、-lists those organisations make
         organisations = [(m.start, m.end) for m, e in by_sentence[s] if e.tags & _ORG_TAGS]
         name_spans(s, recognise.list_items(doc, s[0], s[1], organisations, tagged[s]))
-    _headline_subject(doc, norm, bounds, normalise(title).text if title else "", entities, by_fold, by_sentence, not_names)
+    headline = normalise(title).text if title else ""
+    _headline_subject(doc, norm, bounds, headline, entities, by_fold, by_sentence, not_names)
     _bracketed_aliases(doc, entities, by_fold, by_sentence)
     _propagate(doc, norm, bounds, entities, by_sentence, not_names)
     title_folded = fold(title or "")
@@ -304,7 +305,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                                       [m for m, _ in named])
                 occurrences.append(Occurrence(ex, ey, s, [*feats, *whole, "anaphor"], rule))
     return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable,
-                        normalise(title).text if title else "")
+                        headline)
 
 
 def _headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]], title: str, entities: list[Entity],
@@ -313,12 +314,13 @@ def _headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]],
     """The firm a funding headline funds is an organisation of the text (tag ``TITLE``), even where
     the recogniser misses it there ("思必驰完成5亿元融资": LAC reads 思必驰 as no name in the text).
 
-    The name is the longest end of the headline's subject (:func:`etl.structures.headline_subjects`)
-    that the text writes outside every name found, of 2+ Han characters or 3+ Latin letters, a
+    The name is the longest end or beginning of the headline's subject (:func:`etl.structures.headline_subjects`:
+    "芯片独角兽芯擎科技" -> 芯擎科技) that the text writes outside every name found, of 2+ Han characters or 3+ Latin letters, a
     plausible name (:func:`etl.recognise.plausible`) and no place or category word. One mention is
     added where the text first writes it; :func:`_propagate` adds the rest."""
     if not title:
         return
+    taken = [(m.start, m.end) for pairs in by_sentence.values() for m, _ in pairs]
     for subject in headline_subjects(title):
         # the longest end or beginning of it ("芯片独角兽芯擎科技" -> 芯擎科技, "博泰车联网" -> 博泰车联网)
         parts = sorted({subject[cut:] for cut in range(len(subject))} | {subject[:cut] for cut in range(1, len(subject))},
@@ -330,7 +332,6 @@ def _headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]],
                 break  # a name the text's organisations already have
             if not recognise.plausible(name) or fold(name) in not_names:
                 continue
-            taken = [(m.start, m.end) for pairs in by_sentence.values() for m, _ in pairs]
             at = next((i for i in _occurrences(doc, name) if not any(a < i + len(name) and i < b for a, b in taken)), None)
             if at is None:
                 continue
@@ -339,6 +340,7 @@ def _headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]],
                 continue
             m = Mention(at, at + len(name), name, None, None, norm.original_text(at, at + len(name)))
             by_sentence[bound].append((m, _add(entities, by_fold, m, "TITLE")))
+            taken.append((m.start, m.end))
             break
 
 
