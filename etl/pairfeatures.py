@@ -16,7 +16,7 @@ from etl.mentions import Mention
 from etl.paircues import Cues
 
 if TYPE_CHECKING:  # the entity type lives with the reader of documents
-    from etl.pairs import Entity
+    from etl.docnames import Entity
 
 _LEFT, _RIGHT, _BETWEEN = 12, 16, 24
 _RESPECTIVELY = re.compile(r"分别|分別|各自|respectively|separately", re.I)

@@ -30,26 +30,32 @@ extractor version (:data:`etl.extract.EXTRACTOR_VERSION` hashes them).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from common.text import t2s
 from common.vocab import place_prefixes
 from db.taxonomy import load_provinces
 from etl import recognise
+from etl.docnames import (
+    Entity,
+    add_mention,
+    anaphor,
+    cited_source,
+    fold,
+    names_beyond,
+)
 from etl.extract import Extraction, Relation, extract_document, same_group
 from etl.lexicon import Lexicon, load_lexicon
 from etl.lexicon import negated as is_negated
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind
-from etl.normalize import Normalised, find_dates, normalise, sentences
+from etl.normalize import find_dates, normalise, sentences
 from etl.paircues import Cues, load_cues
 from etl.pairfeatures import pair_features
 from etl.pairmodel import PairModel, default_model
-from etl.structures import Name, headline_subjects, read_structures, title_buyer, title_funded, triggered
+from etl.structures import Name, read_structures, title_buyer, title_funded, triggered
 
 #: Tags of an entity that make it an organisation (not a place or a person LAC proposed).
 _ORG_TAGS = frozenset({"RULE", "ORG", "EN", "MERGE", "LIST", "nt"})
@@ -63,49 +69,10 @@ KINDS = ("strategic_agreement", "joint_lab", "product_adoption", "bid_award", "i
 MAX_DOCUMENT_CHARS = 500_000
 #: At most this many entities of one sentence are paired (long lists are read by their first ones).
 MAX_ENTITIES = 14
-_FOLD_DROP = re.compile(r"[\s()（）\[\]【】'\"“”‘’.,·]")
 
 
 class ExtractionError(ValueError):
     """A document the extractor refuses, with the reason (the batch goes on without it)."""
-
-
-def fold(name: str) -> str:
-    """Comparison form of a name inside one document: simplified, case-folded, no spaces/brackets."""
-    return _FOLD_DROP.sub("", t2s(name).casefold())
-
-
-@dataclass
-class Entity:
-    """An organisation of one document: every mention of it, its best surface form."""
-
-    id: int
-    folded: str
-    mentions: list[Mention] = field(default_factory=list)
-    tags: set[str] = field(default_factory=set)
-    kind: str | None = None
-    name_kind: str = "unknown"
-    first_sentence: int = 0
-    in_title: bool = False
-    mention_rank: int = 99
-
-    @property
-    def surface(self) -> str:
-        """The longest form the text writes, preferring the text's own script over Latin letters."""
-        best = ""
-        for m in self.mentions:
-            s = m.surface or m.name
-            if not best or (best.isascii() and not s.isascii()) or (len(s) > len(best) and best.isascii() == s.isascii()):
-                best = s
-        return best
-
-    @property
-    def identity(self) -> str:
-        """The name the rules gave the organisation (canonical when known), else the surface form."""
-        for m in self.mentions:
-            if m.key is not None or m.entity:
-                return m.identity
-        return self.surface
 
 
 @dataclass
@@ -135,34 +102,6 @@ class DocumentView:
     named: dict[tuple[int, int], list[tuple[Mention, Entity]]] = field(default_factory=dict)
     #: the headline, normalised like the text ("" when there is none)
     title: str = ""
-
-
-def _entity_for(entities: list[Entity], by_fold: dict[str, Entity], name: str) -> Entity | None:
-    key = fold(name)
-    if not key:
-        return None
-    if key in by_fold:
-        return by_fold[key]
-    minimum = 4 if key.isascii() else 2
-    best: Entity | None = None
-    for e in entities:
-        short, long_ = (key, e.folded) if len(key) <= len(e.folded) else (e.folded, key)
-        if len(short) >= minimum and short in long_ and (best is None or len(e.folded) > len(best.folded)):
-            best = e
-    return best
-
-
-def _add(entities: list[Entity], by_fold: dict[str, Entity], mention: Mention, tag: str,
-         identity: str | None = None) -> Entity:
-    entity = _entity_for(entities, by_fold, identity or mention.name)
-    if entity is None:
-        entity = Entity(len(entities), fold(identity or mention.name))
-        entities.append(entity)
-        by_fold[entity.folded] = entity
-    entity.mentions.append(mention)
-    entity.tags.add(tag)
-    by_fold.setdefault(fold(mention.name), entity)
-    return entity
 
 
 #: Cue groups whose presence anywhere in a document is a feature of each of its pairs (``doc:``).
@@ -228,7 +167,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         for a, b, tag in spans:
             if fold(doc[a:b]) not in not_names:
                 m = Mention(a, b, doc[a:b], None, None, norm.original_text(a, b))
-                by_sentence[bound].append((m, _add(entities, by_fold, m, tag)))
+                by_sentence[bound].append((m, add_mention(entities, by_fold, m, tag)))
 
     # sentences the rules settled (a relation found, or a negation cue): the model adds nothing there
     # (:func:`decide`), so the recogniser need not read them
@@ -237,7 +176,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
     for s in bounds:
         inside = [m for m in rule_mentions if s[0] <= m.start and m.end <= s[1]]
         for m in inside:
-            by_sentence[s].append((m, _add(entities, by_fold, m, "RULE", m.identity)))
+            by_sentence[s].append((m, add_mention(entities, by_fold, m, "RULE", m.identity)))
         if not triggered(sentence_text(s)) and (sentence_text(s) in settled or not _worth_reading(sentence_text(s), cues)):
             tagged[s] = []
             continue
@@ -248,12 +187,10 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         organisations = [(m.start, m.end) for m, e in by_sentence[s] if e.tags & _ORG_TAGS]
         name_spans(s, recognise.list_items(doc, s[0], s[1], organisations, tagged[s]))
     headline = normalise(title).text if title else ""
-    _headline_subject(doc, norm, bounds, headline, entities, by_fold, by_sentence, not_names)
-    _bracketed_aliases(doc, entities, by_fold, by_sentence)
-    _propagate(doc, norm, bounds, entities, by_sentence, not_names)
+    names_beyond(doc, norm, bounds, headline, entities, by_fold, by_sentence, not_names)
     title_folded = fold(title or "")
     for e in entities:
-        e.name_kind = "media" if _cited_source(doc, e) else cues.kind_of(e.surface)
+        e.name_kind = "media" if cited_source(doc, e) else cues.kind_of(e.surface)
         e.in_title = bool(title_folded) and e.folded in title_folded
         e.first_sentence = next((i for i, s in enumerate(bounds) if any(s[0] <= m.start < s[1] for m in e.mentions)),
                                 len(bounds))
@@ -287,7 +224,7 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                    if _pairable(entities[i], not_names)]
         pairable[s] = [(m, entities[i]) for i, m in ordered]
         order = ordered[:MAX_ENTITIES]
-        stand_in = _anaphor(doc, s, hub, first, [m for m, _ in named], cues) if order else None
+        stand_in = anaphor(doc, s, hub, first, [m for m, _ in named], cues) if order else None
         for i, (xi, xm) in enumerate(order):
             for yi, ym in order[i + 1:]:
                 ex, ey = entities[xi], entities[yi]
@@ -306,166 +243,6 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 occurrences.append(Occurrence(ex, ey, s, [*feats, *whole, "anaphor"], rule))
     return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable,
                         headline)
-
-
-def _headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]], title: str, entities: list[Entity],
-                      by_fold: dict[str, Entity], by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]],
-                      not_names: frozenset[str]) -> None:
-    """The firm a funding headline funds is an organisation of the text (tag ``TITLE``), even where
-    the recogniser misses it there ("思必驰完成5亿元融资": LAC reads 思必驰 as no name in the text).
-
-    The name is the longest end or beginning of the headline's subject (:func:`etl.structures.headline_subjects`:
-    "芯片独角兽芯擎科技" -> 芯擎科技) that the text writes outside every name found, of 2+ Han characters or 3+ Latin letters, a
-    plausible name (:func:`etl.recognise.plausible`) and no place or category word. One mention is
-    added where the text first writes it; :func:`_propagate` adds the rest."""
-    if not title:
-        return
-    taken = [(m.start, m.end) for pairs in by_sentence.values() for m, _ in pairs]
-    for subject in headline_subjects(title):
-        # the longest end or beginning of it ("芯片独角兽芯擎科技" -> 芯擎科技, "博泰车联网" -> 博泰车联网)
-        parts = sorted({subject[cut:] for cut in range(len(subject))} | {subject[:cut] for cut in range(1, len(subject))},
-                       key=lambda p: (-len(p), p))
-        for name in parts:
-            if len(name) < (3 if name.isascii() else 2):
-                break
-            if fold(name) in by_fold:
-                break  # a name the text's organisations already have
-            if not recognise.plausible(name) or fold(name) in not_names:
-                continue
-            at = next((i for i in _occurrences(doc, name) if not any(a < i + len(name) and i < b for a, b in taken)), None)
-            if at is None:
-                continue
-            bound = next((b for b in bounds if b[0] <= at < b[1]), None)
-            if bound is None:
-                continue
-            m = Mention(at, at + len(name), name, None, None, norm.original_text(at, at + len(name)))
-            by_sentence[bound].append((m, _add(entities, by_fold, m, "TITLE")))
-            taken.append((m.start, m.end))
-            break
-
-
-def _occurrences(text: str, name: str) -> list[int]:
-    """Where ``text`` writes ``name`` (Latin names on word boundaries)."""
-    pattern = rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])" if name.isascii() else re.escape(name)
-    return [m.start() for m in re.finditer(pattern, text)]
-
-
-#: Between a name and its bracketed short name: the bracket, after a place the name is of
-#: ("Nanyang Technological University, Singapore (NTU Singapore)").
-_BEFORE_BRACKET = re.compile(r"^\s*(?:,\s*[A-Z][a-z]+\s*)?[(（]\s*$")
-_CLOSE_BRACKET = frozenset({")", "）"})
-
-
-def _bracketed_aliases(doc: str, entities: list[Entity], by_fold: dict[str, Entity],
-                       by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]]) -> None:
-    """A name in brackets right after a name is the same organisation ("新石器公司(Neolix)", "它石智航(TARS)",
-    "Mobvoi (出门问问)", "香港应用科技研究院(应科院)", "Nanyang Technological University (NTU)"): the second entity is merged into
-    the first, so the two are never paired (a funding sentence read "Neolix -> 新石器" before).
-    Entity ids are renumbered after a merge."""
-    into: dict[int, Entity] = {}  # id(entity) -> the entity it was merged into
-
-    def resolved(entity: Entity) -> Entity:
-        while id(entity) in into:
-            entity = into[id(entity)]
-        return entity
-
-    for bound in list(by_sentence):
-        named = sorted(by_sentence[bound], key=lambda me: me[0].start)
-        for (m1, e1), (m2, e2) in itertools.pairwise(named):
-            keep, drop = resolved(e1), resolved(e2)
-            if keep is drop or not _BEFORE_BRACKET.match(doc[m1.end:m2.start]):
-                continue
-            if doc[m2.end:m2.end + 1] not in _CLOSE_BRACKET:
-                continue
-            keep.mentions += drop.mentions
-            keep.tags |= drop.tags
-            drop.mentions = []
-            into[id(drop)] = keep
-    if not into:
-        return
-    for key, value in list(by_fold.items()):
-        by_fold[key] = resolved(value)
-    for bound, pairs in by_sentence.items():
-        by_sentence[bound] = [(m, resolved(x)) for m, x in pairs]
-    entities[:] = [e for e in entities if id(e) not in into]
-    for i, e in enumerate(entities):
-        e.id = i
-
-
-#: "据“X”报道", "据X消息", "X报道称": the name of a source cited, not of a party.
-_SOURCE_BEFORE = re.compile(r"(?:据|援引|来源[:：]?|来自|转引自|via|according to|reported by)\s*[“\"「『]?$", re.I)
-_SOURCE_AFTER = re.compile(r"^\s*[”\"」』]?\s*(?:\d{4}年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:的)?(?:报道|消息|文章|报导|获悉|援引|称|reported|reports|said in a report)", re.I)
-
-
-def _cited_source(doc: str, entity: Entity) -> bool:
-    """Whether every mention of an entity is a source the text cites ("据“互联网乱侃秀”2022年9月5日文章")."""
-    return bool(entity.mentions) and all(
-        _SOURCE_BEFORE.search(doc[max(0, m.start - 12):m.start]) and _SOURCE_AFTER.search(doc[m.end:m.end + 16])
-        for m in entity.mentions)
-
-
-def _propagate(doc: str, norm: Normalised, bounds: list[tuple[int, int]], entities: list[Entity],
-               by_sentence: dict[tuple[int, int], list[tuple[Mention, Entity]]], not_names: frozenset[str]) -> None:
-    """An organisation the recogniser found in one sentence is named in every sentence that writes it.
-
-    The recogniser reads a sentence at a time and misses a name in one sentence that it finds in
-    another ("汇医慧影近日宣布完成…融资，本轮由达泰资本领投" after "汇医慧影成立于…"); so every form
-    the document's entities are written in (2+ Han characters, 3+ Latin ones on word boundaries)
-    is looked up in every sentence where it overlaps no name found there, and becomes a mention
-    of that entity. The mention carries no tag of its own (the entity's tags stay those of its
-    recognised mentions)."""
-    forms: dict[str, Entity] = {}
-    for e in entities:
-        if e.tags <= {"RULE"} or not recognise.plausible(e.surface) or e.folded in not_names:
-            continue  # the rules' names are found in every sentence already
-        for m in e.mentions:
-            name = m.name
-            if len(name) >= (3 if name.isascii() else 2) and fold(name) not in not_names:
-                forms.setdefault(name, e)
-    if not forms:
-        return
-    pattern = re.compile("|".join(
-        (rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])" if f.isascii() else re.escape(f))
-        for f in sorted(forms, key=lambda f: (-len(f), f))))
-    for s in bounds:
-        present = by_sentence.get(s, [])
-        named = {e.id for _, e in present}
-        taken = [(m.start, m.end) for m, _ in present]
-        for found in pattern.finditer(doc, s[0], s[1]):
-            a, b = found.span()
-            entity = forms[found.group()]
-            if entity.id in named or any(x < b and a < y for x, y in taken):
-                continue
-            m = Mention(a, b, doc[a:b], None, None, norm.original_text(a, b))
-            entity.mentions.append(m)
-            by_sentence[s].append((m, entity))
-            named.add(entity.id)
-            taken.append((a, b))
-
-
-def _anaphor(doc: str, s: tuple[int, int], hub: Entity | None, first: dict[int, Mention], names: list[Mention],
-             cues: Cues) -> Mention | None:
-    """Where a sentence that does not name the document's main organisation ``hub`` refers to it
-    by one of the ``anaphors`` of ``etl/lexicons/pair_cues.yml`` ("公司", "该区"), outside every name:
-    a stand-in mention of it there; else None."""
-    if hub is None or hub.id in first or not cues.anaphors:
-        return None
-    lowered = doc[s[0]:s[1]].lower()
-    for word in cues.anaphors:
-        at = lowered.find(word)
-        while at >= 0:
-            a, b = s[0] + at, s[0] + at + len(word)
-            if not any(m.start < b and a < m.end for m in names) and (not word.isascii() or _word_at(lowered, at, len(word))):
-                return Mention(a, b, doc[a:b], None, None, doc[a:b])
-            at = lowered.find(word, at + 1)
-    return None
-
-
-def _word_at(text: str, at: int, length: int) -> bool:
-    """Whether ``text[at:at+length]`` stands as a word (no letter or digit on either side)."""
-    before = text[at - 1] if at > 0 else " "
-    after = text[at + length] if at + length < len(text) else " "
-    return not before.isalnum() and not after.isalnum()
 
 
 def _year(view: DocumentView, occ: Occurrence, status: str) -> int | None:
