@@ -21,6 +21,7 @@ Pure functions of text; no model, no database.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -410,7 +411,7 @@ def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
             continue
         structure.covered.update(ids)  # one sentence may list the members of two alliances
         status = status_of(sentence)
-        structure.links += [Link(a, b, "mutual", "alliance_membership", status) for j, a in enumerate(ids) for b in ids[j + 1:]]
+        structure.links += [Link(a, b, "mutual", "alliance_membership", status) for a, b in itertools.combinations(ids, 2)]
     return structure if structure.links else None
 
 
@@ -421,7 +422,8 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
     last name before the connector. Separately ("分别与", "先后与", "签下14项协议": ``separately``): the
     hub with each, the listed names no pair of their own (ANNOTATION.md, Pairs: "one hub signing
     separately with several parties: one relation per pair"); otherwise jointly: every pair of the
-    hub and the list (a many-party agreement). Mutual ``strategic_agreement`` relations; the direction rules of the caller apply after."""
+    hub and the list (a many-party agreement). Mutual ``strategic_agreement`` relations; the
+    caller's direction rules apply after."""
     spec = patterns.groups["hub"]
     ordered = sorted(names, key=lambda n: n.start)
     for i, first in enumerate(ordered):
@@ -430,9 +432,9 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
         listed = _list_from(sentence, ordered, i)
         tail = sentence[listed[-1].end:listed[-1].end + 40]
         verb = next((m for p in spec["sign"] for m in [p.search(tail)] if m), None)
-        if verb is None and any(p.search(sentence[max(0, first.start - 100):first.start]) for p in spec["sign_before"]):
-            verb = re.match("", tail)  # "SenseTime signed separate MoUs with three organisations: A, B and C"
-        if len(listed) < 2 or verb is None:
+        # or the verb before the list: "SenseTime signed separate MoUs with three organisations: A, B and C"
+        signed_before = any(p.search(sentence[max(0, first.start - 100):first.start]) for p in spec["sign_before"])
+        if len(listed) < 2 or (verb is None and not signed_before):
             continue
         hubs = [n for n in ordered[:i] if n.kind not in _NEVER_PARTY and n.id not in {m.id for m in listed}]
         if not hubs or any(n.kind in _NEVER_PARTY for n in listed):
@@ -441,10 +443,11 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
         ids = list(dict.fromkeys([hub.id] + [n.id for n in listed]))
         status = status_of(sentence)
         around = sentence[max(0, first.start - 100):listed[-1].end] + tail
-        jointly = (any(p.search(tail[:verb.end()]) for p in spec["jointly"])
+        before_verb = tail[:verb.end()] if verb is not None else ""
+        jointly = (any(p.search(before_verb) for p in spec["jointly"])
                    or not any(p.search(around) for p in spec["separately"]))
         structure = Structure("hub", covered=set(ids), anchor=None if jointly else hub.id)
-        pairs = [(a, b) for j, a in enumerate(ids) for b in ids[j + 1:]] if jointly else [(hub.id, b) for b in ids[1:]]
+        pairs = list(itertools.combinations(ids, 2)) if jointly else [(hub.id, b) for b in ids[1:]]
         structure.links += [Link(a, b, "mutual", "strategic_agreement", status) for a, b in pairs]
         built = _built_kind(sentence[listed[-1].end:], patterns)  # "签署合作协议共建精准检验检测中心": a lab too
         if built is not None:
