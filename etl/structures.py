@@ -261,8 +261,10 @@ def buyer_name(sentence: str, names: Sequence[Name], patterns: Patterns) -> Name
             return n
     for n in names:
         before, after = _around(sentence, n)
-        if (patterns.any("tender", "buyer_after", after) and not patterns.any("tender", "agent_before", before)
-                and not patterns.any("tender", "trigger", after[:4])):
+        buys = next((m for p in patterns.groups["tender"]["buyer_after"] for m in [p.search(after)] if m), None)
+        # "X(600728)入围…采购项目中标候选人": X won; the buyer is named before its purchase, not before a win
+        if (buys is not None and not patterns.any("tender", "agent_before", before)
+                and not patterns.any("tender", "trigger", after[:max(4, buys.end())])):
             return n
     return None
 
@@ -297,6 +299,7 @@ def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_
         before, after = _around(sentence, n)
         structure.covered.add(n.id)
         if (n.kind in _NEVER_PARTY or in_book_title(sentence, n) or patterns.any("tender", "agent_before", before)
+                or patterns.any("tender", "not_party", sentence[n.start:n.end])
                 or patterns.any("tender", "loser_before", before) or patterns.any("tender", "loser_after", after)):
             continue
         winners.append(n.id)

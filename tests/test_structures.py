@@ -325,3 +325,18 @@ def test_names_in_a_book_title_are_no_winners() -> None:
     assert [in_book_title(sentence, n) for n in names] == [True, True, True, False]
     found = read_tender(sentence, names, load_patterns(), buyer_hint=0)
     assert found is not None and {(link.provider, link.receiver) for link in found.links} == {(3, 0)}
+
+
+def test_a_winner_before_its_purchase_is_not_the_buyer() -> None:
+    """dev rtx-025: "佳都科技(600728)入围长沙市轨道交通6号线…采购与集成服务项目中标候选人": 佳都科技 won; a
+    trading centre where the result is published bids for nothing."""
+    from etl.structures import buyer_name
+
+    patterns = load_patterns()
+    sentence = "称佳都科技(600728)入围长沙市轨道交通6号线通信子系统采购与集成服务项目中标候选人"
+    assert buyer_name(sentence, names_of(sentence, ("佳都科技", "firm")), patterns) is None
+    sentence = "采购人为长沙市轨道交通集团有限公司,由广东华之源信息工程有限公司中标,详情可查长沙公共资源交易中心"
+    names = names_of(sentence, ("长沙市轨道交通集团有限公司", "firm"), ("广东华之源信息工程有限公司", "firm"),
+                     ("长沙公共资源交易中心", "research"))
+    found = read_tender(sentence, names, patterns)
+    assert found is not None and {(link.provider, link.receiver) for link in found.links} == {(1, 0)}
