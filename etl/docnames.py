@@ -136,10 +136,15 @@ def headline_subject(doc: str, norm: Normalised, bounds: list[tuple[int, int]], 
             break
 
 
+def name_pattern(name: str) -> str:
+    """A regular expression for ``name`` as the text writes it: a Latin name on word boundaries
+    ("Baidu" not inside "Baiduyun"), a Chinese one anywhere."""
+    return rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])" if name.isascii() else re.escape(name)
+
+
 def _occurrences(text: str, name: str) -> list[int]:
-    """Where ``text`` writes ``name`` (Latin names on word boundaries)."""
-    pattern = rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])" if name.isascii() else re.escape(name)
-    return [m.start() for m in re.finditer(pattern, text)]
+    """Where ``text`` writes ``name`` (:func:`name_pattern`)."""
+    return [m.start() for m in re.finditer(name_pattern(name), text)]
 
 
 #: Between a name and its bracketed short name: the bracket, after a place the name is of
@@ -216,9 +221,7 @@ def propagate(doc: str, norm: Normalised, bounds: list[tuple[int, int]], entitie
                 forms.setdefault(name, e)
     if not forms:
         return
-    pattern = re.compile("|".join(
-        (rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])" if f.isascii() else re.escape(f))
-        for f in sorted(forms, key=lambda f: (-len(f), f))))
+    pattern = re.compile("|".join(name_pattern(f) for f in sorted(forms, key=lambda f: (-len(f), f))))
     for s in bounds:
         present = by_sentence.get(s, [])
         named = {e.id for _, e in present}

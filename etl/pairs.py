@@ -45,6 +45,7 @@ from etl.docnames import (
     anaphor,
     cited_source,
     fold,
+    name_pattern,
     names_beyond,
 )
 from etl.extract import Extraction, Relation, extract_document, same_group
@@ -540,8 +541,7 @@ def _title_names(view: DocumentView) -> list[Name]:
         for form in sorted({m.name for m in e.mentions}, key=len, reverse=True):
             if len(form) < (3 if form.isascii() else 2):
                 continue
-            pattern = rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])" if form.isascii() else re.escape(form)
-            hit = re.search(pattern, view.title, re.I if form.isascii() else 0)
+            hit = re.search(name_pattern(form), view.title, re.I if form.isascii() else 0)
             if hit and not any(n.start < hit.end() and hit.start() < n.end for n in found):
                 found.append(Name(e.id, hit.start(), hit.end(), e.name_kind))
                 break

@@ -181,7 +181,7 @@ def _investor_slot(sentence: str, name: Name, patterns: Patterns) -> bool:
     """Whether the sentence marks ``name`` as investing ("A领投", "led by A", "投资方包括A")."""
     before, after = _around(sentence, name)
     return (patterns.any("funding", "investor_after", after) or patterns.any("funding", "investor_list_before", before)
-            or patterns.any("funding", "funded_before", before) or bool(_LED_BY.search(before)))
+            or bool(_LED_BY.search(before)))
 
 
 def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funded_hint: int | None = None) -> Structure | None:
@@ -204,9 +204,9 @@ def read_funding(sentence: str, names: Sequence[Name], patterns: Patterns, funde
         if not investors and not (funded_hint is not None and patterns.any("funding", "investor_cue", sentence)
                                   and any(n.id != funded_hint for n in names)):
             return None
-        if _OWN_ROUND.search(sentence):  # another firm's round, its firm not recognised: no investors of the hint's
-            return Structure("funding", covered={n.id for n in names})
-        if funded_hint is None:  # investors listed, the funded firm unnamed: at least never pair them
+        # investors listed, the funded firm unnamed (or the round another firm's, its name not recognised:
+        # none of them the headline firm's investors): at least never pair them
+        if funded_hint is None or _OWN_ROUND.search(sentence):
             return Structure("funding", covered={n.id for n in names})
         funded_id = funded_hint
     structure = Structure("funding", covered={n.id for n in names} | {funded_id}, anchor=funded_id)
@@ -296,11 +296,8 @@ def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_
     for n in names:
         if n.id == buyer_id:
             continue
-        before, after = _around(sentence, n)
         structure.covered.add(n.id)
-        if (n.kind in _NEVER_PARTY or in_book_title(sentence, n) or patterns.any("tender", "agent_before", before)
-                or patterns.any("tender", "not_party", sentence[n.start:n.end])
-                or patterns.any("tender", "loser_before", before) or patterns.any("tender", "loser_after", after)):
+        if not _may_win(sentence, n, patterns):
             continue
         winners.append(n.id)
         structure.links.append(Link(n.id, buyer_id, "directed", "bid_award", "new"))
@@ -308,6 +305,16 @@ def read_tender(sentence: str, names: Sequence[Name], patterns: Patterns, buyer_
         structure.links += [Link(a, b, "mutual", "joint_development", "new")
                             for i, a in enumerate(winners) for b in winners[i + 1:]]
     return structure if structure.links else None
+
+
+def _may_win(sentence: str, name: Name, patterns: Patterns) -> bool:
+    """Whether a name of a tender sentence may be a winning bidder: no news source, no name inside a
+    《》 title, no trading platform (``not_party``), no tender agent and no losing bidder."""
+    before, after = _around(sentence, name)
+    return not (name.kind in _NEVER_PARTY or in_book_title(sentence, name)
+                or patterns.any("tender", "not_party", sentence[name.start:name.end])
+                or patterns.any("tender", "agent_before", before) or patterns.any("tender", "loser_before", before)
+                or patterns.any("tender", "loser_after", after))
 
 
 def _listed_winners(sentence: str, names: Sequence[Name], patterns: Patterns, buyer: int | None) -> Structure | None:
@@ -319,10 +326,7 @@ def _listed_winners(sentence: str, names: Sequence[Name], patterns: Patterns, bu
         return None
     structure = Structure("tender", covered={n.id for n in names}, anchor=buyer)
     for n in names:
-        before, after = _around(sentence, n)
-        if (n.id == buyer or n.kind in _NEVER_PARTY or in_book_title(sentence, n) or patterns.any("tender", "buyer_after", after)
-                or patterns.any("tender", "agent_before", before) or patterns.any("tender", "loser_before", before)
-                or patterns.any("tender", "loser_after", after)):
+        if n.id == buyer or not _may_win(sentence, n, patterns) or patterns.any("tender", "buyer_after", _around(sentence, n)[1]):
             continue
         structure.links.append(Link(n.id, buyer, "directed", "bid_award", "new"))
     return structure if structure.links else None
@@ -500,7 +504,7 @@ def title_funded(title: str, names: Sequence[Name], patterns: Patterns | None = 
 
 def headline_subjects(title: str, patterns: Patterns | None = None) -> list[str]:
     """The names a funding headline gives its funded firm (``headline_subject`` of
-    ``etl/lexicons/structures.yml``), longest candidate first; the caller keeps the longest end of
-    each that the text writes."""
+    ``etl/lexicons/structures.yml``), in pattern order; the caller keeps the longest end or beginning
+    of each that the text writes."""
     patterns = patterns or load_patterns()
     return [m.group("name").strip() for p in patterns.groups["funding"]["headline_subject"] for m in p.finditer(title)]
