@@ -57,12 +57,14 @@ CEO CTO CFO COO Mr Mrs Ms Dr Prof Professor Senior Deputy Head Founder Co-founde
 First Second Third Fourth Finally Separately Additionally Moreover Furthermore Mr. Mrs. Ms. Dr. Prof.
 One Two Three Four Five Six Seven Eight Nine Ten Several Many Some Other Others
 China Chinese AI US U.S. UK EU Beijing Shanghai Shenzhen Hong Kong Series Round Yuan RMB USD Billion Million
+During Despite Whatever Although Though Because Following Including Among Besides Unlike Through Today Yesterday
+Earlier Later Last Next Now Then There Here Such Another Every Any All Most No Not Only Yet Still Once Until
 """.split())
 
 
 #: Places that may begin a name ("Beijing Artificial Intelligence Industry Investment Fund", "Hong Kong
 #: Science Park"); alone, or before a stop word, they are no name.
-_EN_PLACE_STARTS = frozenset({"China", "Beijing", "Shanghai", "Shenzhen", "Hong"})
+_EN_PLACE_STARTS = frozenset({"China", "Beijing", "Shanghai", "Shenzhen", "Hong", "General"})  # + "General Motors"
 
 #: Name endings whose full stop belongs to the name.
 _ABBREVIATED = ("Inc.", "Ltd.", "Co.", "Corp.", "Bhd.", "S.A.", "N.V.", "L.P.", "Pte.", "Plc.", "AG.")
