@@ -56,7 +56,7 @@ from etl.normalize import find_dates, normalise, sentences
 from etl.paircues import Cues, load_cues
 from etl.pairfeatures import pair_features
 from etl.pairmodel import PairModel, default_model
-from etl.structures import Name, read_structures, title_buyer, title_funded, triggered
+from etl.structures import Name, history_lists, read_structures, title_buyer, title_funded, triggered
 
 #: Tags of an entity that make it an organisation (not a place or a person LAC proposed).
 _ORG_TAGS = frozenset({"RULE", "ORG", "EN", "MERGE", "LIST", "nt"})
@@ -338,7 +338,15 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     barred = {i for e in view.entities if not _credible(e) for i in [e.identity, *(m.identity for m in e.mentions)]}
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
     found = _with_agreements([_firm_to_government(_investor_first(r, view), view) for r in relations + structured])
-    return found or _fallback(view, model)
+    return _listed_history(view, found) or _fallback(view, model)
+
+
+def _listed_history(view: DocumentView, relations: list[Relation]) -> list[Relation]:
+    """Relations told in an item of a list of earlier events (:func:`etl.structures.history_lists`)
+    are historical, of the year the item states."""
+    listed = {view.text[a:b]: (a, b) for a, b in history_lists(view.text, sentences(view.text))}
+    return [replace(r, status="historical", year=_sentence_year(view, listed[r.sentence], "historical"))
+            if r.sentence in listed and r.status == "new" else r for r in relations]
 
 
 def _fallback(view: DocumentView, model: PairModel) -> list[Relation]:

@@ -138,6 +138,33 @@ def _around(sentence: str, name: Name) -> tuple[str, str]:
     return sentence[max(0, name.start - _WINDOW):name.start], sentence[name.end:name.end + _WINDOW]
 
 
+#: A history cue that opens a list after a colon ("此前公开过三次融资: 2023年4月…; 2024年4月…").
+_HISTORY_LIST = re.compile(_HISTORICAL.pattern + r"[^。;；]*[:：]", re.I)
+
+
+def history_lists(text: str, bounds: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The sentences that continue a list of earlier events: a sentence whose history cue opens a
+    list after a colon ("面壁智能此前公开过三次融资: 2023年4月天使轮由知乎领投;") makes every
+    following item of that list (the sentences after it that the list's semicolons split off,
+    "2024年4月数亿元融资由春华创投领投…;") historical too, though they carry no cue of their own
+    (ANNOTATION.md, Status: an earlier relation mentioned in passing)."""
+    carried: set[tuple[int, int]] = set()
+    open_list = False
+    previous_end = -1
+    for bound in sorted(bounds):
+        sentence = text[bound[0]:bound[1]]
+        adjacent = not text[previous_end:bound[0]].strip() if previous_end >= 0 else False
+        if open_list and adjacent:
+            carried.add(bound)
+        else:
+            open_list = False
+        stripped = sentence.rstrip()
+        continues = stripped.endswith(("；", ";"))
+        open_list = continues and (open_list or bool(_HISTORY_LIST.search(sentence)))
+        previous_end = bound[1]
+    return carried
+
+
 def status_of(sentence: str) -> str:
     """``historical`` when the sentence tells of an earlier event ("此前", "曾获"), else ``new``."""
     return "historical" if _HISTORICAL.search(sentence) else "new"

@@ -7,15 +7,18 @@ investors of one round are never paired with each other, and each goes to the fu
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
 
 from etl.gazetteer import seed_gazetteer
 from etl.lexicon import load_lexicon
+from etl.normalize import sentences
 from etl.pairs import extract_with_model
 from etl.structures import (
     Name,
+    history_lists,
     load_patterns,
     read_cobuild,
     read_funding,
@@ -340,3 +343,24 @@ def test_a_winner_before_its_purchase_is_not_the_buyer() -> None:
                      ("长沙公共资源交易中心", "research"))
     found = read_tender(sentence, names, patterns)
     assert found is not None and {(link.provider, link.receiver) for link in found.links} == {(1, 0)}
+
+
+def test_items_of_a_list_of_earlier_rounds_are_historical(readers) -> None:
+    """dev rtm-068: "此前公开过三次融资:" opens a list whose items the semicolons split into sentences;
+    the rounds in every item are history beside the news (the new round of the first sentence)."""
+    text = ("近日,面壁智能宣布完成数亿元新融资,由洪泰基金、国中资本和茅台基金联合投资。"
+            "面壁智能成立于2022年8月,此前公开过三次融资:2023年4月天使轮由知乎领投、智谱跟投;"
+            "2024年4月数亿元融资由春华创投领投,清科创投跟投;"
+            "2024年12月又一轮融资由龙芯创投、鼎晖百孚联合领投。面壁与股东智谱同出清华系。")
+    bounds = sentences(text)
+    listed = [text[a:b] for a, b in sorted(history_lists(text, bounds))]
+    assert listed == ["2024年4月数亿元融资由春华创投领投,清科创投跟投;", "2024年12月又一轮融资由龙芯创投、鼎晖百孚联合领投。"]
+    gazetteer, lexicon = readers
+    extraction = extract_with_model(text, dt.date(2025, 3, 1), gazetteer, lexicon, title="面壁智能完成数亿元新融资")
+    status = {(r.provider.name, r.receiver.name): (r.status, r.year) for r in extraction.relations}
+    assert status.get(("春华创投", "面壁智能")) == ("historical", 2024)
+    assert status.get(("龙芯创投", "面壁智能")) == ("historical", 2024)
+    assert status[("洪泰基金", "面壁智能")][0] == "new"
+    # a colon without a history cue opens no such list
+    plain = "本轮融资的投资方如下:A轮由甲领投;B轮由乙领投。"
+    assert not history_lists(plain, sentences(plain))
