@@ -269,6 +269,13 @@ def organisation_kind(name: str, lexicon: Lexicon) -> str | None:
 
 #: The last word of an English adjective ("Economic", "Technological", "Industrial", "National"), not "Global".
 _ADJECTIVE_END = re.compile(r"[a-z](?:ic|ical|ial|onal|ural)$")
+#: "National Development and Reform Commission", "Science and Technology Bureau": an "and" between
+#: two fields of a body's remit, before the body's head word, joins words of one name.
+_FIELD_NOUNS = frozenset("""Development Reform Science Technology Industry Information Commerce Trade Education Culture
+Tourism Housing Construction Transport Transportation Resources Environment Planning Health Innovation Research Finance
+Security Safety Agriculture Energy Communications Economy Investment""".split())
+_BODY_HEADS = frozenset("""Commission Bureau Ministry Department Committee Administration Office Council Authority Agency
+Institute University Academy Centre Center Zone""".split())
 
 
 def coordinated_names(span: str) -> list[tuple[int, str]]:
@@ -282,7 +289,8 @@ def coordinated_names(span: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     current, start, offset = "", 0, 0
     for piece in span.split(" and "):
-        if current and " of " not in f" {current} " and not _ADJECTIVE_END.search(current):
+        if (current and " of " not in f" {current} " and not _ADJECTIVE_END.search(current)
+                and not (current.split()[-1] in _FIELD_NOUNS and piece.split()[-1] in _BODY_HEADS)):
             out.append((start, current))
             current, start = "", offset
         current = f"{current} and {piece}" if current else piece

@@ -246,6 +246,10 @@ def _not_names() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str], tupl
             tuple(str(w).casefold() for w in data["ends"]))
 
 
+#: A name a text anonymises with one Latin letter ("杭州X公司", "A银行"): no organisation to record.
+_ANONYMISED = re.compile(r"^[\u4e00-\u9fff]{0,4}[A-Z](?:公司|集团|集團|企业|企業|银行|銀行|机构|機構)$")
+
+
 def plausible(name: str) -> bool:
     """Whether a span can name an organisation at all: two letters or characters at least, not
     mostly digits (stock codes, amounts, "4000PFLOPS"), and none of the pronoun phrases, clauses,
@@ -253,6 +257,8 @@ def plausible(name: str) -> bool:
     letters = [c for c in name if c.isalpha()]
     digits = sum(c.isdigit() for c in name)
     if len(letters) < 2 or digits * 3 >= len(name):
+        return False
+    if _ANONYMISED.match(name.strip()):
         return False
     starts, contains, whole, ends = _not_names()
     simple = t2s(name.strip())

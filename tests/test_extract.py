@@ -77,6 +77,10 @@ def test_english_names_joined_by_and_are_two_names() -> None:
         (0, "Chizhou Municipal Government"), (33, "DeepBlue Technology")]
     assert coordinated_names("Ministry of Industry and Information Technology") == [
         (0, "Ministry of Industry and Information Technology")]
+    # two fields of a body's remit before its head word: one name (dev rth-065, rte-018)
+    assert coordinated_names("National Development and Reform Commission") == [
+        (0, "National Development and Reform Commission")]
+    assert coordinated_names("Alibaba and Tencent") == [(0, "Alibaba"), (12, "Tencent")]
 
 
 def test_multiparty_signing_gives_every_pair(gazetteer):

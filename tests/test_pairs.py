@@ -41,6 +41,11 @@ def test_recogniser_routes_by_script_and_filters_implausible_spans() -> None:
     en = "On Tuesday, Horizon Robotics said it signed a deal with SAIC Motor."
     assert {en[s:e] for s, e, _ in candidates(en, 0, len(en))} == {"Horizon Robotics", "SAIC Motor"}
     assert not plausible("4000PFLOPS") and not plausible("公司不存") and plausible("商汤")
+    # the words of the real-text dev part's negatives: an anonymised counterparty, a particle or a
+    # filing's adviser role before a name, a tender agent, a collective
+    assert not any(plausible(s) for s in ("杭州X公司", "的研究院", "持续督导机构中信建投证券股份有限公司", "招标代理机构",
+                                          "全区公立医院"))
+    assert plausible("中信建投证券股份有限公司") and plausible("X-Humanoid")
 
 
 def test_viterbi_finds_the_best_path_of_a_small_crf() -> None:
