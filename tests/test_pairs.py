@@ -46,6 +46,10 @@ def test_recogniser_routes_by_script_and_filters_implausible_spans() -> None:
     assert not any(plausible(s) for s in ("杭州X公司", "的研究院", "持续督导机构中信建投证券股份有限公司", "招标代理机构",
                                           "全区公立医院"))
     assert plausible("中信建投证券股份有限公司") and plausible("X-Humanoid")
+    # clause fragments, an officer's title before a body, an agreement's title, a deal's target
+    assert not any(plausible(s) for s in ("第一桶金來自", "當地打造智慧物流中心", "CEO of Retech Group",
+                                          "有限合伙协议", "標的公司", "Qwen-powered"))
+    assert plausible("是德科技") and plausible("Retech Group")
 
 
 def test_viterbi_finds_the_best_path_of_a_small_crf() -> None:
