@@ -62,9 +62,10 @@ Earlier Later Last Next Now Then There Here Such Another Every Any All Most No N
 """.split())
 
 
-#: Places that may begin a name ("Beijing Artificial Intelligence Industry Investment Fund", "Hong Kong
-#: Science Park"); alone, or before a stop word, they are no name.
-_EN_PLACE_STARTS = frozenset({"China", "Beijing", "Shanghai", "Shenzhen", "Hong", "General"})  # + "General Motors"
+#: Stop words that may begin a name: places ("Beijing Artificial Intelligence Industry Investment Fund",
+#: "Hong Kong Science Park") and "General" ("General Motors"); alone, or before a stop word ("General
+#: Manager"), they are no name.
+_EN_PLACE_STARTS = frozenset({"China", "Beijing", "Shanghai", "Shenzhen", "Hong", "General"})
 
 #: Name endings whose full stop belongs to the name.
 _ABBREVIATED = ("Inc.", "Ltd.", "Co.", "Corp.", "Bhd.", "S.A.", "N.V.", "L.P.", "Pte.", "Plc.", "AG.")

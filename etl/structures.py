@@ -139,7 +139,7 @@ def _around(sentence: str, name: Name) -> tuple[str, str]:
 
 
 #: A history cue that opens a list after a colon ("此前公开过三次融资: 2023年4月…; 2024年4月…").
-_HISTORY_LIST = re.compile(_HISTORICAL.pattern + r"[^。;；]*[:：]", re.I)
+_HISTORY_LIST = re.compile(rf"(?:{_HISTORICAL.pattern})[^。;；]*[:：]", re.I)
 
 
 def history_lists(text: str, bounds: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -158,8 +158,7 @@ def history_lists(text: str, bounds: Sequence[tuple[int, int]]) -> set[tuple[int
             carried.add(bound)
         else:
             open_list = False
-        stripped = sentence.rstrip()
-        continues = stripped.endswith(("；", ";"))
+        continues = sentence.rstrip().endswith(("；", ";"))
         open_list = continues and (open_list or bool(_HISTORY_LIST.search(sentence)))
         previous_end = bound[1]
     return carried

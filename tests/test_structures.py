@@ -364,3 +364,6 @@ def test_items_of_a_list_of_earlier_rounds_are_historical(readers) -> None:
     # a colon without a history cue opens no such list
     plain = "本轮融资的投资方如下:A轮由甲领投;B轮由乙领投。"
     assert not history_lists(plain, sentences(plain))
+    # ... nor a history cue without a colon after it
+    plain = "双方此前已在智慧城市领域合作;今年3月又签署了战略合作协议。"
+    assert not history_lists(plain, sentences(plain))
