@@ -344,6 +344,8 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
 def _listed_history(view: DocumentView, relations: list[Relation]) -> list[Relation]:
     """Relations told in an item of a list of earlier events (:func:`etl.structures.history_lists`)
     are historical, of the year the item states."""
+    if not any(r.status == "new" for r in relations):
+        return relations  # nothing to turn: the document's sentences need not be split again
     listed = {view.text[a:b]: (a, b) for a, b in history_lists(view.text, sentences(view.text))}
     return [replace(r, status="historical", year=_sentence_year(view, listed[r.sentence], "historical"))
             if r.sentence in listed and r.status == "new" else r for r in relations]

@@ -65,7 +65,7 @@ Earlier Later Last Next Now Then There Here Such Another Every Any All Most No N
 #: Stop words that may begin a name: places ("Beijing Artificial Intelligence Industry Investment Fund",
 #: "Hong Kong Science Park") and "General" ("General Motors"); alone, or before a stop word ("General
 #: Manager"), they are no name.
-_EN_PLACE_STARTS = frozenset({"China", "Beijing", "Shanghai", "Shenzhen", "Hong", "General"})
+_EN_NAME_STARTS = frozenset({"China", "Beijing", "Shanghai", "Shenzhen", "Hong", "General"})
 
 #: Name endings whose full stop belongs to the name.
 _ABBREVIATED = ("Inc.", "Ltd.", "Co.", "Corp.", "Bhd.", "S.A.", "N.V.", "L.P.", "Pte.", "Plc.", "AG.")
@@ -186,7 +186,7 @@ def english_candidates(text: str, start: int, end: int) -> list[tuple[int, int, 
         words = m.group(0).split()
         first = 0
         while first < len(words) and (words[first] in _EN_STOP or words[first].lower() in ("of", "and", "the")):
-            if words[first] in _EN_PLACE_STARTS and first + 1 < len(words) and words[first + 1] not in _EN_STOP:
+            if words[first] in _EN_NAME_STARTS and first + 1 < len(words) and words[first + 1] not in _EN_STOP:
                 break  # "Beijing Humanoid Robot Innovation Center": the place begins the name
             first += 1
         last = len(words)
