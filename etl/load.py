@@ -565,14 +565,37 @@ def extract_documents(
     return out
 
 
-def _same_names(text: str, before: Gazetteer, now: Gazetteer) -> bool:
-    """Whether both gazetteers match the same names, for the same organisations, in ``text`` (normalised)."""
+@dataclass(frozen=True)
+class SnapshotVersion:
+    """A snapshot named by the loader's own gazetteer at a version (:attr:`etl.mentions.Gazetteer.version`).
+
+    What :class:`etl.pipeline.ExtractionPool` extracts a wave against is a pickled copy of the
+    loading process's gazetteer; the loader then needs no copy of its own to tell which
+    documents to extract again, only the names it has changed since (see :func:`_same_names`).
+    """
+
+    lineage: str
+    version: int
+
+
+def _same_names(text: str, before: Gazetteer | SnapshotVersion, now: Gazetteer) -> bool:
+    """Whether both gazetteers match the same names, for the same organisations, in ``text`` (normalised).
+
+    With ``before`` a :class:`SnapshotVersion` of ``now``: whether none of the names ``now`` changed
+    since that version occurs anywhere in the text. A gazetteer only gains names or changes their
+    match, so where none of those occurs both find the same names with the same keys; where one
+    occurs (even inside a longer name) the document counts as changed — never fewer documents than
+    the comparison of whole gazetteers, and the same wherever a changed name is matched.
+    """
     norm = normalise(text).text
+    if isinstance(before, SnapshotVersion):
+        changed = now.changed_in(norm, before.version) if before.lineage == now.lineage else None
+        return changed is False  # (None: not this gazetteer's copy, nothing to compare with: extract again)
     return all(before.get(name) == now.get(name) for g in (before, now) for _s, _e, name in g.find(norm))
 
 
-def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed], snapshot: Gazetteer | None,
-                lexicon: Any) -> Extraction:
+def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed],
+                snapshot: Gazetteer | SnapshotVersion | None, lexicon: Any) -> Extraction:
     """The document's extraction (made ahead when still valid, see :func:`run_etl_ids`), checked for loading.
 
     Raises (and the document is quarantined) when extraction fails or a new or terminated relation
@@ -596,7 +619,8 @@ def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed],
 
 
 def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: EtlReport,
-                ready: dict[int, Precomputed], snapshot: Gazetteer | None, lexicon: Any, run_id: int | None,
+                ready: dict[int, Precomputed], snapshot: Gazetteer | SnapshotVersion | None, lexicon: Any,
+                run_id: int | None,
                 *, careful: bool) -> None:
     """Load one batch of documents (the caller commits).
 
@@ -702,7 +726,7 @@ def run_etl_ids(
     run_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     extractions: list[Precomputed] | None = None,
-    snapshot: Gazetteer | None = None,
+    snapshot: Gazetteer | SnapshotVersion | None = None,
     state: LoaderState | None = None,
     dedup: bool = True,
     bulk: bool = True,
@@ -715,7 +739,9 @@ def run_etl_ids(
     organisation the run adds) match the same names with the same organisations; any other
     document is extracted here with the current gazetteer, exactly as :func:`run_etl` would.
     So a batch extracted ahead, in parallel, loads to the same database state as the serial
-    run. Without ``snapshot`` the extractions are used as they are.
+    run. Without ``snapshot`` the extractions are used as they are. ``snapshot`` may also be a
+    :class:`SnapshotVersion` of this run's own gazetteer (the extraction pool's waves): then the
+    names changed since that version are looked for instead (:func:`_same_names`).
 
     ``state`` (built on ``session``) carries the loader's memory over from an earlier call, so a
     caller loading documents slice by slice does not reload the database each time; ``dedup``

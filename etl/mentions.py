@@ -8,6 +8,7 @@ forms of a full name (:func:`short_forms`) let the rest of a document refer to i
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -63,12 +64,41 @@ class Gazetteer:
         self._recent: ahocorasick.Automaton | None = None
         self._recent_names: set[str] = set()
         self._stale = False  # the main automaton holds a name that is ambiguous or re-keyed now
+        #: every name whose match (:meth:`get`, matched or not) changed, in order: see :meth:`changed_since`
+        self._changes: list[str] = []
+        self._base = 0  # the version before ``_changes[0]`` (a pickled copy keeps its version, not the list)
+        #: this gazetteer's lineage (kept by a pickled copy): a version means something only within it
+        self.lineage = uuid.uuid4().hex
+        #: :meth:`changed_in`'s memory: [since version, up to version, automaton, names not in it yet]
+        self._delta: list | None = None
         for name, key in (names or {}).items():
             self.add(name, key)
+
+    @property
+    def version(self) -> int:
+        """How many changes this gazetteer has seen (names added, re-keyed or made ambiguous)."""
+        return self._base + len(self._changes)
+
+    def changed_since(self, version: int) -> set[str] | None:
+        """The names whose match changed after ``version`` (:attr:`version` then); None when this
+        copy does not know (it was made from a pickle later than that)."""
+        if version < self._base:
+            return None
+        return set(self._changes[version - self._base:])
+
+    def __getstate__(self) -> dict[str, object]:
+        """A pickled copy (a snapshot for the workers) keeps its version and lineage, not the change list."""
+        return {**self.__dict__, "_changes": [], "_base": self.version, "_delta": None}
 
     def add(self, name: str, key: object) -> None:
         """Register ``name`` for ``key`` (a second, different key makes the name ambiguous)."""
         name = name.strip()
+        before = (name in self, self.get(name))
+        self._add(name, key)
+        if (name in self, self.get(name)) != before:
+            self._changes.append(name)
+
+    def _add(self, name: str, key: object) -> None:
         if len(name) < 2:
             return
         if name in self._names and self._names[name] != key:
@@ -81,9 +111,13 @@ class Gazetteer:
 
     def replace(self, name: str, key: object) -> None:
         """Map ``name`` to ``key``, replacing a previous (e.g. provisional) key."""
+        name = name.strip()
+        before = (name in self, self.get(name))
         self._names.pop(name, None)
         self._ambiguous.discard(name)
-        self.add(name, key)
+        self._add(name, key)
+        if (name in self, self.get(name)) != before:
+            self._changes.append(name)
 
     def __contains__(self, name: str) -> bool:
         return name in self._names and name not in self._ambiguous
@@ -123,16 +157,46 @@ class Gazetteer:
             found.append((end - len(name) + 1, end + 1, name))
         return found
 
-    def find(self, text: str) -> list[tuple[int, int, str]]:
-        """Non-overlapping (start, end, name) matches, leftmost-longest."""
-        if len(self) == 0:
-            return []
+    def _refresh(self) -> None:
+        """Bring the automata up to date with the names (lazily, before a search)."""
         if self._automaton is None or self._stale or len(self._recent_names) > self._rebuild_after():
             self._built = {n for n in self._names if n not in self._ambiguous}
             self._automaton = self._build(self._built)
             self._recent_names, self._recent, self._stale = set(), None, False
         if self._recent is None and self._recent_names:
             self._recent = self._build(sorted(self._recent_names))
+
+    #: Changed names kept out of :meth:`changed_in`'s automaton until there are more than this (each
+    #: looked for directly); then the automaton is rebuilt over all of them.
+    CHANGED_PENDING = 32
+
+    def changed_in(self, text: str, version: int) -> bool | None:
+        """Whether a name whose match changed after ``version`` occurs anywhere in ``text`` (inside a
+        longer name too); None when this copy does not know (:meth:`changed_since`).
+
+        The loader asks this for every document of a wave with the version the wave was extracted
+        at: an automaton over the changed names is kept for that version and rebuilt only after
+        :data:`CHANGED_PENDING` more changes, the newest being looked for one by one meanwhile.
+        """
+        if version < self._base:
+            return None
+        cache = self._delta
+        if cache is None or cache[0] != version:
+            cache = self._delta = [version, version, None, []]
+        if cache[1] < self.version:
+            cache[3] += self._changes[cache[1] - self._base: self.version - self._base]
+            cache[1] = self.version
+            if len(cache[3]) > self.CHANGED_PENDING:
+                cache[2], cache[3] = self._build(self.changed_since(version) or set()), []
+        if any(name in text for name in cache[3]):
+            return True
+        return cache[2] is not None and next(cache[2].iter(text), None) is not None
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Non-overlapping (start, end, name) matches, leftmost-longest."""
+        if len(self) == 0:
+            return []
+        self._refresh()
         candidates = self._matches(self._automaton, text)
         if self._recent_names:
             candidates += self._matches(self._recent, text)

@@ -49,6 +49,7 @@ from etl.load import (
     EtlReport,
     LoaderState,
     Precomputed,
+    SnapshotVersion,
     extract_documents,
     gazetteer_snapshot,
     pending_documents,
@@ -85,8 +86,12 @@ def pending(db_url: str, limit: int | None = None, reprocess: bool = False) -> l
 #: snapshot of the loader's gazetteer is tens of MiB, held by every process (issue 17: peak memory).
 _SNAPSHOTS_KEPT = 1
 #: Files of the snapshots this process's pool published (:meth:`ExtractionPool.publish`), by key:
-#: where the workers and the loading process read a wave's snapshot.
+#: where the workers (and, when it must compare whole gazetteers, the loading process) read a wave's snapshot.
 _published: dict[str, str] = {}
+#: The (lineage, version) of the loader's gazetteer each published snapshot copies, by key: the
+#: loading process compares a document's names with the names changed since then
+#: (:class:`etl.load.SnapshotVersion`) instead of reading the snapshot back.
+_published_versions: dict[str, tuple[str, int]] = {}
 #: Snapshot files a pool keeps: the wave being loaded and the next one, extracted meanwhile.
 _FILES_KEPT = 2
 
@@ -229,9 +234,12 @@ class ExtractionPool:
         path.write_bytes(pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL))
         with _snapshot_lock:
             _published[key] = str(path)
+            _published_versions[key] = (gazetteer.lineage, gazetteer.version)
             self._keys.append(key)
             while len(self._keys) > _FILES_KEPT:
-                Path(_published.pop(self._keys.pop(0))).unlink(missing_ok=True)
+                old = self._keys.pop(0)
+                _published_versions.pop(old, None)
+                Path(_published.pop(old)).unlink(missing_ok=True)
 
     def submit(self, batches: list[list[int]], snapshot_key: str) -> Callable[[], list[list[Precomputed]]]:
         """Start extracting a wave's batches; the returned call waits for their extractions, in batch order."""
@@ -248,6 +256,7 @@ class ExtractionPool:
         with _snapshot_lock:
             for key in self._keys:
                 _published.pop(key, None)
+                _published_versions.pop(key, None)
                 _snapshot.pop(key, None)
         shutil.rmtree(self._dir, ignore_errors=True)
 
@@ -267,9 +276,16 @@ def load_wave(ids: list[int], extractions: list[list[Precomputed]], db_url: str,
     was extracted ahead). Duplicate clustering is left to :func:`dedup_documents`. On an error
     the session is rolled back and closed, so a retry or a resumed run starts from the database.
     """
-    snapshot = snapshot_for(snapshot_key, db_url) if snapshot_key is not None else None
     flat = [p for batch in extractions for p in batch]
     session, state = loader_for(loader_key, db_url)
+    snapshot: Gazetteer | SnapshotVersion | None = None
+    if snapshot_key is not None:
+        with _snapshot_lock:
+            published = _published_versions.get(snapshot_key)
+        if published is not None and published[0] == state.gazetteer.lineage:
+            snapshot = SnapshotVersion(*published)  # a copy of this loader's own gazetteer: no need to read it
+        else:
+            snapshot = snapshot_for(snapshot_key, db_url)
     try:
         return run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, extractions=flat,
                            snapshot=snapshot, progress=progress, state=state, dedup=False)
