@@ -16,7 +16,8 @@ batches of ``batch_size`` pending documents:
    extracted while loading (the serial path);
 2. the wave is loaded in document order (:func:`load_wave`, :func:`etl.load.run_etl_ids`), one
    transaction per batch; a document whose names the snapshot resolves differently from the
-   growing gazetteer of the load is re-extracted there. The waves of a run share one loading
+   growing gazetteer of the load is re-extracted there (for the pool's snapshots, copies of that
+   gazetteer at a version: a document in which a name changed since then occurs). The waves of a run share one loading
    session and loader state in the loading process (:func:`loader_for`);
 3. after the last wave (even when there was nothing to load) the run's documents (and any a crashed earlier run left without a
    current fingerprint) are fingerprinted and their duplicate clusters assigned, once
@@ -81,9 +82,9 @@ def pending(db_url: str, limit: int | None = None, reprocess: bool = False) -> l
 
 
 #: Snapshots a process keeps in memory. One: a worker takes the batches of the waves in order, so
-#: once it starts the next wave it never needs the previous one again; the loading process reads
-#: each wave's snapshot when the wave starts loading (:data:`_published`). At report scale a
-#: snapshot of the loader's gazetteer is tens of MiB, held by every process (issue 17: peak memory).
+#: once it starts the next wave it never needs the previous one again; the loading process reads a
+#: wave's snapshot only when its own gazetteer was reloaded since it was published (see
+#: :func:`load_wave`). A snapshot of the loader's gazetteer is held by every worker (issue 17: peak memory).
 _SNAPSHOTS_KEPT = 1
 #: Files of the snapshots this process's pool published (:meth:`ExtractionPool.publish`), by key:
 #: where the workers (and, when it must compare whole gazetteers, the loading process) read a wave's snapshot.
