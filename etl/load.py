@@ -24,6 +24,7 @@ with kind, place and industry from :mod:`etl.gazetteer`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -279,13 +280,31 @@ class LoaderState:
 
     def event(self, event_id: int) -> CooperationEvent | None:
         """The event with this id (from this run's objects, else the database)."""
-        event = self.event_objs.get(event_id)
-        if event is None:
+        event = self.event_objs.pop(event_id, None)
+        if event is not None:
+            self.event_objs[event_id] = event  # the most recently used last (:meth:`keep_recent_events`)
+        else:
             with self.session.no_autoflush:  # a flush here would split the batch's one flush (was 93% of flushes)
                 event = self.session.get(CooperationEvent, event_id)
             if event is not None:
                 self.event_objs[event_id] = event
         return event
+
+    #: Events kept in memory between batches, the most recently used (:meth:`keep_recent_events`).
+    EVENTS_KEPT = 5_000
+
+    def keep_recent_events(self) -> None:
+        """After a batch is committed, forget all but the :data:`EVENTS_KEPT` most recently used events.
+
+        The next documents mostly report what the last ones did (the same news, a termination of a
+        recent agreement), so those are kept instead of being read again one query each; the
+        bound keeps a long run's memory flat. (The session does not expire objects on commit, and
+        only this state writes events while it lives.)
+        """
+        excess = len(self.event_objs) - self.EVENTS_KEPT
+        if excess > 0:
+            for event_id in list(itertools.islice(self.event_objs, excess)):
+                del self.event_objs[event_id]
 
     def add_event(self, event: CooperationEvent) -> int:
         """Register a new event (its id is allocated, or assigned by a flush when ids are not allocated)."""
@@ -551,8 +570,11 @@ def extract_documents(
     gazetteer = gazetteer if gazetteer is not None else gazetteer_snapshot(session)
     lexicon = lexicon or load_lexicon()
     out: list[Precomputed] = []
+    docs: dict[int, Document] = {}
+    for start in range(0, len(ids), 500):  # one query per 500 documents, not one per document
+        docs.update((d.id, d) for d in session.scalars(select(Document).where(Document.id.in_(ids[start:start + 500]))))
     for doc_id in ids:
-        doc = session.get(Document, doc_id)
+        doc = docs.get(doc_id)
         if doc is None:
             continue
         try:
@@ -772,7 +794,7 @@ def run_etl_ids(
             try:
                 _load_batch(session, batch, orgs, report, ready, snapshot, lexicon, run_id, careful=not bulk)
                 session.commit()
-                orgs.event_objs.clear()  # written: read again when needed (keeps a long run's memory flat)
+                orgs.keep_recent_events()
             except Exception:  # a database error in the batch: redo it document by document
                 if not bulk:
                     raise
