@@ -99,10 +99,32 @@ class Patterns:
     """The compiled phrases of ``etl/lexicons/structures.yml``."""
 
     groups: Mapping[str, Mapping[str, Any]]
+    #: ``structure.role`` -> one alternation of its patterns (:meth:`any`), made on first use
+    _joined: dict[tuple[str, str], re.Pattern[str] | None] = field(default_factory=dict, compare=False, repr=False)
 
     def any(self, structure: str, role: str, text: str) -> bool:
-        """Whether one of ``structure.role``'s patterns matches ``text``."""
+        """Whether one of ``structure.role``'s patterns matches ``text``.
+
+        One search of the patterns joined as alternatives (``(?:p1)|(?:p2)|…`` matches somewhere
+        exactly when one of them does), instead of one search per pattern; patterns with named
+        groups or back-references, or of different flags, are searched one by one.
+        """
+        key = (structure, role)
+        if key not in self._joined:
+            self._joined[key] = _joined(self.groups[structure][role])
+        joined = self._joined[key]
+        if joined is not None:
+            return joined.search(text) is not None
         return any(p.search(text) for p in self.groups[structure][role])
+
+
+def _joined(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """The patterns as one alternation, or None where that could change what matches."""
+    if not patterns or len({p.flags for p in patterns}) != 1:
+        return None
+    if any(p.groupindex or re.search(r"\\\d|\(\?P=", p.pattern) for p in patterns):
+        return None
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags)
 
 
 @lru_cache(maxsize=2)
