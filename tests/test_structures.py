@@ -367,3 +367,23 @@ def test_items_of_a_list_of_earlier_rounds_are_historical(readers) -> None:
     # ... nor a history cue without a colon after it
     plain = "双方此前已在智慧城市领域合作;今年3月又签署了战略合作协议。"
     assert not history_lists(plain, sentences(plain))
+
+
+def test_a_roles_patterns_joined_match_where_one_of_them_does() -> None:
+    """``Patterns.any`` searches a role's patterns as one alternation: the same answer as one by one."""
+    import re
+
+    from etl.structures import _joined, load_patterns
+
+    patterns = load_patterns()
+    sentences = ["A公司领投，B资本跟投，C公司完成亿元B轮融资。", "某市公共资源交易中心发布中标结果公告，D公司为第一中标候选人。",
+                 "E大学、F公司和G研究院共建联合实验室。", "H Corp raised $20 million led by I Capital.", "今天天气很好。"]
+    for structure, roles in patterns.groups.items():
+        for role, value in roles.items():
+            if isinstance(value, tuple) and value and isinstance(value[0], re.Pattern):
+                for text in sentences:
+                    assert patterns.any(structure, role, text) == any(p.search(text) for p in value)
+    assert _joined((re.compile("(?P<name>甲)"), re.compile("乙"))) is None  # named groups: one by one
+    assert _joined((re.compile(r"(甲)\1"), re.compile("乙"))) is None  # a back-reference: one by one
+    assert _joined((re.compile("甲", re.I), re.compile("乙"))) is None  # different flags
+    assert _joined((re.compile("甲"), re.compile("乙"))).search("一乙")  # type: ignore[union-attr]
