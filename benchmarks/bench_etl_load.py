@@ -15,7 +15,10 @@ mentions, labels, one transaction per batch, duplicate clustering at the end. Pr
   and labels, one statement for the documents' marks), documents/s wall clock and the ratio;
 - **process pool** (:func:`etl.pipeline.run_pipeline` with 1 and 2 extraction processes, what
   ``aimap etl`` runs) into the first engine, documents/s and the speed-up from 1 to 2 workers;
-- **weekly increment**: after the full load, 1% more documents, the ETL again (wall clock).
+- **weekly increment**: after the full load, 1% more documents, the ETL again (wall clock);
+- with ``--at-scale N`` only this: N documents loaded first (untimed), then the pool over
+  ``--limit`` more, with the CPU time of the loading process and of the workers — the ETL's
+  throughput on a database the size a refresh reaches (``--preset report``).
 
 PostgreSQL uses throwaway databases on 127.0.0.1 (created and dropped). Targets (issue 17):
 before/after figures on both engines; the pool's speed-up from 1 to 2 workers >= 1.7x.
@@ -27,6 +30,7 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -97,6 +101,53 @@ def _timed(label: str, run: Callable[[], EtlReport]) -> float:
     return report.documents / wall
 
 
+class _ChildrenCpu:
+    """CPU time of this process's descendants (the pool's workers), sampled every 0.5 s with psutil."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.cpu: dict[int, float] = {}
+        self._me = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._stop.wait(0.5):
+            for child in self._me.children(recursive=True):
+                try:
+                    times = child.cpu_times()
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+                self.cpu[child.pid] = times.user + times.system
+
+    def total(self) -> float:
+        """Stop sampling; the CPU seconds of every descendant seen (as last sampled)."""
+        self._stop.set()
+        self._thread.join()
+        return sum(self.cpu.values())
+
+
+def _at_scale(engine_name: str, tmp: Path, world: Path, every: list[dict], loaded: int, limit: int) -> None:
+    """``aimap etl``'s path (pool of 2, batches of 200, 16 per wave) over ``limit`` documents after
+    ``loaded`` others were loaded (untimed), every document of the world stored: throughput on a
+    database of the size a refresh reaches."""
+    with database(engine_name, tmp) as url:
+        _store(url, world, every)  # every document, as after a crawl; loaded in aimap etl's order
+        ids = pipeline.pending(url)
+        started = time.perf_counter()
+        pipeline.run_pipeline(url, ids[:loaded], workers=2)
+        print(f"at scale, {engine_name}: {loaded:,} documents loaded first in {time.perf_counter() - started:.0f} s "
+              "(not counted)", flush=True)
+        children, cpu = _ChildrenCpu(), time.process_time()
+        wall = _timed(f"then {limit:,} more, pool of 2", lambda: pipeline.run_pipeline(url, ids[loaded:loaded + limit], workers=2))
+        print(f"      CPU: loading process {time.process_time() - cpu:.1f} s, extraction workers {children.total():.1f} s "
+              f"({wall:,.0f} documents/s; target >= 400 at report scale)", flush=True)
+
+
 def _serial(url: str, bulk: bool) -> EtlReport:
     engine = make_engine(url)
     with session_factory(engine)() as session:
@@ -114,6 +165,9 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the per-document baseline")
     parser.add_argument("--no-pool", action="store_true")
     parser.add_argument("--no-weekly", action="store_true")
+    parser.add_argument("--at-scale", type=int, metavar="N", default=0,
+                        help="only this: load N documents (untimed), then time the pool on --limit more "
+                             "(e.g. --preset report --at-scale 82000 --limit 20000)")
     args = parser.parse_args()
     engines = args.engines.split(",")
     with tempfile.TemporaryDirectory(prefix="aimap-bench-etl-") as tmp_name:
@@ -121,6 +175,9 @@ def main() -> None:
         world = render_site(build_world(seed=7, preset=args.preset), tmp / "w").out_dir
         every = world_documents(world / "truth")  # the reachable ones, as a crawl stores them
         docs = every[: args.limit]
+        if args.at_scale:
+            _at_scale(engines[0], tmp, world, every, args.at_scale, args.limit)
+            return
         gazetteer, lexicon = registry_gazetteer(world / "firms.csv", seed_gazetteer()), load_lexicon()
         started = time.process_time()
         for d in docs:
