@@ -122,9 +122,12 @@ def _joined(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
     """The patterns as one alternation, or None where that could change what matches."""
     if not patterns or len({p.flags for p in patterns}) != 1:
         return None
-    if any(p.groupindex or re.search(r"\\\d|\(\?P=", p.pattern) for p in patterns):
+    if any(p.groupindex or re.search(r"\\\d|\(\?P=|\(\?\(", p.pattern) for p in patterns):
+        return None  # named groups, back-references and conditionals count groups: they would shift
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags)
+    except re.error:  # e.g. a global inline flag, allowed only at a pattern's start
         return None
-    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags)
 
 
 @lru_cache(maxsize=2)

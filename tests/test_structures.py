@@ -386,4 +386,6 @@ def test_a_roles_patterns_joined_match_where_one_of_them_does() -> None:
     assert _joined((re.compile("(?P<name>甲)"), re.compile("乙"))) is None  # named groups: one by one
     assert _joined((re.compile(r"(甲)\1"), re.compile("乙"))) is None  # a back-reference: one by one
     assert _joined((re.compile("甲", re.I), re.compile("乙"))) is None  # different flags
+    assert _joined((re.compile("(甲)?(?(1)乙|丙)"), re.compile("丁"))) is None  # a conditional on a group
+    assert _joined((re.compile("乙"), re.compile("(?i)甲"))) is None  # a global flag cannot be joined
     assert _joined((re.compile("甲"), re.compile("乙"))).search("一乙")  # type: ignore[union-attr]
