@@ -51,13 +51,13 @@ from db.models import (
     TechCategory,
     utcnow,
 )
+from etl.ahead import Precomputed, SnapshotVersion, same_names
 from etl.dedup import assign_clusters
 from etl.events import meet
 from etl.extract import Extraction, Relation
 from etl.gazetteer import division_sections, industry_of, place_of, seed_organisations
 from etl.lexicon import EXTRACTOR_VERSION, load_lexicon
 from etl.mentions import Gazetteer, OrgRef
-from etl.normalize import normalise
 from etl.pairs import extract_with_model
 from etl.quality import record_extractor_version
 from etl.resolve import OrgInfo, Resolver
@@ -531,89 +531,9 @@ def run_etl(
     return run_etl_ids(session, ids, batch_size=batch_size, run_id=run_id, progress=progress, bulk=bulk)
 
 
-@dataclass
-class Precomputed:
-    """The extraction of one document made ahead of loading (:func:`extract_documents`).
-
-    ``content_sha256`` is the text it was made from: :func:`run_etl_ids` uses it only while the
-    document still has that text. ``error`` is the exception extraction raised (the document is
-    then quarantined with it, exactly as if extraction had failed during loading).
-    """
-
-    document_id: int
-    content_sha256: str | None
-    extraction: Extraction | None = None
-    error: Exception | None = None
-    #: the extractor that made it (a worker on another machine or install may differ: then unused)
-    extractor_version: str | None = None
-
-
 def gazetteer_snapshot(session: Session) -> Gazetteer:
     """The gazetteer :func:`run_etl` starts from: every organisation, alias and seed name in the database now."""
     return _database_gazetteer(session)[0]
-
-
-def extract_documents(
-    session: Session,
-    ids: list[int],
-    gazetteer: Gazetteer | None = None,
-    lexicon: Any = None,
-) -> list[Precomputed]:
-    """Extract (without loading anything) the documents ``ids`` against one gazetteer snapshot.
-
-    Read-only, so batches can be extracted in parallel (threads, processes, a Dask cluster) and
-    then loaded in document order by :func:`run_etl_ids`; with the same snapshot every runner
-    gives the same result. Unlike :func:`run_etl`, names that earlier documents of the same
-    run add to the database are not in the snapshot (the extractor discovers them again by
-    their suffixes).
-    """
-    gazetteer = gazetteer if gazetteer is not None else gazetteer_snapshot(session)
-    lexicon = lexicon or load_lexicon()
-    out: list[Precomputed] = []
-    docs: dict[int, Document] = {}
-    for start in range(0, len(ids), 500):  # one query per 500 documents, not one per document
-        docs.update((d.id, d) for d in session.scalars(select(Document).where(Document.id.in_(ids[start:start + 500]))))
-    for doc_id in ids:
-        doc = docs.get(doc_id)
-        if doc is None:
-            continue
-        try:
-            if not doc.text.strip():
-                raise ValueError("document has no text")
-            extraction = extract_with_model(doc.text, doc.published_on, gazetteer, lexicon, doc.title)
-            out.append(Precomputed(doc_id, doc.content_sha256, extraction, extractor_version=EXTRACTOR_VERSION))
-        except Exception as exc:  # carried to the load step, which quarantines the document
-            out.append(Precomputed(doc_id, doc.content_sha256, error=exc, extractor_version=EXTRACTOR_VERSION))
-    return out
-
-
-@dataclass(frozen=True)
-class SnapshotVersion:
-    """A snapshot named by the loader's own gazetteer at a version (:attr:`etl.mentions.Gazetteer.version`).
-
-    What :class:`etl.pipeline.ExtractionPool` extracts a wave against is a pickled copy of the
-    loading process's gazetteer; the loader then needs no copy of its own to tell which
-    documents to extract again, only the names it has changed since (see :func:`_same_names`).
-    """
-
-    lineage: str
-    version: int
-
-
-def _same_names(text: str, before: Gazetteer | SnapshotVersion, now: Gazetteer) -> bool:
-    """Whether both gazetteers match the same names, for the same organisations, in ``text`` (normalised).
-
-    With ``before`` a :class:`SnapshotVersion` of ``now``: whether none of the names ``now`` changed
-    since that version occurs anywhere in the text. A gazetteer only gains names or changes their
-    match, so where none of those occurs both find the same names with the same keys; where one
-    occurs (even inside a longer name) the document counts as changed — never fewer documents than
-    the comparison of whole gazetteers, and the same wherever a changed name is matched.
-    """
-    norm = normalise(text).text
-    if isinstance(before, SnapshotVersion):
-        changed = now.changed_in(norm, before.version) if before.lineage == now.lineage else None
-        return changed is False  # (None: not this gazetteer's copy, nothing to compare with: extract again)
-    return all(before.get(name) == now.get(name) for g in (before, now) for _s, _e, name in g.find(norm))
 
 
 def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed],
@@ -626,7 +546,7 @@ def _extraction(doc: Document, orgs: LoaderState, ready: dict[int, Precomputed],
     pre = ready.get(doc.id)  # without a snapshot to compare with, an extraction made ahead is trusted
     if (pre is not None and pre.content_sha256 == doc.content_sha256
             and pre.extractor_version in (None, EXTRACTOR_VERSION)
-            and (snapshot is None or _same_names(doc.text, snapshot, orgs.gazetteer))):
+            and (snapshot is None or same_names(doc.text, snapshot, orgs.gazetteer))):
         if pre.error is not None:
             raise pre.error
         assert pre.extraction is not None

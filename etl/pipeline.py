@@ -44,14 +44,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from db.session import get_engine, session_factory, session_scope
+from etl.ahead import Precomputed, SnapshotVersion, extract_documents
 from etl.dedup import assign_clusters
 from etl.lexicon import load_lexicon
 from etl.load import (
     EtlReport,
     LoaderState,
-    Precomputed,
-    SnapshotVersion,
-    extract_documents,
     gazetteer_snapshot,
     pending_documents,
     run_etl_ids,
@@ -91,7 +89,7 @@ _SNAPSHOTS_KEPT = 1
 _published: dict[str, str] = {}
 #: The (lineage, version) of the loader's gazetteer each published snapshot copies, by key: the
 #: loading process compares a document's names with the names changed since then
-#: (:class:`etl.load.SnapshotVersion`) instead of reading the snapshot back.
+#: (:class:`etl.ahead.SnapshotVersion`) instead of reading the snapshot back.
 _published_versions: dict[str, tuple[str, int]] = {}
 #: Snapshot files a pool keeps: the wave being loaded and the next one, extracted meanwhile.
 _FILES_KEPT = 2
@@ -209,7 +207,7 @@ class ExtractionPool:
     database itself, extracts against the wave's snapshot (the loader's gazetteer, published by
     :meth:`publish` as a file the workers read once per wave; :meth:`submit` starts a wave without
     waiting for it, so :func:`run_pipeline` loads one wave while the next is extracted) and returns plain picklable records
-    (:class:`etl.load.Precomputed`); loading stays in the calling process, the one writer. The
+    (:class:`etl.ahead.Precomputed`); loading stays in the calling process, the one writer. The
     same :func:`extract_batch` is what a Dask cluster runs (the ETL flow with
     ``AIMAP_DASK_ADDRESS``; there the snapshot comes from the database). :func:`run_pipeline`
     starts one per run; close it (or use ``with``) to stop the workers.

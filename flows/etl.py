@@ -34,7 +34,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from common.config import database_url
 from db.runs import Ledger, end_state, finish_run, start_run
 from etl import pipeline
-from etl.load import EtlReport, Precomputed
+from etl.ahead import Precomputed
+from etl.load import EtlReport
 from flows import config
 from flows.labels import label_run, run_name, today
 from flows.notify import notify_failure

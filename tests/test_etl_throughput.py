@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import etl.ahead as ahead
 import etl.load as load
 from db.models import Alias, Document, Mention, Organisation, PipelineError
 from db.session import make_engine, session_factory
@@ -172,25 +173,25 @@ def test_names_changed_since_a_snapshot_decide_which_documents_are_extracted_aga
     now = Gazetteer({"甲乙科技有限公司": OrgRef("甲乙科技有限公司", "firm", "11", 1)})
     copy = pickle.loads(pickle.dumps(now))  # what the workers extract with
     assert copy.lineage == now.lineage and copy.version == now.version and copy.changed_since(0) is None
-    since = load.SnapshotVersion(now.lineage, now.version)
+    since = ahead.SnapshotVersion(now.lineage, now.version)
     now.add("丙丁智能有限公司", OrgRef("丙丁智能有限公司", "firm", "31", 2))  # a new organisation
     now.replace("甲乙科技有限公司", OrgRef("甲乙科技有限公司", "firm", "11", 1))  # the same key again: no change
     assert now.changed_since(since.version) == {"丙丁智能有限公司"}
     for text in ("甲乙科技有限公司发布年报。", "丙丁智能有限公司与甲乙科技有限公司签约。",
                  "北京丙丁智能有限公司子公司成立。"):  # the last: inside a longer, unknown name
-        assert load._same_names(text, since, now) == load._same_names(text, copy, now) == ("丙丁" not in text)
+        assert ahead.same_names(text, since, now) == ahead.same_names(text, copy, now) == ("丙丁" not in text)
     # a name made ambiguous leaves the automata; it still counts where it occurs
-    since = load.SnapshotVersion(now.lineage, now.version)
+    since = ahead.SnapshotVersion(now.lineage, now.version)
     now.add("甲乙科技有限公司", OrgRef("甲乙科技有限公司", "firm", "11", 9))
     assert now.changed_since(since.version) == {"甲乙科技有限公司"} and now.get("甲乙科技有限公司") is None
-    assert not load._same_names("甲乙科技有限公司发布年报。", since, now)
-    assert load._same_names("丙丁智能有限公司发布年报。", since, now)
+    assert not ahead.same_names("甲乙科技有限公司发布年报。", since, now)
+    assert ahead.same_names("丙丁智能有限公司发布年报。", since, now)
     # more changes than are looked for one by one: the automaton over the changed names
-    since = load.SnapshotVersion(now.lineage, now.version)
+    since = ahead.SnapshotVersion(now.lineage, now.version)
     for i in range(2 * now.CHANGED_PENDING):
         now.add(f"第{i}号智能有限公司", OrgRef(f"第{i}号智能有限公司", "firm", None, 100 + i))
-        assert load._same_names("丙丁智能有限公司发布年报。", since, now)
-    assert not load._same_names("第0号智能有限公司发布年报。", since, now)
-    assert not load._same_names(f"第{2 * now.CHANGED_PENDING - 1}号智能有限公司发布年报。", since, now)
+        assert ahead.same_names("丙丁智能有限公司发布年报。", since, now)
+    assert not ahead.same_names("第0号智能有限公司发布年报。", since, now)
+    assert not ahead.same_names(f"第{2 * now.CHANGED_PENDING - 1}号智能有限公司发布年报。", since, now)
     # another gazetteer's version (the loader reloaded after a rollback): extract again
-    assert not load._same_names("丙丁智能有限公司发布年报。", load.SnapshotVersion("other", 0), now)
+    assert not ahead.same_names("丙丁智能有限公司发布年报。", ahead.SnapshotVersion("other", 0), now)
