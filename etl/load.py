@@ -675,7 +675,7 @@ def run_etl_ids(
 ) -> EtlReport:
     """Process the documents ``ids`` in this order (see :func:`run_etl`); commit after each batch.
 
-    ``extractions`` (from :func:`extract_documents` against the gazetteer ``snapshot``) are
+    ``extractions`` (from :func:`etl.ahead.extract_documents` against the gazetteer ``snapshot``) are
     used instead of extracting again, for documents whose text has not changed since and in
     whose normalised text the snapshot and the gazetteer of this run (which grows with every
     organisation the run adds) match the same names with the same organisations; any other
@@ -683,7 +683,7 @@ def run_etl_ids(
     So a batch extracted ahead, in parallel, loads to the same database state as the serial
     run. Without ``snapshot`` the extractions are used as they are. ``snapshot`` may also be a
     :class:`SnapshotVersion` of this run's own gazetteer (the extraction pool's waves): then the
-    names changed since that version are looked for instead (:func:`_same_names`).
+    names changed since that version are looked for instead (:func:`etl.ahead.same_names`).
 
     ``state`` (built on ``session``) carries the loader's memory over from an earlier call, so a
     caller loading documents slice by slice does not reload the database each time; ``dedup``

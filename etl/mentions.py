@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import ahocorasick
@@ -37,6 +37,17 @@ class OrgRef:
     kind: str | None = None
     province: str | None = None
     org_id: int | None = None
+
+
+@dataclass
+class _Changed:
+    """What :meth:`Gazetteer.changed_in` keeps between calls: the names changed from ``since`` to
+    ``upto``, in an automaton except the newest (``pending``, looked for one by one)."""
+
+    since: int
+    upto: int
+    automaton: ahocorasick.Automaton | None = None
+    pending: list[str] = field(default_factory=list)
 
 
 class Gazetteer:
@@ -69,8 +80,7 @@ class Gazetteer:
         self._base = 0  # the version before ``_changes[0]`` (a pickled copy keeps its version, not the list)
         #: this gazetteer's lineage (kept by a pickled copy): a version means something only within it
         self.lineage = uuid.uuid4().hex
-        #: :meth:`changed_in`'s memory: [since version, up to version, automaton, names not in it yet]
-        self._delta: list | None = None
+        self._delta: _Changed | None = None  # :meth:`changed_in`'s memory
         for name, key in (names or {}).items():
             self.add(name, key)
 
@@ -180,17 +190,17 @@ class Gazetteer:
         """
         if version < self._base:
             return None
-        cache = self._delta
-        if cache is None or cache[0] != version:
-            cache = self._delta = [version, version, None, []]
-        if cache[1] < self.version:
-            cache[3] += self._changes[cache[1] - self._base: self.version - self._base]
-            cache[1] = self.version
-            if len(cache[3]) > self.CHANGED_PENDING:
-                cache[2], cache[3] = self._build(self.changed_since(version) or set()), []
-        if any(name in text for name in cache[3]):
+        memo = self._delta
+        if memo is None or memo.since != version:
+            memo = self._delta = _Changed(since=version, upto=version)
+        if memo.upto < self.version:
+            memo.pending += self._changes[memo.upto - self._base: self.version - self._base]
+            memo.upto = self.version
+            if len(memo.pending) > self.CHANGED_PENDING:
+                memo.automaton, memo.pending = self._build(set(self._changes[version - self._base:])), []
+        if any(name in text for name in memo.pending):
             return True
-        return cache[2] is not None and next(cache[2].iter(text), None) is not None
+        return memo.automaton is not None and next(memo.automaton.iter(text), None) is not None
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, name) matches, leftmost-longest."""
