@@ -161,6 +161,8 @@ class PeakMemory:
         self.peak = 0
         self.excluded_peak = 0
         self._excluded: set[int] = set(exclude)
+        #: at the peak: (label, RSS, PSS) of each counted process of the tree
+        self.at_peak: list[tuple[str, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="peak-memory", daemon=True)
 
@@ -169,6 +171,7 @@ class PeakMemory:
 
         me = psutil.Process()
         total = apart = 0
+        counted = []
         for proc in [me, *me.children(recursive=True)]:
             try:
                 rss = proc.memory_info().rss
@@ -176,15 +179,58 @@ class PeakMemory:
                     apart += rss
                 else:
                     total += rss
+                    counted.append((proc, rss))
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue  # ended between listing and reading
+        if total > self.peak:
+            self.at_peak = [(self._label(proc, me), rss, self._pss(proc)) for proc, rss in counted]
         return total, apart
+
+    @staticmethod
+    def _label(proc: Any, me: Any) -> str:
+        """What a process of the tree is: this process, a pool worker, a crawl, Prefect's API ..."""
+        import psutil
+
+        if proc.pid == me.pid:
+            return "this process (refresh, ETL loading, analysis)"
+        try:
+            line = " ".join(proc.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return "ended"
+        for marker, label in (("forkserver", "ETL pool (its forkserver and workers)"),
+                              ("scrapy", "crawl"), ("crawlers", "crawl"), ("uvicorn", "Prefect API"),
+                              ("prefect", "Prefect"), ("dask", "Dask"), ("spawn", "spawned child")):
+            if marker in line:
+                return label
+        return proc.name()
+
+    @staticmethod
+    def _pss(proc: Any) -> int:
+        """Proportional set size: shared pages (libraries, copy-on-write pages) split among the
+        processes that map them, so PSS sums to what the tree holds; RSS counts them in each."""
+        import psutil
+
+        try:
+            return int(getattr(proc.memory_full_info(), "pss", 0))
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return 0
 
     def _sample(self) -> None:
         while not self._stop.is_set():
             total, apart = self._tree_rss()
             self.peak, self.excluded_peak = max(self.peak, total), max(self.excluded_peak, apart)
             self._stop.wait(self.period)
+
+    def breakdown(self) -> str:
+        """The tree at its peak, by kind of process: RSS (and PSS, shared pages counted once)."""
+        groups: dict[str, list[int]] = {}
+        for label, rss, pss in self.at_peak:
+            group = groups.setdefault(label, [0, 0, 0])
+            group[0], group[1], group[2] = group[0] + 1, group[1] + rss, group[2] + pss
+        parts = [f"{label}{f' x{n}' if n > 1 else ''} {rss / 2**20:,.0f} MiB (PSS {pss / 2**20:,.0f})"
+                 for label, (n, rss, pss) in sorted(groups.items(), key=lambda kv: -kv[1][1])]
+        pss_total = sum(pss for _, _, pss in self.at_peak)
+        return f"at the peak: {'; '.join(parts)}; PSS of the tree {pss_total / 2**20:,.0f} MiB"
 
     def __enter__(self) -> PeakMemory:
         self.peak = self._tree_rss()[0]
@@ -203,7 +249,7 @@ class PeakMemory:
                  if self._excluded else "")
         return (f"peak memory {self.peak / 2**20:,.0f} MiB (RSS of the process tree, sampled every "
                 f"{self.period:g} s; target <= 4 GiB){apart}; getrusage max RSS so far: this process {own:,.0f} MiB, "
-                f"largest waited-for child {children:,.0f} MiB")
+                f"largest waited-for child {children:,.0f} MiB; {self.breakdown()}")
 
 
 def _serve_child(root: str, ready: Any) -> None:
@@ -228,6 +274,38 @@ def served(root: Path) -> Iterator[SimpleNamespace]:
     finally:
         child.terminate()
         child.join(timeout=10)
+
+
+def _render_child(seed: int, preset: str, out_dir: str, done: Any) -> None:
+    from demosite.render import render_site
+    from demosite.world import build_world
+
+    done.put(render_site(build_world(seed=seed, preset=preset), Path(out_dir)))
+
+
+def render_apart(seed: int, preset: str, out_dir: Path) -> Any:
+    """Build and render the demo world in a child process; return its manifest.
+
+    The world stands in for the web and is not part of the refresh: building the ``report`` world
+    takes about 2.6 GiB, and a process that built it keeps about 1.4 GiB of it (freed memory is not
+    given back to the system), which would count in the refresh's peak memory if this process built it."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    done = context.Queue()
+    child = context.Process(target=_render_child, args=(seed, preset, str(out_dir), done), name="render-world")
+    child.start()
+    import queue
+
+    while True:
+        try:
+            manifest = done.get(timeout=5)
+            break
+        except queue.Empty:
+            if not child.is_alive():
+                raise RuntimeError(f"rendering the {preset} world failed (exit code {child.exitcode})") from None
+    child.join(timeout=60)
+    return manifest
 
 
 def start_api() -> float:
@@ -442,9 +520,6 @@ def _main(args: argparse.Namespace) -> int:
         base = args.keep or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)  # Prefect creates its home without parents
         os.environ.setdefault("PREFECT_HOME", str(base / "prefect"))
-        from demosite.render import render_site
-        from demosite.world import build_world
-
         print(f"Prefect's ephemeral API started in {start_api():.1f} s (once per process; not counted below: "
               "a served or deployed install keeps its server running)", flush=True)
         if args.etl_alone:
@@ -456,7 +531,7 @@ def _main(args: argparse.Namespace) -> int:
 
         for preset in args.presets.split(","):
             t = time.perf_counter()
-            manifest = render_site(build_world(seed=args.seed, preset=preset), base / preset / "world")
+            manifest = render_apart(args.seed, preset, base / preset / "world")
             through = json.loads((manifest.out_dir / "world.json").read_text())["through_year"]
             edition = int(through) + 1
             truth = json.loads((manifest.truth_dir / "world.json").read_text())["counts"]

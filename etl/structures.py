@@ -39,8 +39,12 @@ _PARENT_AFTER = re.compile(r"^\s*(?:的)?(?:旗下|孵化|分拆|控股的|全�
 _CONSORTIUM = re.compile(r"联合体|consortium", re.I)
 #: What may stand between two listed co-builders, and between the last one and "共建".
 _LIST_GAP = re.compile(r"^\s*(?:,\s*[A-Z][a-z]+\s*(?=[(（]))?(?:[(（][^()（）]{1,40}[)）])?\s*(?:[、,，和与及跟同]|以及|and|,\s*and)\s*(?:the\s+)?$")
-_TAIL_GAP = re.compile(r"^\s*(?:等)?(?:[\d一二三四五六七八九十]+(?:家|所|个|方))?(?:单位|机构|高校|企业|各方|三方|多方|共同|联合|将|拟定|一道|一起|携手|合作)*\s*$")
+_TAIL_GAP = re.compile(r"^\s*(?:等)?(?:[\d一二三四五六七八九十]+(?:家|所|个|方))?(?:单位|机构|高校|企业|各方|三方|多方|共同|联合|将|拟定|一道|一起|携手|合作)*\s*$"
+                       # "A、B和C等人工智能领域的企业、高校及服务机构共同发起": the list's description after 等
+                       r"|^\s*等[^。；;,，:：]{0,40}?(?:单位|机构|院所|高校|企业|医院|公司|伙伴|代表|成员)\s*(?:共同|联合|一道|一起|携手)?\s*$")
 _WINDOW = 100
+#: "X由" right before a list of co-builders: X is what they build ("联盟由A、B、C共同发起")
+_BUILT_BY = re.compile(r"由\s*$")
 #: Spans a recogniser may propose in a funding or tender sentence that name no party.
 _NOT_A_PARTY = re.compile(r"(?:融资|轮|人民币|美元|港元|港币|欧元|日元|资金|股份|股权|估值)$|^(?:人民币|美元|港元)")
 #: What may precede a name that is its sentence's subject: nothing, a date, a clause break.
@@ -416,7 +420,11 @@ def read_cobuild(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
     if len(parties) < int(spec["min_parties"]):
         return None
     built = sentence[match.end():match.end() + 24]
-    kind = next((k for k, ps in spec["kinds"].items() if any(p.search(built) for p in ps)), spec["default_kind"])
+    subject = sentence[max(0, parties[0].start - 24):parties[0].start]
+    kind = next((k for k, ps in spec["kinds"].items() if any(p.search(built) for p in ps)), None)
+    if kind is None and _BUILT_BY.search(subject):  # "联盟由A、B、C共同发起": the thing built is named first
+        kind = next((k for k, ps in spec["kinds"].items() if any(p.search(subject) for p in ps)), None)
+    kind = kind or spec["default_kind"]
     status = status_of(sentence)
     structure = Structure("cobuild", covered={n.id for n in parties})
     ids = list(dict.fromkeys(n.id for n in parties))
@@ -490,6 +498,9 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
         listed = _list_from(sentence, ordered, i)
         tail = sentence[listed[-1].end:listed[-1].end + 40]
         verb = next((m for p in spec["sign"] for m in [p.search(tail)] if m), None)
+        building = None
+        if verb is None:  # "X与A、B、C在上海共同发起成立…联盟": a co-building of the hub and the list, jointly
+            building = verb = next((m for p in spec["build"] for m in [p.search(tail)] if m), None)
         # or the verb before the list: "SenseTime signed separate MoUs with three organisations: A, B and C"
         signed_before = any(p.search(sentence[max(0, first.start - 100):first.start]) for p in spec["sign_before"])
         if len(listed) < 2 or (verb is None and not signed_before):
@@ -506,8 +517,12 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
                    or not any(p.search(around) for p in spec["separately"]))
         structure = Structure("hub", covered=set(ids), anchor=None if jointly else hub.id)
         pairs = list(itertools.combinations(ids, 2)) if jointly else [(hub.id, b) for b in ids[1:]]
-        structure.links += [Link(a, b, "mutual", "strategic_agreement", status) for a, b in pairs]
         built = _built_kind(sentence[listed[-1].end:], patterns)  # "签署合作协议共建精准检验检测中心": a lab too
+        if building is not None:  # built, not signed: only the kind of the thing built
+            kind = built or patterns.groups["cobuild"]["default_kind"]
+            structure.links += [Link(a, b, "mutual", kind, status) for a, b in pairs]
+            return structure
+        structure.links += [Link(a, b, "mutual", "strategic_agreement", status) for a, b in pairs]
         if built is not None:
             structure.links += [Link(a, b, "mutual", built, status) for a, b in pairs]
         return structure

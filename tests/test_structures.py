@@ -263,6 +263,31 @@ def test_a_hub_signing_with_a_list_separately_or_jointly() -> None:
                                                       ("腾讯", "firm"), ("阿里巴巴", "firm")), patterns) is None
 
 
+def test_a_hub_and_its_list_building_one_thing_jointly() -> None:
+    """dev rtd-020: "瑞金医院当天与A、B、C在上海共同发起成立医疗人工智能联盟" signs nothing: the hub and the list
+    found the alliance together, every pair, of the kind of the thing built only (ANNOTATION.md: N parties
+    jointly building one thing); dev rt5g-028: the list may be described after 等 before the verb."""
+    from etl.structures import read_cobuild, read_hub
+
+    patterns = load_patterns()
+    hub = "瑞金医院当天与北京协和医院、北京医院、四川大学华西医院在上海共同发起成立医疗人工智能联盟,推动数据共享"
+    found = read_hub(hub, names_of(hub, ("瑞金医院", "hospital"), ("北京协和医院", "hospital"), ("北京医院", "hospital"),
+                                   ("四川大学华西医院", "hospital")), patterns)
+    assert found is not None
+    assert {frozenset((link.provider, link.receiver)) for link in found.links} == {
+        frozenset(p) for p in itertools.combinations(range(4), 2)}
+    assert {link.kind for link in found.links} == {"alliance_membership"}
+    described = "联盟由广州无线电集团、华为、TCL集团和华南理工大学等人工智能领域的企业、高校及服务机构共同发起"
+    found = read_cobuild(described, names_of(described, ("广州无线电集团", "firm"), ("华为", "firm"), ("TCL集团", "firm"),
+                                             ("华南理工大学", "university")), patterns)
+    assert found is not None and len(found.links) == 6
+    assert {link.kind for link in found.links} == {"alliance_membership"}
+    # a description that is a clause of its own ends the list: "…等企业,并于次年共同发起" stays unread
+    clause = "广州无线电集团、华为和TCL集团等企业,于次年共同发起成立联盟"
+    assert read_cobuild(clause, names_of(clause, ("广州无线电集团", "firm"), ("华为", "firm"), ("TCL集团", "firm")),
+                        patterns) is None
+
+
 def test_a_tender_headline_names_the_buyer_of_the_shares_listed_in_the_text() -> None:
     """dev rtx-050: "按金额算, 浪潮信息拿下最大份额, 其后依次是中兴通讯、新华三…" names no 中标; the headline
     "中国移动PC服务器集采…中标候选人公示" names the buyer."""
