@@ -177,6 +177,7 @@ def _to_bytes(sig: np.ndarray) -> bytes:
 
 
 def _from_bytes(raw: bytes) -> np.ndarray:
+    """Signatures stored by :func:`_to_bytes` (one, or several one after another)."""
     return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
 
 
@@ -191,16 +192,26 @@ class SignatureSet:
     an informative value is held by fewer than ``common_df`` documents, every bucket is small.
     (datasketch's ``MinHashLSH`` bands whole signatures: boilerplate components would make a
     template family one huge bucket, and one-row bands cost one Python dict per component.)
-    The index is sorted numpy columns, about 8 bytes per informative component.
+    The index is sorted numpy columns, 8 bytes per informative component (the value and the row).
     """
 
-    def __init__(self, signatures: Mapping[int, np.ndarray], config: DedupConfig) -> None:
+    def __init__(self, signatures: Mapping[int, np.ndarray], config: DedupConfig,
+                 matrix: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """``signatures``: document id -> signature; ``matrix``: more of them as (ids, rows), one
+        signature per row (what :func:`assign_clusters` reads from the database, without a Python
+        object per document: at report scale that was ~200 MiB more at the clustering's peak)."""
         self.config = config
-        self.ids = np.array(sorted(signatures), dtype=np.int64)
+        ids = [np.fromiter(signatures, dtype=np.int64, count=len(signatures))]
+        rows = [np.stack(list(signatures.values())).astype(np.uint32) if signatures
+                else np.zeros((0, config.num_perm), dtype=np.uint32)]
+        if matrix is not None:
+            ids.append(matrix[0].astype(np.int64))
+            rows.append(matrix[1].astype(np.uint32, copy=False))
+        order = np.argsort(np.concatenate(ids), kind="stable")
+        self.ids = np.concatenate(ids)[order]
+        self.matrix = np.concatenate(rows)[order] if len(rows) > 1 else rows[0][order]
         self._row = {int(doc_id): i for i, doc_id in enumerate(self.ids)}
         n = len(self.ids)
-        self.matrix = (np.stack([signatures[int(d)] for d in self.ids]) if n
-                       else np.zeros((0, config.num_perm), dtype=np.uint32))
         self.common_df = max(config.common_min_df, math.ceil(config.common_share * n))
         self.common = np.zeros(self.matrix.shape, dtype=bool)
         for col in range(self.matrix.shape[1]):
@@ -233,7 +244,7 @@ class SignatureSet:
         if self._columns is None:
             self._columns = []
             for col in range(self.matrix.shape[1]):
-                rows = np.nonzero(~self.common[:, col])[0]
+                rows = np.nonzero(~self.common[:, col])[0].astype(np.int32)  # < 2**31 documents
                 values = self.matrix[rows, col]
                 order = np.argsort(values, kind="stable")
                 self._columns.append((values[order], rows[order]))
@@ -416,7 +427,7 @@ def assign_clusters(
         session.execute(delete(DocumentFingerprint))
     fp_ = DocumentFingerprint
     stored = {row.document_id: row for row in session.execute(select(
-        fp_.document_id, fp_.content_sha256, fp_.params, fp_.minhash, fp_.cluster_id, fp_.match, fp_.similarity))}
+        fp_.document_id, fp_.content_sha256, fp_.params, fp_.cluster_id, fp_.match, fp_.similarity))}
     docs = dict(session.execute(select(Document.id, Document.content_sha256)).all())
     todo_set: set[int] = set()
     if document_ids is None or include_stale:
@@ -442,10 +453,7 @@ def assign_clusters(
     short = session.execute(select(Document.id, Document.text).where(func.length(Document.text) < cfg.min_chars))
     blank |= {doc_id for doc_id, text in short if not text.strip()}
     kept = {d: fp for d, fp in stored.items() if d not in todo_set and d in docs}
-    for doc_id, fp in kept.items():
-        if fp.minhash is not None and fp.params == cfg.params:
-            sigs[doc_id] = _from_bytes(fp.minhash)
-    sigset = SignatureSet(sigs, cfg)
+    sigset = SignatureSet(sigs, cfg, _stored_signatures(session, kept, cfg))
 
     members: dict[int, list[int]] = defaultdict(list)
     for doc_id, fp in sorted(kept.items()):
@@ -487,6 +495,26 @@ def assign_clusters(
     if updates:  # ORM bulk UPDATE by primary key (executemany)
         session.execute(update(DocumentFingerprint), updates)
     return report
+
+
+def _stored_signatures(session: Session, kept: Mapping[int, Any], cfg: DedupConfig,
+                       chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """The stored signatures of the documents ``kept`` (computed with ``cfg``'s parameters) as
+    (ids, one row each), read in chunks straight into arrays."""
+    fp_ = DocumentFingerprint
+    query = (select(fp_.document_id, fp_.minhash).where(fp_.minhash.is_not(None), fp_.params == cfg.params)
+             .order_by(fp_.document_id).execution_options(yield_per=chunk))
+    ids: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    for part in session.execute(query).partitions():
+        wanted = [(doc_id, raw) for doc_id, raw in part if doc_id in kept]
+        if wanted:
+            ids.append(np.array([doc_id for doc_id, _ in wanted], dtype=np.int64))
+            raw = b"".join(bytes(r) for _, r in wanted)
+            rows.append(_from_bytes(raw).reshape(len(wanted), cfg.num_perm))
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, cfg.num_perm), dtype=np.uint32)
+    return np.concatenate(ids), np.concatenate(rows)
 
 
 def _reform(members: list[int], sigset: SignatureSet, stored: Mapping[int, Any],
