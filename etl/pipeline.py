@@ -295,9 +295,10 @@ def load_wave(ids: list[int], extractions: list[list[Precomputed]], db_url: str,
 
 
 def dedup_documents(db_url: str, ids: list[int] | None = None, progress: Callable[[str], None] | None = None) -> int:
-    """Fingerprint the documents ``ids`` and every document without a current fingerprint, and
-    assign their duplicate clusters (:func:`etl.dedup.assign_clusters`); the exact and near
-    duplicates found. Documents a crashed earlier run loaded are included this way."""
+    """Fingerprint every document without a current fingerprint (the documents ``ids`` among them:
+    those fingerprinted already, by an earlier pass, keep theirs) and assign their duplicate clusters
+    (:func:`etl.dedup.assign_clusters`); the exact and near duplicates found. Documents a crashed
+    earlier run loaded are included this way."""
     with session_scope(get_engine(db_url)) as session:
         report = assign_clusters(session, ids, include_stale=True, progress=progress)
     return report.exact + report.near
@@ -370,7 +371,8 @@ def run_pipeline(
     batch, else nothing extracted ahead),
     ``load`` (default :func:`load_wave`) and ``dedup`` (default :func:`dedup_documents`).
     ``progress(done, total)`` is called after each wave. The run's loader state lives until the
-    last wave is loaded (or a wave fails).
+    last wave is loaded (or a wave fails); the pool's processes end before the duplicates are
+    clustered, so that their memory is given back before the clustering's.
 
     ``stop()`` is asked after each wave: when it says so, the run ends there, as if ``ids`` had
     held only the waves loaded (their duplicates are clustered; the other documents stay pending
