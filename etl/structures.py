@@ -489,7 +489,8 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
     hub with each, the listed names no pair of their own (ANNOTATION.md, Pairs: "one hub signing
     separately with several parties: one relation per pair"); otherwise jointly: every pair of the
     hub and the list (a many-party agreement). Mutual ``strategic_agreement`` relations; the
-    caller's direction rules apply after."""
+    caller's direction rules apply after. A co-building verb instead of a signing one ("与A、B、C在上海
+    共同发起成立…联盟": ``build``) makes them co-builders: the kind of the thing built only."""
     spec = patterns.groups["hub"]
     ordered = sorted(names, key=lambda n: n.start)
     for i, first in enumerate(ordered):
