@@ -380,14 +380,17 @@ def run_pipeline(
     has ended, so that what is left is extracted by the pool of the pass after it.
     """
     if extract is None and runner(len(ids), batch_size, workers) != "serial":
-        loaded_ids: list[list[int]] = []
+        loaded: list[int] = []
+
+        def later(ids_loaded: list[int]) -> int:  # clustered once the pool has ended, below
+            loaded.extend(ids_loaded)
+            return 0
+
         with ExtractionPool(db_url, workers) as pool:
             report = run_pipeline(db_url, ids, batch_size=batch_size, wave_batches=wave_batches, run_id=run_id,
-                                  extract=pool, load=load, dedup=lambda loaded: loaded_ids.append(loaded) or 0,
-                                  progress=progress, stop=stop)
+                                  extract=pool, load=load, dedup=later, progress=progress, stop=stop)
         # the pool's processes end before clustering: idle by then, they would hold their memory
         # through the clustering's peak (at report scale ~850 MiB beside its ~700 MiB)
-        loaded = loaded_ids[0] if loaded_ids else []
         report.duplicate_documents += dedup(loaded) if dedup is not None else dedup_documents(db_url, loaded)
         return report
     run_key = f"run-{run_id}" if run_id is not None else f"local-{next(_local_runs)}"
