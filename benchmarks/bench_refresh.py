@@ -290,13 +290,12 @@ def render_apart(seed: int, preset: str, out_dir: Path) -> Any:
     takes about 2.6 GiB, and a process that built it keeps about 1.4 GiB of it (freed memory is not
     given back to the system), which would count in the refresh's peak memory if this process built it."""
     import multiprocessing
+    import queue
 
     context = multiprocessing.get_context("spawn")
     done = context.Queue()
     child = context.Process(target=_render_child, args=(seed, preset, str(out_dir), done), name="render-world")
     child.start()
-    import queue
-
     while True:
         try:
             manifest = done.get(timeout=5)

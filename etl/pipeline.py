@@ -390,7 +390,7 @@ def run_pipeline(
             report = run_pipeline(db_url, ids, batch_size=batch_size, wave_batches=wave_batches, run_id=run_id,
                                   extract=pool, load=load, dedup=later, progress=progress, stop=stop)
         # the pool's processes end before clustering: idle by then, they would hold their memory
-        # through the clustering's peak (at report scale ~850 MiB beside its ~700 MiB)
+        # (~850 MiB at report scale) through the clustering's own peak
         report.duplicate_documents += dedup(loaded) if dedup is not None else dedup_documents(db_url, loaded)
         return report
     run_key = f"run-{run_id}" if run_id is not None else f"local-{next(_local_runs)}"
