@@ -131,10 +131,13 @@ class _ChildrenCpu:
         return sum(self.cpu.values())
 
 
-def _at_scale(engine_name: str, tmp: Path, world: Path, every: list[dict], loaded: int, limit: int) -> None:
-    """``aimap etl``'s path (pool of 2, batches of 200, 16 per wave) over ``limit`` documents after
-    ``loaded`` others were loaded (untimed), every document of the world stored: throughput on a
-    database of the size a refresh reaches."""
+def _at_scale(engine_name: str, tmp: Path, world: Path, every: list[dict], loaded: int, limit: int,
+              wave_batches: list[int]) -> None:
+    """``aimap etl``'s path (pool of 2, batches of 200) over ``limit`` documents after ``loaded`` others
+    were loaded (untimed), every document of the world stored: throughput on a database of the size
+    a refresh reaches. With several ``wave_batches`` (batches per wave; the flow's default is 16) on
+    PostgreSQL, each is timed on its own copy of the database after the ``loaded`` documents
+    (``CREATE DATABASE … TEMPLATE``), so the settings are compared from the same state in one run."""
     with database(engine_name, tmp) as url:
         _store(url, world, every)  # every document, as after a crawl; loaded in aimap etl's order
         ids = pipeline.pending(url)
@@ -142,10 +145,36 @@ def _at_scale(engine_name: str, tmp: Path, world: Path, every: list[dict], loade
         pipeline.run_pipeline(url, ids[:loaded], workers=2)
         print(f"at scale, {engine_name}: {loaded:,} documents loaded first in {time.perf_counter() - started:.0f} s "
               "(not counted)", flush=True)
-        children, cpu = _ChildrenCpu(), time.process_time()
-        wall = _timed(f"then {limit:,} more, pool of 2", lambda: pipeline.run_pipeline(url, ids[loaded:loaded + limit], workers=2))
-        print(f"      CPU: loading process {time.process_time() - cpu:.1f} s, extraction workers {children.total():.1f} s "
-              f"({wall:,.0f} documents/s; target >= 400 at report scale)", flush=True)
+        for waves in wave_batches:
+            with _copy(url, engine_name, len(wave_batches) > 1) as run_url:
+                children, cpu = _ChildrenCpu(), time.process_time()
+                wall = _timed(f"then {limit:,} more, pool of 2, waves of {waves} batches",
+                              lambda u=run_url, w=waves: pipeline.run_pipeline(u, ids[loaded:loaded + limit], workers=2,
+                                                                               wave_batches=w))
+                print(f"      CPU: loading process {time.process_time() - cpu:.1f} s, extraction workers "
+                      f"{children.total():.1f} s ({wall:,.0f} documents/s; target >= 400 at report scale)", flush=True)
+
+
+@contextmanager
+def _copy(url: str, engine_name: str, wanted: bool) -> Iterator[str]:
+    """A throwaway copy of the PostgreSQL database ``url`` (when ``wanted``), else ``url`` itself."""
+    if not wanted or engine_name != "postgresql":
+        yield url
+        return
+    from db.session import _cached_engine
+
+    _cached_engine(url).dispose()  # no connection may stay open on a template
+    _cached_engine.cache_clear()
+    source = url.rsplit("/", 1)[1]
+    name = f"{source}_copy"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        _cached_engine.cache_clear()
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _serial(url: str, bulk: bool) -> EtlReport:
@@ -168,6 +197,9 @@ def main() -> None:
     parser.add_argument("--at-scale", type=int, metavar="N", default=0,
                         help="only this: load N documents (untimed), then time the pool on --limit more "
                              "(e.g. --preset report --at-scale 82000 --limit 20000)")
+    parser.add_argument("--wave-batches", default="16",
+                        help="with --at-scale: batches of 200 per wave to time, each from a copy of the "
+                             "database (e.g. 16,4)")
     args = parser.parse_args()
     engines = args.engines.split(",")
     with tempfile.TemporaryDirectory(prefix="aimap-bench-etl-") as tmp_name:
@@ -176,7 +208,8 @@ def main() -> None:
         every = world_documents(world / "truth")  # the reachable ones, as a crawl stores them
         docs = every[: args.limit]
         if args.at_scale:
-            _at_scale(engines[0], tmp, world, every, args.at_scale, args.limit)
+            _at_scale(engines[0], tmp, world, every, args.at_scale, args.limit,
+                      [int(w) for w in args.wave_batches.split(",")])
             return
         gazetteer, lexicon = registry_gazetteer(world / "firms.csv", seed_gazetteer()), load_lexicon()
         started = time.process_time()

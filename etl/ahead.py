@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Document
+from etl.dedup import load_config, signature
 from etl.extract import Extraction
 from etl.lexicon import EXTRACTOR_VERSION, load_lexicon
 from etl.mentions import Gazetteer
@@ -38,6 +39,12 @@ class Precomputed:
     error: Exception | None = None
     #: the extractor that made it (a worker on another machine or install may differ: then unused)
     extractor_version: str | None = None
+    #: the text's MinHash signature (:func:`etl.dedup.signature`) and the parameters it was computed
+    #: with (:attr:`etl.dedup.DedupConfig.params`), made where the text already is, so that the
+    #: duplicate clustering at the end of the run (one process) need not read and hash it again
+    #: (issue 17); ``None`` when the text is too short for one (the clustering reads it then)
+    minhash: Any = None
+    minhash_params: str | None = None
 
 
 def extract_documents(
@@ -53,9 +60,11 @@ def extract_documents(
     then loaded in document order by :func:`etl.load.run_etl_ids`; with the same snapshot every
     runner gives the same result. Unlike :func:`etl.load.run_etl`, names that earlier documents of
     the same run add to the database are not in the snapshot (the extractor discovers them again
-    by their suffixes; the loader extracts again where that matters, :func:`same_names`).
+    by their suffixes; the loader extracts again where that matters, :func:`same_names`). Each
+    extracted document's MinHash signature is made here too (:attr:`Precomputed.minhash`).
     """
     lexicon = lexicon or load_lexicon()
+    dedup = load_config()
     out: list[Precomputed] = []
     docs: dict[int, Document] = {}
     for start in range(0, len(ids), 500):  # one query per 500 documents, not one per document
@@ -68,7 +77,8 @@ def extract_documents(
             if not doc.text.strip():
                 raise ValueError("document has no text")
             extraction = extract_with_model(doc.text, doc.published_on, gazetteer, lexicon, doc.title)
-            out.append(Precomputed(doc_id, doc.content_sha256, extraction, extractor_version=EXTRACTOR_VERSION))
+            out.append(Precomputed(doc_id, doc.content_sha256, extraction, extractor_version=EXTRACTOR_VERSION,
+                                   minhash=signature(doc.text, dedup), minhash_params=dedup.params))
         except Exception as exc:  # carried to the load step, which quarantines the document
             out.append(Precomputed(doc_id, doc.content_sha256, error=exc, extractor_version=EXTRACTOR_VERSION))
     return out

@@ -410,6 +410,7 @@ def assign_clusters(
     include_stale: bool = False,
     config: DedupConfig | None = None,
     progress: Callable[[str], None] | None = None,
+    signatures: Mapping[int, tuple[str | None, np.ndarray]] | None = None,
 ) -> DedupReport:
     """Fingerprint documents and assign their duplicate clusters (``document_fingerprints``).
 
@@ -419,7 +420,10 @@ def assign_clusters(
     left as they are (the same text gives the same signature, and every document fingerprinted
     since was linked to them: the ETL passes of a refresh fingerprint the documents the crawl has
     stored before they are loaded, and at report scale did 92,000 of them twice);
-    ``rebuild`` re-clusters every document.
+    ``rebuild`` re-clusters every document. ``signatures`` (document id -> the content hash and the
+    signature computed from that text with ``config``'s parameters, made where the text was read
+    already: the ETL's extraction workers) spare reading and hashing those texts again; a
+    document whose hash is no longer the one given is read as any other.
     A processed document is linked to every stored or processed document with the same
     (non-empty) text hash or a similarity >= threshold; clusters joined by a link merge. Stored
     clusters are kept, except those a changed document leaves: their other members are
@@ -445,8 +449,13 @@ def assign_clusters(
         progress(f"fingerprinting {len(todo):,} documents")
 
     sigs: dict[int, np.ndarray] = {}
+    given = signatures or {}
+    for doc_id in todo:
+        sha_sig = given.get(doc_id)
+        if sha_sig is not None and sha_sig[0] == docs[doc_id]:
+            sigs[doc_id] = sha_sig[1]
     blank: set[int] = set()
-    for doc_id, text in _texts(session, todo):
+    for doc_id, text in _texts(session, [d for d in todo if d not in sigs]):
         if not text.strip():
             blank.add(doc_id)
         sig = signature(text, cfg)

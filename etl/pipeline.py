@@ -40,12 +40,13 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from db.session import get_engine, session_factory, session_scope
 from etl.ahead import Precomputed, SnapshotVersion, extract_documents
-from etl.dedup import assign_clusters
+from etl.dedup import assign_clusters, load_config
 from etl.lexicon import load_lexicon
 from etl.load import (
     EtlReport,
@@ -93,6 +94,12 @@ _published: dict[str, str] = {}
 _published_versions: dict[str, tuple[str, int]] = {}
 #: Snapshot files a pool keeps: the wave being loaded and the next one, extracted meanwhile.
 _FILES_KEPT = 2
+#: The MinHash signatures the extraction made of the documents loaded (document id -> content hash,
+#: signature; :attr:`etl.ahead.Precomputed.minhash`), kept until the run's duplicate clustering
+#: takes them (:func:`dedup_documents`): the clustering then reads and hashes only the texts no
+#: worker did (issue 17: at report scale it ran alone, on one core, after the last wave).
+_signatures: dict[int, tuple[str | None, Any]] = {}
+_signatures_lock = threading.Lock()
 
 
 def snapshot_for(key: str, db_url: str, path: str | None = None) -> Gazetteer:
@@ -298,10 +305,29 @@ def dedup_documents(db_url: str, ids: list[int] | None = None, progress: Callabl
     """Fingerprint every document without a current fingerprint (the documents ``ids`` among them:
     those fingerprinted already, by an earlier pass, keep theirs) and assign their duplicate clusters
     (:func:`etl.dedup.assign_clusters`); the exact and near duplicates found. Documents a crashed
-    earlier run loaded are included this way."""
+    earlier run loaded are included this way. The signatures this process's extraction made of
+    ``ids`` (:func:`keep_signatures`) are used instead of hashing those texts again."""
+    signatures = take_signatures(ids or [])
     with session_scope(get_engine(db_url)) as session:
-        report = assign_clusters(session, ids, include_stale=True, progress=progress)
+        report = assign_clusters(session, ids, include_stale=True, progress=progress, signatures=signatures)
     return report.exact + report.near
+
+
+def keep_signatures(extracted: list[list[Precomputed]]) -> None:
+    """Keep the MinHash signatures of a wave's extractions, made with this install's duplicate
+    parameters, for the run's clustering (:func:`dedup_documents`)."""
+    params = load_config().params
+    with _signatures_lock:
+        for batch in extracted:
+            for p in batch:
+                if p.minhash is not None and p.minhash_params == params:
+                    _signatures[p.document_id] = (p.content_sha256, p.minhash)
+
+
+def take_signatures(ids: list[int]) -> dict[int, tuple[str | None, Any]]:
+    """The kept signatures of ``ids`` (:func:`keep_signatures`), no longer kept."""
+    with _signatures_lock:
+        return {i: sig for i in ids if (sig := _signatures.pop(i, None)) is not None}
 
 
 @dataclass(frozen=True)
@@ -411,7 +437,12 @@ def run_pipeline(
                 extracted = ahead(index)
             else:
                 extracted = extract(wave.batches, wave.key) if extract is not None else []
-            report.add(load(wave.ids, extracted, wave.key if extract is not None else None, run_key))
+            keep_signatures(extracted)
+            try:
+                report.add(load(wave.ids, extracted, wave.key if extract is not None else None, run_key))
+            except BaseException:
+                take_signatures(wave.ids)  # the run fails: no clustering will take them
+                raise
             done += len(wave.ids)
             if progress:
                 progress(done, len(ids))

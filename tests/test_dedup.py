@@ -153,3 +153,30 @@ def test_assign_clusters_incremental(session):
     session.commit()
     assert _clusters(session) == before
 
+
+
+def test_signatures_made_ahead_stand_for_the_texts(session, monkeypatch):
+    """The extraction workers' signatures (etl.ahead.Precomputed.minhash) give the clustering the same
+    rows as hashing the texts; a signature of an older text of the document is not used."""
+    import etl.dedup as dedup_module
+
+    ids = [_add(session, n, text) for n, text in enumerate([ORIGINAL, REWRITTEN, UNRELATED, REWRITTEN_2, ""])]
+    session.commit()
+    cfg = load_config()
+    given = {ids[0]: (sha(ORIGINAL), signature(ORIGINAL, cfg)), ids[1]: (sha(REWRITTEN), signature(REWRITTEN, cfg)),
+             ids[2]: (sha("an older text"), signature(REWRITTEN, cfg))}  # stale: the document changed since
+    read: list[int] = []
+    texts = dedup_module._texts
+    monkeypatch.setattr(dedup_module, "_texts", lambda s, todo: (read.extend(todo), texts(s, todo))[1])
+    report = assign_clusters(session, ids, signatures=given)
+    session.commit()
+    assert sorted(read) == sorted([ids[2], ids[3], ids[4]])  # only the texts without a current signature
+    rows = {fp.document_id: (fp.cluster_id, fp.match, fp.similarity, bytes(fp.minhash or b""))
+            for fp in session.scalars(select(DocumentFingerprint))}
+    assert _clusters(session)[ids[1]] == _clusters(session)[ids[0]] != _clusters(session)[ids[2]]
+
+    assign_clusters(session, rebuild=True)  # every text hashed here
+    session.commit()
+    assert {fp.document_id: (fp.cluster_id, fp.match, fp.similarity, bytes(fp.minhash or b""))
+            for fp in session.scalars(select(DocumentFingerprint))} == rows
+    assert report.fingerprinted == 5
