@@ -26,7 +26,7 @@ Every kernel is compiled with ``cache=True`` into the directory of
 :func:`common.config.use_numba_cache` (``<AIMAP_HOME>/numba`` unless ``NUMBA_CACHE_DIR`` says
 otherwise), set here before numba is imported: the kernels compile once per machine (the
 ``parallel=True`` ones included), not in every process, and not again in a fresh clone or a
-read-only install. This is the one module that imports numba.
+read-only install. This module and :mod:`etl.crf` (LAC's decoder) are the ones that import numba.
 """
 
 from __future__ import annotations

@@ -51,8 +51,8 @@ def use_numba_cache() -> Path | None:
     """Point numba's cache at :func:`numba_cache_dir` and return it.
 
     Call it before numba is imported (numba reads ``NUMBA_CACHE_DIR`` at import and the cache
-    location of a ``cache=True`` kernel when it is decorated); :mod:`analysis._bfs`, the one
-    module that imports numba, does. A numba imported earlier by someone else is corrected too.
+    location of a ``cache=True`` kernel when it is decorated); :mod:`analysis._bfs` and
+    :mod:`etl.crf`, the modules that import numba, do. A numba imported earlier by someone else is corrected too.
     When the directory cannot be created (a read-only working directory), returns None and
     leaves numba to its own places (numba skips cache directories it cannot write).
     """

@@ -448,23 +448,7 @@ def assign_clusters(
     if progress:
         progress(f"fingerprinting {len(todo):,} documents")
 
-    sigs: dict[int, np.ndarray] = {}
-    given = signatures or {}
-    for doc_id in todo:
-        sha_sig = given.get(doc_id)
-        if sha_sig is not None and sha_sig[0] == docs[doc_id]:
-            sigs[doc_id] = sha_sig[1]
-    blank: set[int] = set()
-    for doc_id, text in _texts(session, [d for d in todo if d not in sigs]):
-        if not text.strip():
-            blank.add(doc_id)
-        sig = signature(text, cfg)
-        if sig is None:
-            report.too_short += 1
-        else:
-            sigs[doc_id] = sig
-    short = session.execute(select(Document.id, Document.text).where(func.length(Document.text) < cfg.min_chars))
-    blank |= {doc_id for doc_id, text in short if not text.strip()}
+    sigs, blank = _signatures_of(session, todo, docs, signatures or {}, cfg, report)
     kept = {d: fp for d, fp in stored.items() if d not in todo_set and d in docs}
     sigset = SignatureSet(sigs, cfg, _stored_signatures(session, kept, cfg))
 
@@ -508,6 +492,30 @@ def assign_clusters(
     if updates:  # ORM bulk UPDATE by primary key (executemany)
         session.execute(update(DocumentFingerprint), updates)
     return report
+
+
+def _signatures_of(session: Session, todo: list[int], docs: Mapping[int, str | None],
+                   given: Mapping[int, tuple[str | None, np.ndarray]], cfg: DedupConfig,
+                   report: DedupReport) -> tuple[dict[int, np.ndarray], set[int]]:
+    """The signatures of the documents ``todo`` (those ``given`` for their current text, the others
+    hashed from their text, :func:`signature`) and the blank documents among all short ones."""
+    sigs: dict[int, np.ndarray] = {}
+    for doc_id in todo:
+        sha_sig = given.get(doc_id)
+        if sha_sig is not None and sha_sig[0] == docs[doc_id]:
+            sigs[doc_id] = sha_sig[1]
+    blank: set[int] = set()
+    for doc_id, text in _texts(session, [d for d in todo if d not in sigs]):
+        if not text.strip():
+            blank.add(doc_id)
+        sig = signature(text, cfg)
+        if sig is None:
+            report.too_short += 1
+        else:
+            sigs[doc_id] = sig
+    short = session.execute(select(Document.id, Document.text).where(func.length(Document.text) < cfg.min_chars))
+    blank |= {doc_id for doc_id, text in short if not text.strip()}
+    return sigs, blank
 
 
 def _stored_signatures(session: Session, kept: Mapping[int, Any], cfg: DedupConfig,

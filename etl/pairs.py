@@ -545,12 +545,15 @@ def _title_names(view: DocumentView) -> list[Name]:
     characters or 3+ Latin letters on word boundaries), as names inside the headline; the longest
     form at each place."""
     found: list[Name] = []
+    folded = view.title.casefold()
     for e in view.entities:
         if not _credible(e):
             continue
         for form in sorted({m.name for m in e.mentions}, key=len, reverse=True):
             if len(form) < (3 if form.isascii() else 2):
                 continue
+            if (form.casefold() not in folded) if form.isascii() else (form not in view.title):
+                continue  # cannot match: no pattern to compile (one per name and document missed re's cache)
             hit = re.search(name_pattern(form), view.title, re.I if form.isascii() else 0)
             if hit and not any(n.start < hit.end() and hit.start() < n.end for n in found):
                 found.append(Name(e.id, hit.start(), hit.end(), e.name_kind))

@@ -35,6 +35,7 @@ import numpy as np
 
 from common.datafiles import read_yaml
 from common.text import t2s
+from etl.crf import viterbi_path
 from etl.mentions import coordinated_names
 
 #: LAC tags proposed as organisation candidates (the tag is kept as a feature for the pair model).
@@ -144,26 +145,9 @@ class LacTagger:
 
 
 def _viterbi(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
-    """Best tag path of a linear-chain CRF: emissions (length x tags), transitions (tags x tags).
-
-    One buffer for the step's scores and one array of back pointers: numpy's per-call cost, not
-    the arithmetic, is most of a step on a 59-tag model.
-    """
-    n, k = emissions.shape
-    back = np.empty((n, k), dtype=np.intp)
-    score = emissions[0].copy()
-    total = np.empty((k, k), dtype=np.result_type(emissions, transitions))
-    columns = np.arange(k)
-    for t in range(1, n):
-        np.add(score[:, None], transitions, out=total)
-        best = total.argmax(0)
-        back[t] = best
-        score = total[best, columns]
-        score += emissions[t]
-    path = [int(score.argmax())]
-    for t in range(n - 1, 0, -1):
-        path.append(int(back[t, path[-1]]))
-    return path[::-1]
+    """Best tag path of a linear-chain CRF: emissions (length x tags), transitions (tags x tags);
+    decoded by the compiled kernel :func:`etl.crf.viterbi_path` (compiled on first use, with LAC)."""
+    return viterbi_path(emissions, transitions).tolist()
 
 
 @lru_cache(maxsize=1)

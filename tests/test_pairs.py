@@ -66,6 +66,32 @@ def test_viterbi_finds_the_best_path_of_a_small_crf() -> None:
         assert _viterbi(emissions, transitions) == list(best)
 
 
+def test_viterbi_breaks_ties_as_numpy_argmax_does() -> None:
+    """The compiled decoder gives the path of the numpy formulation it replaced (issue 17), ties
+    included: on equal scores the smaller tag index wins, at every step and at the end."""
+    def numpy_path(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
+        n, k = emissions.shape
+        back, score = np.empty((n, k), dtype=np.intp), emissions[0].copy()
+        for t in range(1, n):
+            total = score[:, None] + transitions
+            back[t] = total.argmax(0)
+            score = total[back[t], np.arange(k)] + emissions[t]
+        path = [int(score.argmax())]
+        for t in range(n - 1, 0, -1):
+            path.append(int(back[t, path[-1]]))
+        return path[::-1]
+
+    rng = np.random.default_rng(5)
+    for length in (1, 3, 40):
+        for coarse in (False, True):  # coarse: small integers, so that many scores tie
+            emissions = rng.normal(size=(length, 59)).astype(np.float32)
+            transitions = rng.normal(size=(59, 59)).astype(np.float32)
+            if coarse:
+                emissions, transitions = np.round(emissions), np.round(transitions)
+            assert _viterbi(emissions, transitions) == numpy_path(emissions, transitions)
+    assert _viterbi(np.zeros((4, 59), np.float32), np.zeros((59, 59), np.float32)) == [0, 0, 0, 0]
+
+
 def test_a_repeated_sentence_is_tagged_once_with_the_same_words() -> None:
     """Boilerplate repeats across announcements: the tagger remembers a piece's tags."""
     tagger = LacTagger()
