@@ -213,10 +213,18 @@ class SignatureSet:
         self._row = {int(doc_id): i for i, doc_id in enumerate(self.ids)}
         n = len(self.ids)
         self.common_df = max(config.common_min_df, math.ceil(config.common_share * n))
+        # one stable sort per component gives both its common values (runs of at least common_df
+        # equal values) and, without sorting again, the candidate index's order (:meth:`_index`)
         self.common = np.zeros(self.matrix.shape, dtype=bool)
+        self._informative: list[np.ndarray] | None = []  # per component: informative rows, by value
         for col in range(self.matrix.shape[1]):
-            _, inverse, counts = np.unique(self.matrix[:, col], return_inverse=True, return_counts=True)
-            self.common[:, col] = counts[inverse] >= self.common_df
+            order = np.argsort(self.matrix[:, col], kind="stable").astype(np.int32)  # < 2**31 documents
+            ordered = self.matrix[order, col]
+            starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if n else np.zeros(0, dtype=np.intp)
+            counts = np.diff(np.r_[starts, n])
+            common = np.repeat(counts >= self.common_df, counts)
+            self.common[order, col] = common
+            self._informative.append(order[~common])
         self.min_shared = max(1, math.ceil(config.threshold * config.min_informative - 1e-9))
         self._columns: list[tuple[np.ndarray, np.ndarray]] | None = None
 
@@ -242,12 +250,9 @@ class SignatureSet:
 
     def _index(self) -> list[tuple[np.ndarray, np.ndarray]]:
         if self._columns is None:
-            self._columns = []
-            for col in range(self.matrix.shape[1]):
-                rows = np.nonzero(~self.common[:, col])[0].astype(np.int32)  # < 2**31 documents
-                values = self.matrix[rows, col]
-                order = np.argsort(values, kind="stable")
-                self._columns.append((values[order], rows[order]))
+            # the informative rows of each component sorted by value (ties by row), from __init__'s sort
+            self._columns = [(self.matrix[rows, col], rows) for col, rows in enumerate(self._informative or [])]
+            self._informative = None
         return self._columns
 
     def near_pairs(self, doc_ids: Iterable[int], chunk: int = 2000) -> list[tuple[int, int, float]]:
