@@ -10,7 +10,7 @@ In numpy a step is a handful of calls on 59 x 59 arrays, whose per-call cost was
 sentence, a third of LAC's time and about a tenth of the extractor's on the report world (issue
 17). Compiled, the loop costs a twelfth of that. The arithmetic is the same float32 additions
 in the same order and ties go to the smallest tag index as with ``argmax``, so the path is the
-one numpy found (``tests/test_recognise.py`` compares them).
+one numpy found (``tests/test_pairs.py`` compares them).
 
 Compiled on first use (numba is imported then, like LAC's weights: only a process that tags a
 sentence pays for it) with ``cache=True`` into :func:`common.config.use_numba_cache`'s directory,

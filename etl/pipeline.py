@@ -407,9 +407,11 @@ def run_pipeline(
     """
     if extract is None and runner(len(ids), batch_size, workers) != "serial":
         loaded: list[int] = []
+        kept: dict[int, tuple[str | None, Any]] = {}
 
         def later(ids_loaded: list[int]) -> int:  # clustered once the pool has ended, below
             loaded.extend(ids_loaded)
+            kept.update(take_signatures(ids_loaded))  # the inner run drops what is left when it returns
             return 0
 
         with ExtractionPool(db_url, workers) as pool:
@@ -417,7 +419,9 @@ def run_pipeline(
                                   extract=pool, load=load, dedup=later, progress=progress, stop=stop)
         # the pool's processes end before clustering: idle by then, they would hold their memory
         # (~850 MiB at report scale) through the clustering's own peak
-        report.duplicate_documents += dedup(loaded) if dedup is not None else dedup_documents(db_url, loaded)
+        with _signatures_lock:
+            _signatures.update(kept)
+        report.duplicate_documents += _cluster(db_url, dedup, loaded, ids)
         return report
     run_key = f"run-{run_id}" if run_id is not None else f"local-{next(_local_runs)}"
 
@@ -438,18 +442,27 @@ def run_pipeline(
             else:
                 extracted = extract(wave.batches, wave.key) if extract is not None else []
             keep_signatures(extracted)
-            try:
-                report.add(load(wave.ids, extracted, wave.key if extract is not None else None, run_key))
-            except BaseException:
-                take_signatures(wave.ids)  # the run fails: no clustering will take them
-                raise
+            report.add(load(wave.ids, extracted, wave.key if extract is not None else None, run_key))
             done += len(wave.ids)
             if progress:
                 progress(done, len(ids))
             if stop is not None and done < len(ids) and stop():
                 break
+    except BaseException:
+        take_signatures(ids)  # the run fails: no clustering will take them
+        raise
     finally:
         close_loader(run_key)
-    loaded = ids[:done]
-    report.duplicate_documents += dedup(loaded) if dedup is not None else dedup_documents(db_url, loaded)
+    report.duplicate_documents += _cluster(db_url, dedup, ids[:done], ids)
     return report
+
+
+def _cluster(db_url: str, dedup: Dedup | None, loaded: list[int], ids: list[int]) -> int:
+    """The run's duplicate clustering over ``loaded`` (the ``dedup`` hook, default :func:`dedup_documents`);
+    then the signatures of ``ids`` it did not take are dropped (a hook that clusters in another
+    process, a Dask worker's; a failed clustering; waves a ``stop`` left unloaded), so that none
+    outlives its run in a long-lived process."""
+    try:
+        return dedup(loaded) if dedup is not None else dedup_documents(db_url, loaded)
+    finally:
+        take_signatures(ids)

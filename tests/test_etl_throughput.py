@@ -195,3 +195,21 @@ def test_names_changed_since_a_snapshot_decide_which_documents_are_extracted_aga
     assert not ahead.same_names(f"第{2 * now.CHANGED_PENDING - 1}号智能有限公司发布年报。", since, now)
     # another gazetteer's version (the loader reloaded after a rollback): extract again
     assert not ahead.same_names("丙丁智能有限公司发布年报。", ahead.SnapshotVersion("other", 0), now)
+
+
+def test_the_workers_signatures_serve_the_clustering_and_outlive_no_run(db_url: str, twin_url: str, tiny_world,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's workers make the texts' MinHash signatures and the run's clustering uses them; none stays
+    in the loading process after the run, even when the clustering took none (a hook clustering elsewhere,
+    as a Dask worker's does)."""
+    world, docs = tiny_world
+    _store_in_both((db_url, twin_url), world, docs)
+    given: list[int] = []
+    original = pipeline.assign_clusters
+    monkeypatch.setattr(pipeline, "assign_clusters",
+                        lambda *a, **k: given.append(len(k.get("signatures") or {})) or original(*a, **k))
+    ids = pipeline.pending(db_url)
+    pipeline.run_pipeline(db_url, ids[:60], batch_size=20, wave_batches=2, workers=2)
+    assert given and given[0] > 0 and pipeline._signatures == {}
+    pipeline.run_pipeline(db_url, ids[60:], batch_size=20, wave_batches=2, workers=2, dedup=lambda loaded: 0)
+    assert len(given) == 1 and pipeline._signatures == {}
