@@ -245,6 +245,16 @@ def _place_prefixes() -> tuple[str, ...]:
     return tuple(sorted(sorted(names), key=len, reverse=True))
 
 
+@lru_cache(maxsize=1)
+def _place_lengths() -> tuple[tuple[int, frozenset[str]], ...]:
+    """:func:`_place_prefixes` by length, longest first: the place a name starts with is found by
+    one set lookup per length (there are ~700 prefixes and short_forms is asked of every new name)."""
+    by_length: dict[int, set[str]] = {}
+    for place in _place_prefixes():
+        by_length.setdefault(len(place), set()).add(place)
+    return tuple((length, frozenset(by_length[length])) for length in sorted(by_length, reverse=True))
+
+
 @lru_cache(maxsize=65536)
 def short_forms(name: str, kind: str | None = None) -> tuple[str, ...]:
     """Usual short forms of an organisation's full name, for reading the rest of a document.
@@ -278,9 +288,9 @@ def short_forms(name: str, kind: str | None = None) -> tuple[str, ...]:
         core = _LEGAL.sub("", core)
     if len(core) >= 3 and core != name:
         forms.append(core)
-    for place in _place_prefixes():
-        if core.startswith(place) and len(core) - len(place) >= 3:
-            core = core[len(place) :]
+    for length, places in _place_lengths():  # the longest place the core starts with, leaving three characters
+        if len(core) - length >= 3 and core[:length] in places:
+            core = core[length:]
             forms.append(core)
             break
     if core.startswith("中国") and len(core) >= 6:

@@ -32,9 +32,17 @@ class LinearModel:
 
     def scores(self, features: Iterable[str]) -> list[float]:
         """w·x + b per class (features not in the model weigh nothing)."""
+        weights = self.weights
+        if len(self.intercept) == 1:  # a binary model (party, status, kind): the same sums, one accumulator
+            score = self.intercept[0]
+            for f in features:
+                w = weights.get(f)
+                if w is not None:
+                    score += w[0]
+            return [score]
         total = list(self.intercept)
         for f in features:
-            w = self.weights.get(f)
+            w = weights.get(f)
             if w is not None:
                 for k, v in enumerate(w):
                     total[k] += v

@@ -235,6 +235,7 @@ def _not_names() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str], tupl
 _ANONYMISED = re.compile(r"^[\u4e00-\u9fff]{0,4}[A-Z](?:公司|集团|集團|企业|企業|银行|銀行|机构|機構)$")
 
 
+@lru_cache(maxsize=65536)
 def plausible(name: str) -> bool:
     """Whether a span can name an organisation at all: two letters or characters at least, not
     mostly digits (stock codes, amounts, "4000PFLOPS"), and none of the pronoun phrases, clauses,
