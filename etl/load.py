@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,6 +289,21 @@ class LoaderState:
             if event is not None:
                 self.event_objs[event_id] = event
         return event
+
+    def prefetch_events(self, pairs: set[tuple[int, int]]) -> None:
+        """Read the stored events of these organisation pairs (either way round) that this state does
+        not hold, in one query per 500, instead of one :meth:`event` read each while the batch stores
+        its relations (issue 17: ~1,200 single-row reads per 20,000 documents at report scale).
+
+        Only when they are read changes, not what: the session returns the object it already holds
+        for an id, so :meth:`event` gives the same objects as without the prefetch."""
+        wanted = sorted({i for a, b in pairs for pair in ((a, b), (b, a)) for _y, i in self.pair_events.get(pair, ())
+                         if i not in self.event_objs})
+        with self.session.no_autoflush:  # as in :meth:`event`: the batch is flushed once, at its end
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                for event in self.session.scalars(select(CooperationEvent).where(CooperationEvent.id.in_(chunk))):
+                    self.event_objs.setdefault(event.id, event)
 
     #: Events kept in memory between batches, the most recently used (:meth:`keep_recent_events`).
     EVENTS_KEPT = 5_000
@@ -577,6 +592,8 @@ def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: E
     only. Both ways leave the same state (tests/test_etl_bulk.py compares them).
     """
     docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(batch)))}
+    if not careful:
+        orgs.prefetch_events(_known_pairs(ready.get(i) for i in batch))
     done: list[Document] = []
     for doc_id in batch:
         doc = docs.get(doc_id)
@@ -617,6 +634,17 @@ def _load_batch(session: Session, batch: list[int], orgs: LoaderState, report: E
         done.append(doc)
     orgs.flush()
     _mark_extracted(session, done, orgs.bulk)
+
+
+def _known_pairs(extractions: Iterable[Precomputed | None]) -> set[tuple[int, int]]:
+    """The pairs of organisation ids the extractions made ahead name as parties (where both are known)."""
+    pairs: set[tuple[int, int]] = set()
+    for pre in extractions:
+        for rel in pre.extraction.relations if pre is not None and pre.extraction is not None else ():
+            p, r = rel.provider.key, rel.receiver.key
+            if isinstance(p, OrgRef) and isinstance(r, OrgRef) and p.org_id is not None and r.org_id is not None:
+                pairs.add((p.org_id, r.org_id))
+    return pairs
 
 
 def _mark_extracted(session: Session, docs: list[Document], bulk: bool) -> None:

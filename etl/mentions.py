@@ -53,28 +53,37 @@ class _Changed:
 class Gazetteer:
     """Known organisation names -> :class:`OrgRef` (or any key), matched in one pass.
 
-    One Aho-Corasick automaton over every name; matches are leftmost-longest (``iter_long``),
-    so ``北京百度网讯科技有限公司`` wins over ``百度``. A name registered for two different keys is
-    ambiguous and not matched.
+    Matches are leftmost-longest over every known name, so ``北京百度网讯科技有限公司`` wins over
+    ``百度``. A name registered for two different keys is ambiguous and not matched.
+
+    The names are held in up to three Aho-Corasick automata (a gazetteer that grows while the
+    loader adds organisations would otherwise rebuild one automaton over ~30,000 names again and
+    again: issue 17). Names added after the main automaton was built go to a small *recent* one,
+    rebuilt before the next search after an addition; past :data:`RECENT_MAX` names they move to
+    a *middle* one; when the two hold more than :meth:`_rebuild_after` names, the main one is
+    rebuilt over all. Every automaton reports all its matches (``iter``), and leftmost-longest is
+    chosen over the union of the valid ones (:meth:`find`), so which automaton holds a name never
+    changes what is found (``iter_long`` per automaton would: a long match in one hides a shorter,
+    later one of another).
     """
 
-    #: Names added after the main automaton was built are searched in a small second automaton,
-    #: rebuilt after every addition; the main one is rebuilt when about sqrt(2 * its size) have
-    #: accumulated — which balances the two rebuild costs (r/2 per addition against size/r) —
-    #: and at least ``REBUILD_AFTER``.
+    #: The main automaton is rebuilt when the names added since exceed ``max(REBUILD_AFTER, 8 * sqrt(size))``.
     REBUILD_AFTER = 100
+    #: Names the recent automaton holds before they move to the middle one.
+    RECENT_MAX = 64
 
     def _rebuild_after(self) -> int:
-        return max(self.REBUILD_AFTER, int((2 * len(self._built)) ** 0.5))
+        return max(self.REBUILD_AFTER, int(8 * len(self._built) ** 0.5))
 
     def __init__(self, names: dict[str, object] | None = None) -> None:
         self._names: dict[str, object] = {}
         self._ambiguous: set[str] = set()
         self._automaton: ahocorasick.Automaton | None = None
         self._built: set[str] = set()  # names in the main automaton
+        self._middle: ahocorasick.Automaton | None = None
+        self._middle_names: set[str] = set()
         self._recent: ahocorasick.Automaton | None = None
         self._recent_names: set[str] = set()
-        self._stale = False  # the main automaton holds a name that is ambiguous or re-keyed now
         #: every name whose match (:meth:`get`, matched or not) changed, in order: see :meth:`changed_since`
         self._changes: list[str] = []
         self._base = 0  # the version before ``_changes[0]`` (a pickled copy keeps its version, not the list)
@@ -112,11 +121,10 @@ class Gazetteer:
         if len(name) < 2:
             return
         if name in self._names and self._names[name] != key:
-            self._ambiguous.add(name)
-            self._stale = self._stale or name in self._built
+            self._ambiguous.add(name)  # (it stays in its automaton: :meth:`_matches` leaves it out)
         self._names.setdefault(name, key)
-        if name not in self._built and name not in self._recent_names:  # automata hold names, not keys
-            self._recent_names.add(name)
+        if name not in self._built and name not in self._middle_names and name not in self._recent_names:
+            self._recent_names.add(name)  # automata hold names, not keys
             self._recent = None
 
     def replace(self, name: str, key: object) -> None:
@@ -157,22 +165,30 @@ class Gazetteer:
         automaton.make_automaton()
         return automaton
 
-    def _matches(self, automaton: ahocorasick.Automaton | None, text: str) -> list[tuple[int, int, str]]:
-        if automaton is None:
-            return []
-        found = []
-        for end, name in automaton.iter_long(text):
-            if name in self._ambiguous or name not in self._names:
+    def _matches(self, text: str) -> list[tuple[int, int, str]]:
+        """Every occurrence of a matchable name in ``text``, from all automata: (start, end, name),
+        by start, the longest first."""
+        found: set[tuple[int, int, str]] = set()
+        for automaton in (self._automaton, self._middle, self._recent):
+            if automaton is None:
                 continue
-            found.append((end - len(name) + 1, end + 1, name))
-        return found
+            for end, name in automaton.iter(text):
+                if name in self._ambiguous or name not in self._names:
+                    continue
+                found.add((end - len(name) + 1, end + 1, name))
+        return sorted(found, key=lambda c: (c[0], -(c[1] - c[0])))
 
     def _refresh(self) -> None:
         """Bring the automata up to date with the names (lazily, before a search)."""
-        if self._automaton is None or self._stale or len(self._recent_names) > self._rebuild_after():
+        if self._automaton is None or len(self._middle_names) + len(self._recent_names) > self._rebuild_after():
             self._built = {n for n in self._names if n not in self._ambiguous}
             self._automaton = self._build(self._built)
-            self._recent_names, self._recent, self._stale = set(), None, False
+            self._middle_names, self._middle = set(), None
+            self._recent_names, self._recent = set(), None
+        elif len(self._recent_names) > self.RECENT_MAX:
+            self._middle_names |= self._recent_names
+            self._middle = self._build(sorted(self._middle_names))
+            self._recent_names, self._recent = set(), None
         if self._recent is None and self._recent_names:
             self._recent = self._build(sorted(self._recent_names))
 
@@ -207,22 +223,17 @@ class Gazetteer:
         if len(self) == 0:
             return []
         self._refresh()
-        candidates = self._matches(self._automaton, text)
-        if self._recent_names:
-            candidates += self._matches(self._recent, text)
-            candidates.sort(key=lambda c: (c[0], -(c[1] - c[0])))
         found = []
         last_end = -1
-        for start, stop, name in candidates:
+        for start, stop, name in self._matches(text):  # leftmost-longest over all of them
             if start < last_end:
                 continue
-            end = stop - 1
+            last_end = stop
             # an English name must not start or end inside a word ("AMD" in "AMDs", "TI" in "TIME")
             if name.isascii() and ((start > 0 and _ascii_alnum(text[start - 1])) or
-                                   (end + 1 < len(text) and _ascii_alnum(text[end + 1]))):
+                                   (stop < len(text) and _ascii_alnum(text[stop]))):
                 continue
-            last_end = stop
-            found.append((start, end + 1, name))
+            found.append((start, stop, name))
         return found
 
 

@@ -117,6 +117,45 @@ def test_gazetteer_longest_match_and_ambiguity():
     assert Gazetteer({"AMD": 1}).find("AMDs and AMD chips") == [(9, 12, "AMD")]
 
 
+def _leftmost_longest(names: set[str], text: str) -> list[tuple[int, int, str]]:
+    """Leftmost-longest matching by brute force: the definition :meth:`Gazetteer.find` must meet."""
+    found, at = [], 0
+    while at < len(text):
+        hits = [n for n in names if text.startswith(n, at)]
+        if hits:
+            name = max(hits, key=len)
+            found.append((at, at + len(name), name))
+            at += len(name)
+        else:
+            at += 1
+    return found
+
+
+def test_gazetteer_finds_the_same_names_whichever_automaton_holds_them():
+    """Names added while the gazetteer is searched sit in its main, middle or recent automaton
+    (issue 17: the loader's gazetteer grows by thousands of names a run); what it finds is the
+    leftmost-longest matching over every name all the same, as for one built at once."""
+    import random
+
+    rng = random.Random(17)
+    for _ in range(40):
+        names = {"".join(rng.choice("甲乙丙丁") for _ in range(rng.randint(2, 5))) for _ in range(rng.randint(3, 40))}
+        texts = ["".join(rng.choice("甲乙丙丁戊") for _ in range(rng.randint(5, 40))) for _ in range(20)]
+        grown = Gazetteer()
+        grown.RECENT_MAX, grown.REBUILD_AFTER = 2, 5  # every level in use on a small set
+        for i, name in enumerate(sorted(names)):
+            grown.add(name, i)
+            grown.find(texts[i % len(texts)])  # searched between additions: names land in all three automata
+        at_once = Gazetteer({n: i for i, n in enumerate(sorted(names))})
+        for text in texts:
+            assert grown.find(text) == at_once.find(text) == _leftmost_longest(names, text)
+    # an ambiguous long name hides nothing: the shorter names inside it are found
+    g = Gazetteer({"星云智能": 1, "星云": 2})
+    g.find("星云")
+    g.add("星云智能", 3)
+    assert g.find("星云智能发布") == [(0, 2, "星云")]
+
+
 def test_normalisation_keeps_offsets_and_reads_dates():
     norm = normalise("ＡＩ與清華大學，２０２３年")
     assert norm.text == "AI与清华大学，2023年" and norm.original_text(3, 7) == "清華大學"
