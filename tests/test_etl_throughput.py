@@ -213,3 +213,31 @@ def test_the_workers_signatures_serve_the_clustering_and_outlive_no_run(db_url: 
     assert given and given[0] > 0 and pipeline._signatures == {}
     pipeline.run_pipeline(db_url, ids[60:], batch_size=20, wave_batches=2, workers=2, dedup=lambda loaded: 0)
     assert len(given) == 1 and pipeline._signatures == {}
+
+
+def test_a_later_run_reads_the_stored_events_of_its_pairs_per_batch(db_url: str, twin_url: str, tiny_world,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run after an earlier one meets stored events between organisations it knows: the loader reads
+    them per batch in one query (:meth:`etl.load.LoaderState.prefetch_events`), and the database ends
+    as the serial path's, which reads each event when it needs it (issue 17)."""
+    world, docs = tiny_world
+    cut = len(docs) // 2
+    _store_in_both((db_url, twin_url), world, docs[:cut])
+    pipeline.run_pipeline(db_url, pipeline.pending(db_url), batch_size=20, workers=2)
+    _content_of(twin_url, serial_batch=20)
+    _store_in_both((db_url, twin_url), world, docs[cut:])
+    fetched = []
+    original = load.LoaderState.prefetch_events
+
+    def counting(state: load.LoaderState, pairs: set[tuple[int, int]]) -> None:
+        before = len(state.event_objs)
+        original(state, pairs)
+        fetched.append(len(state.event_objs) - before)
+
+    monkeypatch.setattr(load.LoaderState, "prefetch_events", counting)
+    later = pipeline.run_pipeline(db_url, pipeline.pending(db_url), batch_size=20, workers=2)
+    monkeypatch.undo()
+    assert later.documents == len(docs) - cut and sum(fetched) > 0  # stored events were read ahead
+    reference, serial = _content_of(twin_url, serial_batch=20)
+    assert _content_of(db_url)[0] == reference
+    assert serial is not None and later.as_dict() == serial.as_dict()
