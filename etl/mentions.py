@@ -1,6 +1,6 @@
 """Finding organisations in text: the gazetteer of known names, short forms, and discovery of unseen names.
 
-Known names are matched through one Aho-Corasick automaton (:class:`Gazetteer`, leftmost-longest);
+Known names are matched through Aho-Corasick automata (:class:`Gazetteer`, leftmost-longest);
 unseen names are discovered by their legal or institutional suffix and by context. The short
 forms of a full name (:func:`short_forms`) let the rest of a document refer to it briefly.
 """
