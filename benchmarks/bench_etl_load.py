@@ -133,22 +133,23 @@ class _ChildrenCpu:
 
 
 def _postgres_cpu() -> float | None:
-    """CPU seconds of the local PostgreSQL server's processes so far (the postmaster's waited-for
-    backends included), or None where they cannot be read (another user's processes)."""
+    """CPU seconds of the local PostgreSQL server's processes so far, the exited backends included
+    (the postmaster's waited-for children), or None where they cannot be read (another user's processes)."""
     import psutil
 
-    total = 0.0
-    for proc in psutil.process_iter(["username", "name"]):
-        if proc.info["username"] != "postgres" and proc.info["name"] not in ("postgres", "postmaster"):
-            continue
-        try:
+    try:
+        server = [p for p in psutil.process_iter(["username", "name", "ppid"])
+                  if p.info["username"] == "postgres" or p.info["name"] in ("postgres", "postmaster")]
+        pids = {p.pid for p in server}
+        total = 0.0
+        for proc in server:
             times = proc.cpu_times()
             total += times.user + times.system
-            if proc.ppid() <= 1 or proc.info["name"] == "postmaster":  # the postmaster: its exited backends too
+            if proc.info["ppid"] not in pids:  # the postmaster (its parent is not the server's): exited backends too
                 total += times.children_user + times.children_system
-        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-            return None
-    return total
+        return total
+    except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
 
 
 def _at_scale(engine_name: str, tmp: Path, world: Path, every: list[dict], loaded: int, limit: int,

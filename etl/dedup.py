@@ -252,11 +252,7 @@ class SignatureSet:
         if self._columns is None:
             # the informative rows of each component sorted by value (ties by row), from __init__'s sort
             informative, self._informative = self._informative or [], None
-            self._columns = []
-            informative.reverse()
-            while informative:  # each component's sort order is let go as its column is made
-                rows = informative.pop()
-                self._columns.append((self.matrix[rows, len(self._columns)], rows))
+            self._columns = [(self.matrix[rows, col], rows) for col, rows in enumerate(informative)]
         return self._columns
 
     def near_pairs(self, doc_ids: Iterable[int], chunk: int = 2000) -> list[tuple[int, int, float]]:
