@@ -368,7 +368,8 @@ _ADJECTIVE_END = re.compile(r"[a-z](?:ic|ical|ial|onal|ural)$")
 #: two fields of a body's remit, before the body's head word, joins words of one name.
 _FIELD_NOUNS = frozenset("""Development Reform Science Technology Industry Information Commerce Trade Education Culture
 Tourism Housing Construction Transport Transportation Resources Environment Planning Health Innovation Research Finance
-Security Safety Agriculture Energy Communications Economy Investment""".split())
+Security Safety Agriculture Energy Communications Economy Investment Roads Ports Water Land Data Media Sports
+Welfare Justice Labour Labor Employment""".split())
 _BODY_HEADS = frozenset("""Commission Bureau Ministry Department Committee Administration Office Council Authority Agency
 Institute University Academy Centre Center Zone""".split())
 

@@ -12,7 +12,9 @@ import sys
 
 import numpy as np
 
+from etl.extract import Relation
 from etl.gazetteer import seed_gazetteer
+from etl.mentions import Mention
 from etl.offline import extract_jsonl
 from etl.pairmodel import LinearModel, PairModel
 from etl.pairs import (
@@ -20,8 +22,10 @@ from etl.pairs import (
     KINDS,
     MAX_DOCUMENT_CHARS,
     STATUSES,
+    abbreviates,
     decide,
     extract_with_model,
+    one_per_organisation,
     read_document,
 )
 from etl.recognise import (
@@ -276,3 +280,50 @@ def test_a_name_found_once_is_found_in_every_sentence_and_the_company_stands_for
     entity = next(e for e in view.entities if e.surface == "汇医慧影")
     assert len(entity.mentions) >= 2  # named in both sentences, though the recogniser may read only one
     assert any("anaphor" in o.features and entity in (o.x, o.y) for o in view.occurrences)
+
+
+def test_a_name_and_its_abbreviation_are_one_party() -> None:
+    for short, full in [("麦迪科技", "苏州麦迪斯顿医疗科技股份有限公司"), ("中国电科", "中国电子科技集团公司"),
+                        ("中国电信甘肃分公司", "中国电信股份有限公司甘肃分公司"), ("商汤", "商汤科技"),
+                        ("RTA", "Roads and Transport Authority"), ("CATL", "Contemporary Amperex Technology Co., Limited"),
+                        ("BYD", "BYD Company Limited")]:
+        assert abbreviates(short, full) and abbreviates(full, short), (short, full)
+    for a, b in [("安徽大学", "安徽医科大学"), ("浙江大学", "浙江大学医学院附属第一医院"), ("山东移动", "中国移动"),
+                 ("Tencent", "Tencent Cloud"), ("AB", "Alpha Beta Gamma"), ("商汤", "SenseTime")]:
+        assert not abbreviates(a, b), (a, b)
+
+
+def _relation(a: str, b: str, direction: str = "mutual", kind: str = "strategic_agreement") -> Relation:
+    return Relation(Mention(0, len(a), a, None, entity=a), Mention(0, len(b), b, None, entity=b), direction, kind,
+                    "new", 2024, None)
+
+
+def test_a_relation_read_twice_under_two_names_of_a_party_is_kept_once() -> None:
+    full, short, park = "苏州麦迪斯顿医疗科技股份有限公司", "麦迪科技", "苏州工业园区管理委员会"
+    kept = one_per_organisation([_relation(short, park), _relation(full, park), _relation(full, "自动化研究所")])
+    assert [(r.provider.identity, r.receiver.identity) for r in kept] == [(full, park), (full, "自动化研究所")]
+    # another kind, or another direction, is another relation; two universities are two parties
+    assert len(one_per_organisation([_relation(short, park), _relation(full, park, kind="joint_lab")])) == 2
+    assert len(one_per_organisation([_relation(short, park, "directed"), _relation(full, park)])) == 2
+    assert len(one_per_organisation([_relation("安徽大学", park), _relation("安徽医科大学", park)])) == 2
+    # a name and its usual short form are one organisation, not a cooperation
+    assert one_per_organisation([_relation("上海电气", "上海电气集团股份有限公司")]) == []
+
+
+def test_an_agreement_the_model_finds_between_a_supplier_and_an_adopter_points_to_the_adopter() -> None:
+    model = _constant_model(5.0, {"party": 0.6})  # every pair a party: mutual, kind other
+    for text in ("海梁科技联手青岛公交集团推进智算中心项目。", "青岛公交集团联手海梁科技推进智算中心项目。"):
+        view = read_document(text, None, seed_gazetteer())
+        assert not view.rules.relations
+        found = decide(view, model)
+        assert [(r.provider.surface, r.receiver.surface, r.direction) for r in found] == [
+            ("海梁科技", "青岛公交集团", "directed")]
+    # two suppliers stay mutual
+    view = read_document("海梁科技联手宁夏电信推进智算中心项目。", None, seed_gazetteer())
+    assert {r.direction for r in decide(view, model)} == {"mutual"}
+
+
+def test_a_verb_before_company_and_a_kind_of_project_are_no_names() -> None:
+    # "确定公司为…中标单位" (the notice names the company the winner) and "智慧园区" (a project): once taken
+    # for organisations, the loader's registry spread them to every such sentence of the demo web
+    assert not plausible("确定公司") and not plausible("智慧园区") and plausible("海梁科技")
