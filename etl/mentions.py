@@ -513,7 +513,10 @@ def find_mentions(
     sentence = text[start:end]
     mentions = []
     for s, e, n in gazetteer.find(sentence):
-        if len(n) <= 4 and not n.isascii():  # a short alias may begin a longer unknown name
+        # a known name may begin a longer unknown one that ends with a suffix: 科大讯飞 in 科大讯飞医疗科技
+        # 有限公司, 上海交通大学 in 上海交通大学医学院附属瑞金医院 (any length since 2026-12-07; it was 4
+        # characters or fewer, and a hospital of a university was read as the university and a fragment)
+        if not n.isascii():
             longer = _names_in_piece(_SPLIT.split(sentence[s:], maxsplit=1)[0], lexicon.name_pattern, lexicon)
             extension = longer[0][0][len(n):] if longer else ""
             if (longer and longer[0][1] == 0 and len(longer[0][0]) >= len(n) + 2

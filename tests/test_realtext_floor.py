@@ -22,7 +22,7 @@ from tests.data.realtext.assemble import split_of
 
 #: Relation F1 over ``new`` relations measured on the test part when this floor was set
 #: (``benchmarks/bench_etl.py --realtext-only``), and the floor = that figure - 0.03.
-MEASURED_NEW_F1 = 0.351
+MEASURED_NEW_F1 = 0.352
 FLOOR_NEW_F1 = MEASURED_NEW_F1 - 0.03
 
 
