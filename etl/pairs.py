@@ -627,9 +627,9 @@ def abbreviates(a: str, b: str) -> bool:
     Chinese: the shorter is one of the longer's usual short forms (:func:`etl.mentions.short_forms`:
     苏州麦迪斯顿医疗科技股份有限公司 -> 麦迪斯顿医疗科技), or, at three characters or more, picks
     the longer's characters in order starting with its first or its short form's first (中国电科 of
-    中国电子科技集团公司, 麦迪科技, 济南超算中心 of 济南超级计算中心有限公司, 中国电信甘肃分公司 of
-    中国电信股份有限公司甘肃分公司) and is no university, hospital or government by its name (安徽大学
-    is no short form of 安徽医科大学). English: an all-capital acronym of the longer's words (RTA of Roads
+    中国电子科技集团公司, 麦迪科技, 中国电信甘肃分公司 of 中国电信股份有限公司甘肃分公司) and names no
+    university, hospital, research body or government by its ending (安徽大学 is no short form of
+    安徽医科大学; 济南超算中心 of 济南超级计算中心有限公司 is missed so). English: an all-capital acronym of the longer's words (RTA of Roads
     and Transport Authority, CATL of Contemporary Amperex Technology Co., Limited), or the longer is
     the shorter with a legal form after it (Tencent Group is no abbreviation: Group is a legal form
     only in Chinese). Names of one script only."""
