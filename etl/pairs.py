@@ -606,13 +606,15 @@ def _aliases(x: Entity, y: Entity) -> bool:
 
 
 _EN_SKIP = frozenset({"of", "and", "the", "&", "for"})
+#: The words of English legal forms (co, ltd, limited, inc …): no initial of an acronym they are.
+_EN_LEGAL_WORDS = frozenset(w.strip(",.") for s in ENGLISH_LEGAL_SUFFIXES for w in s.split())
 
 
 def _initials(name: str, legal: bool) -> str:
+    """The capital initials of an English name's words (without "of", "and" …; with or without its legal form)."""
     words = [w.strip(",.()") for w in name.split()]
-    suffixes = {w.strip(",.") for s in ENGLISH_LEGAL_SUFFIXES for w in s.split()}
     return "".join(w[0].upper() for w in words if w and w.lower() not in _EN_SKIP
-                   and (legal or w.lower() not in suffixes))
+                   and (legal or w.lower() not in _EN_LEGAL_WORDS))
 
 
 def _subsequence(short: str, long: str) -> bool:
@@ -677,8 +679,10 @@ def one_per_organisation(relations: list[Relation]) -> list[Relation]:
                or fold(r.receiver.identity) in short_forms(fold(r.provider.identity))}
     for i, r in enumerate(relations):
         for j in range(i + 1, len(relations)):
+            if i in dropped:
+                break
             s = relations[j]
-            if i in dropped or j in dropped or (r.kind, r.status) != (s.kind, s.status):
+            if j in dropped or (r.kind, r.status) != (s.kind, s.status):
                 continue
             mutual = r.direction == s.direction == "mutual"
             if (r.direction == s.direction and same(r.provider, s.provider) and same(r.receiver, s.receiver)) or (
