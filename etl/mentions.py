@@ -427,7 +427,7 @@ def discover(segment: str, offset: int, lexicon: Lexicon) -> list[Mention]:
 
 #: A "name" with one of these is a person or an office holder, not an organisation.
 _PERSON_TITLE = re.compile(r"书记|省长|市长|区长|县长|主任|厅长|局长|部长|董事长|总经理|总裁|负责人|代表|院长|校长|主席|CEO|记者|专家|教授")
-_NOT_A_NAME_PART = re.compile(r"设立|成立|共建|组建|签署|签订|举行|发布|宣布|提供|打造|建设|合作|联合|携手|共同|与|和|同|跟|的|在|为|向|将")
+_NOT_A_NAME_PART = re.compile(r"设立|成立|共建|组建|签署|签订|举行|发布|宣布|提供|打造|建设|合作|联合|携手|共同|与|和|同(?!济)|跟|的|在|为|向|将")
 #: Inside a discovered candidate, a name starts after the last of these words.
 _NAME_START_CUT = re.compile(r"基于|依托|上线|中标|引入|采用|部署|采购|选用|收到|加入|使用|接入|搭载|助力|赋能|携手|签约|"
                              r"宣布|与|在|的|向|由|为|将|全资子公司|控股子公司|全資子公司|控股子公司|子公司|控股股东|控股股東|"

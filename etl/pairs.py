@@ -188,6 +188,14 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         # then the unnamed items of the 、-lists those organisations make
         organisations = [(m.start, m.end) for m, e in by_sentence[s] if e.tags & _ORG_TAGS]
         name_spans(s, recognise.list_items(doc, s[0], s[1], organisations, tagged[s]))
+        classed = recognise.classed_list_items(doc, s[0], s[1])
+        name_spans(s, classed)
+        # a classed list's item replaces a shorter word the recogniser took from it (神州 in 神州视觉)
+        shorter = [(m, e) for m, e in by_sentence[s] if "RULE" not in e.tags and len(e.mentions) > 1
+                   and any(a <= m.start and m.end <= b and b - a > m.end - m.start for a, b, _ in classed)]
+        for m, e in shorter:
+            by_sentence[s].remove((m, e))
+            e.mentions.remove(m)
     headline = normalise(title).text if title else ""
     names_beyond(doc, norm, bounds, headline, entities, by_fold, by_sentence, not_names)
     title_folded = fold(title or "")
@@ -548,8 +556,11 @@ def structure_relations(view: DocumentView) -> tuple[list[Relation], set[tuple[f
                          or (found.anchor is not None and found.anchor not in p)]
         if found.name == "cobuild" and (pairs_here or text in announcer):
             continue
-        if (pairs_here or text in announcer) and not contradicting:
+        agreeing = bool(pairs_here or text in announcer) and not contradicting
+        if agreeing and found.name != "hub":
             continue  # the rules read this sentence as its structure does: theirs stand
+        # a hub signing or building with a list jointly: the rules' hub pairs stand, the structure adds
+        # the pairs of the list ("A与B、C、D共同发起成立…联盟": B, C and D are members together too)
         read.add(bound)
         claimed.update((p, text) for p in contradicting)
         kept = set(pairs_here) - set(contradicting)

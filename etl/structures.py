@@ -45,6 +45,8 @@ _TAIL_GAP = re.compile(r"^\s*(?:等)?(?:[\d一二三四五六七八九十]+(?:�
 _WINDOW = 100
 #: "X由" right before a list of co-builders: X is what they build ("联盟由A、B、C共同发起")
 _BUILT_BY = re.compile(r"由\s*$")
+#: Between a co-building's leader and the list it leads ("由A牵头，联合B、C…"; "A联合B、C…").
+_LED = re.compile(r"^\s*(?:牵头|牽頭)?\s*[，,]?\s*(?:联合|聯合|携手|攜手|会同|會同|联手|聯手)\s*$")
 #: Spans a recogniser may propose in a funding or tender sentence that name no party.
 _NOT_A_PARTY = re.compile(r"(?:融资|轮|人民币|美元|港元|港币|欧元|日元|资金|股份|股权|估值)$|^(?:人民币|美元|港元)")
 #: What may precede a name that is its sentence's subject: nothing, a date, a clause break.
@@ -417,12 +419,16 @@ def read_cobuild(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
             break
         parties.insert(0, n)
         edge = n.start
+    leader = next((n for n in reversed(before) if parties and n.end <= parties[0].start), None)
+    if leader is not None and leader.kind not in _NEVER_PARTY and _LED.match(sentence[leader.end:parties[0].start]):
+        parties.insert(0, leader)  # "由A牵头，联合B、C、D等…共同倡议组建": A builds it too
     if len(parties) < int(spec["min_parties"]):
         return None
     built = sentence[match.end():match.end() + 24]
     subject = sentence[max(0, parties[0].start - 24):parties[0].start]
     kind = next((k for k, ps in spec["kinds"].items() if any(p.search(built) for p in ps)), None)
-    if kind is None and _BUILT_BY.search(subject):  # "联盟由A、B、C共同发起": the thing built is named first
+    if kind is None and _BUILT_BY.search(subject):
+        # "联盟由A、B、C共同发起", "该联盟由A牵头，联合…": the thing built is named first
         kind = next((k for k, ps in spec["kinds"].items() if any(p.search(subject) for p in ps)), None)
     kind = kind or spec["default_kind"]
     status = status_of(sentence)

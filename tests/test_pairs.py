@@ -12,8 +12,9 @@ import sys
 
 import numpy as np
 
-from etl.extract import Relation
+from etl.extract import Relation, extract_document
 from etl.gazetteer import seed_gazetteer
+from etl.lexicon import load_lexicon
 from etl.mentions import Mention
 from etl.offline import extract_jsonl
 from etl.pairmodel import LinearModel, PairModel
@@ -32,6 +33,7 @@ from etl.recognise import (
     LacTagger,
     _viterbi,
     candidates,
+    classed_list_items,
     english_candidates,
     list_items,
     merged_candidates,
@@ -130,6 +132,28 @@ def test_an_unnamed_item_of_a_list_of_organisations_is_one_and_a_list_of_things_
     things = "华为与人工智能、算力中心、高校及科研院所合作"
     assert list_items(things, 0, len(things), [(0, 2)], [(3, 7, "n"), (8, 12, "n"), (13, 15, "n")]) == []
     assert list_items(text, 0, len(text), names, [(at, at + 4, "n")]) == []  # "香港电讯" as one common noun
+
+def test_a_list_closed_by_a_count_of_organisations_names_every_item() -> None:
+    """"奥普特、三姆森、速美达等十多家代表企业": first and last items too, none of them known (dev rtd-015)."""
+    text = "该联盟由东莞市机器人产业协会牵头，联合奥普特、三姆森、速美达、宇瞳光学等十多家东莞机器视觉产业链代表企业共同倡议组建"
+    assert [text[a:b] for a, b, tag in classed_list_items(text, 0, len(text))] == ["奥普特", "三姆森", "速美达", "宇瞳光学"]
+    assert {tag for _, _, tag in classed_list_items(text, 0, len(text))} == {"LIST"}
+    firms = "包括华为、腾讯等企业"
+    assert [firms[a:b] for a, b, _ in classed_list_items(firms, 0, len(firms))] == ["华为", "腾讯"]
+    # sectors are no organisations: "等行业企业" counts no organisations, and a list needs its closing count
+    for things in ("覆盖制造、金融、能源等行业企业", "推动人工智能、大数据、云计算发展"):
+        assert classed_list_items(things, 0, len(things)) == []
+
+
+def test_a_deal_verb_is_no_part_of_the_name_after_it() -> None:
+    """"以1.35亿美元取得多方科技股份有限公司", "收购四川华鲲振宇智能科技有限责任公司" (dev rt4b-025, rt4a-031)."""
+    gazetteer, lexicon = seed_gazetteer(), load_lexicon()
+    text = ("美商高通透过子公司以1.35亿美元取得多方科技股份有限公司全部已发行股份。"
+            "成都高投电子信息产业集团有限公司拟收购四川华鲲振宇智能科技有限责任公司70%股权。")
+    names = {m.name for m in extract_document(text, None, gazetteer, lexicon).mentions}
+    assert {"多方科技股份有限公司", "四川华鲲振宇智能科技有限责任公司"} <= names
+    assert not any("取得" in n or "收购" in n for n in names)
+
 
 _TIE = """
 from etl.extract import Extraction

@@ -117,6 +117,29 @@ def test_cobuild_needs_a_list_of_three_right_before_the_verb() -> None:
     assert read_cobuild(two, names_of(two, ("西安交通大学", "university"), ("科大讯飞", "firm")), load_patterns()) is None
 
 
+def test_cobuild_takes_in_the_party_that_leads_the_list() -> None:
+    """"该联盟由A牵头，联合B、C、D等…共同倡议组建": A builds the alliance with them; the alliance named
+    first gives the kind (dev rtd-015)."""
+    sentence = "该联盟由东莞市机器人产业协会牵头，联合奥普特、三姆森、速美达等十多家代表企业共同倡议组建"
+    spans = [("东莞市机器人产业协会", "alliance"), ("奥普特", "unknown"), ("三姆森", "unknown"), ("速美达", "unknown")]
+    found = read_cobuild(sentence, names_of(sentence, *spans), load_patterns())
+    assert found is not None
+    assert {frozenset((link.provider, link.receiver)) for link in found.links} == {frozenset(p) for p in itertools.combinations(range(4), 2)}
+    assert {link.kind for link in found.links} == {"alliance_membership"}
+
+
+def test_a_hub_building_with_a_list_jointly_adds_the_pairs_of_the_list() -> None:
+    """"A当天与B、C、D在上海共同发起成立…联盟": the rules pair A with each; every pair of the list
+    is a pair of co-founders too (dev rtd-020)."""
+    text = ("上海交通大学医学院附属瑞金医院当天与北京协和医院、复旦大学附属中山医院、四川大学华西医院在上海共同发起"
+            "成立医疗人工智能联盟。")
+    relations = extract_with_model(text, dt.date(2024, 10, 13), seed_gazetteer(), load_lexicon()).relations
+    pairs = {frozenset((r.provider.identity, r.receiver.identity)) for r in relations if r.kind == "alliance_membership"}
+    listed = ["北京协和医院", "复旦大学附属中山医院", "四川大学华西医院"]
+    assert all(frozenset((a, b)) in pairs for a, b in itertools.combinations(listed, 2))
+    assert sum(1 for p in pairs if "上海交通大学医学院附属瑞金医院" in p) == 3
+
+
 def test_triggered() -> None:
     assert triggered(FUNDING) and triggered("华为中标中国移动集采项目") and not triggered("双方举行座谈")
 
