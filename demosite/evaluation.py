@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from demosite.targets import model
+
 #: Gold-only direction: any predicted direction agrees.
 ANY_DIRECTION = "any"
 #: The fields of a document that the extractor reads (``aimap extract --in``).
@@ -67,14 +69,28 @@ def _relation(a: str, b: str, direction: str, year: Any, kind: str, status: str)
     return {"a": a, "b": b, "direction": direction, "year": year, "kind": kind, "status": status}
 
 
+def _direction(event: Mapping[str, Any], kinds: Mapping[str, tuple[str | None, str | None]]) -> str:
+    """The labelled direction of an event (ANNOTATION.md, Direction): ``a->b`` for a directed one and
+    for a strategic agreement with an adopter (``adopter_kinds`` of ``world-model.yml``: the sample
+    firm provides, though the text writes a signing of equals); else ``mutual``."""
+    if event["direction"] != "mutual":
+        return "a->b"
+    if event["kind"] != "strategic_agreement":
+        return "mutual"
+    kind, division = kinds.get(event["receiver"], (None, None))
+    spec = model()["adopters"]
+    adopter = kind in spec["kinds"] or (kind in spec["by_industry"] and division in spec["divisions"])
+    return "a->b" if adopter else "mutual"
+
+
 def _document_relations(doc: Mapping[str, Any], events: Mapping[str, Mapping[str, Any]], complete_groups: bool,
-                        background_direction: bool) -> list[dict[str, Any]]:
+                        background_direction: bool, kinds: Mapping[str, tuple[str | None, str | None]]) -> list[dict[str, Any]]:
     relations: list[dict[str, Any]] = []
     for key, status in (("events", "new"), ("historical", "historical"), ("terminated", "terminated")):
         groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for event_id in doc.get(key) or ():
             e = events[event_id]
-            direction = "mutual" if e["direction"] == "mutual" else "a->b"
+            direction = _direction(e, kinds)
             if status != "new" and not background_direction:
                 direction = ANY_DIRECTION
             relations.append(_relation(e["provider"], e["receiver"], direction, e.get("year"), e["kind"], status))
@@ -103,7 +119,8 @@ def world_gold_records(
 
     Per document: its ``events`` are relations with status ``new``, ``historical`` ones status
     ``historical``, ``terminated`` ones status ``terminated``; each with the event's provider and
-    receiver (canonical names), direction (``directed`` → ``a->b``, ``mutual``), year and the
+    receiver (canonical names), direction (``directed`` → ``a->b``, ``mutual``; a mutual strategic
+    agreement with an adopter → ``a->b``: :func:`_direction`), year and the
     world's kind. ``is_cooperation`` is true when the document has any of them.
     ``tech_categories`` and ``application_domains`` (names) are those of the news events
     (``events``): background and termination sentences do not restate them. ``non_parties``,
@@ -121,11 +138,12 @@ def world_gold_records(
     """
     truth = Path(truth_dir)
     events = {e["id"]: e for e in read_jsonl(truth / "events.jsonl")}
+    kinds = {o["name"]: (o.get("kind"), o.get("industry_division")) for o in read_jsonl(truth / "organisations.jsonl")}
     out = []
     for doc in read_jsonl(truth / "documents.jsonl"):
         if reachable_only and not reachable(doc):
             continue
-        relations = _document_relations(doc, events, complete_groups, background_direction)
+        relations = _document_relations(doc, events, complete_groups, background_direction, kinds)
         news = doc.get("events") or ()
         out.append({
             "id": doc["url"],

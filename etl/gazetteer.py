@@ -90,7 +90,7 @@ def registry_gazetteer(path: Path, gazetteer: Gazetteer | None = None) -> Gazett
             canonical = (row.get("name") or row.get("企业名称") or "").strip()
             if not canonical:
                 continue
-            ref = OrgRef(canonical, "firm", (row.get("province") or row.get("省份") or None))
+            ref = OrgRef(canonical, "firm", (row.get("province") or row.get("省份") or None), sample=True)
             for column in REGISTRY_NAME_COLUMNS:
                 for name in (row.get(column) or "").replace("；", ";").split(";"):
                     if name.strip():

@@ -112,7 +112,7 @@ def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], se
         select(Organisation.id, Organisation.name, Organisation.is_sample, Organisation.kind,
                Organisation.province_code).order_by(Organisation.id)
     ):
-        refs[org_id] = OrgRef(name, kind, prov, org_id)
+        refs[org_id] = OrgRef(name, kind, prov, org_id, sample=bool(is_sample))
         by_name.setdefault(name, org_id)
         gazetteer.add(name, refs[org_id])
         if is_sample:

@@ -37,6 +37,8 @@ class OrgRef:
     kind: str | None = None
     province: str | None = None
     org_id: int | None = None
+    #: a sample firm of the institute's registry: a core AI firm, a technology supplier by definition
+    sample: bool = False
 
 
 @dataclass

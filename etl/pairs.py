@@ -190,26 +190,10 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
         name_spans(s, recognise.list_items(doc, s[0], s[1], organisations, tagged[s]))
         classed = recognise.classed_list_items(doc, s[0], s[1])
         name_spans(s, classed)
-        # a classed list's item replaces a shorter word the recogniser took from it (神州 in 神州视觉)
-        shorter = [(m, e) for m, e in by_sentence[s] if "RULE" not in e.tags and len(e.mentions) > 1
-                   and any(a <= m.start and m.end <= b and b - a > m.end - m.start for a, b, _ in classed)]
-        for m, e in shorter:
-            by_sentence[s].remove((m, e))
-            e.mentions.remove(m)
+        _drop_shorter(by_sentence[s], classed)
     headline = normalise(title).text if title else ""
     names_beyond(doc, norm, bounds, headline, entities, by_fold, by_sentence, not_names)
-    title_folded = fold(title or "")
-    for e in entities:
-        e.name_kind = "media" if cited_source(doc, e) else cues.kind_of(e.surface)
-        e.in_title = bool(title_folded) and e.folded in title_folded
-        e.first_sentence = next((i for i, s in enumerate(bounds) if any(s[0] <= m.start < s[1] for m in e.mentions)),
-                                len(bounds))
-        e.kind = next((m.kind for m in e.mentions if m.kind), None) or organisation_kind(e.surface, lexicon)
-        if e.kind is None:
-            key = next((m.key for m in e.mentions if isinstance(m.key, OrgRef)), None)
-            e.kind = key.kind if key else None
-    for rank, e in enumerate(sorted(entities, key=lambda e: (-len(e.mentions), e.first_sentence))):
-        e.mention_rank = rank
+    _describe(entities, doc, bounds, title, cues, lexicon)
     rule_pairs: dict[frozenset[int], list[Relation]] = defaultdict(list)
     ids_by_identity = {m.identity: e.id for e in entities for m in e.mentions}
     unpaired: list[Relation] = []
@@ -253,6 +237,33 @@ def read_document(text: str, published: dt.date | None, gazetteer: Gazetteer, le
                 occurrences.append(Occurrence(ex, ey, s, [*feats, *whole, "anaphor"], rule))
     return DocumentView(doc, published, rules, entities, occurrences, dict(rule_pairs), negated, unpaired, pairable,
                         headline)
+
+
+def _describe(entities: list[Entity], doc: str, bounds: list[tuple[int, int]], title: str | None, cues: Cues,
+              lexicon: Lexicon) -> None:
+    """Each entity's name kind, headline presence, first sentence, kind and rank by mentions."""
+    title_folded = fold(title or "")
+    for e in entities:
+        e.name_kind = "media" if cited_source(doc, e) else cues.kind_of(e.surface)
+        e.in_title = bool(title_folded) and e.folded in title_folded
+        e.first_sentence = next((i for i, s in enumerate(bounds) if any(s[0] <= m.start < s[1] for m in e.mentions)),
+                                len(bounds))
+        e.kind = next((m.kind for m in e.mentions if m.kind), None) or organisation_kind(e.surface, lexicon)
+        if e.kind is None:
+            key = next((m.key for m in e.mentions if isinstance(m.key, OrgRef)), None)
+            e.kind = key.kind if key else None
+    for rank, e in enumerate(sorted(entities, key=lambda e: (-len(e.mentions), e.first_sentence))):
+        e.mention_rank = rank
+
+
+def _drop_shorter(named: list[tuple[Mention, Entity]], spans: list[tuple[int, int, str]]) -> None:
+    """A classed list's item replaces a shorter word the recogniser took from it (神州 in 神州视觉):
+    that mention leaves the sentence and its entity (the rules' names stay)."""
+    shorter = [(m, e) for m, e in named if "RULE" not in e.tags and len(e.mentions) > 1
+               and any(a <= m.start and m.end <= b and b - a > m.end - m.start for a, b, _ in spans)]
+    for m, e in shorter:
+        named.remove((m, e))
+        e.mentions.remove(m)
 
 
 def _year(view: DocumentView, occ: Occurrence, status: str) -> int | None:
@@ -343,10 +354,11 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
                 decided.append(Relation(pm, rm, "mutual" if direction == "mutual" else "directed", kind, status,
                                         year, None, sentence=sentence, confidence=round(best_p, 3)))
     top = max((r.confidence for r in decided), default=0.0) * model.thresholds.get("relative", 0.0)
-    decided = [_supplier_to_adopter(r, view) for r in decided if r.confidence >= top]  # near its best pair only
+    decided = [r for r in decided if r.confidence >= top]  # near its best pair only
     barred = {i for e in view.entities if not _credible(e) for i in [e.identity, *(m.identity for m in e.mentions)]}
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
-    found = _with_agreements([_firm_to_government(_investor_first(r, view), view) for r in relations + structured])
+    found = _with_agreements([_supplier_to_adopter(_firm_to_government(_investor_first(r, view), view), view)
+                              for r in relations + structured])
     return _listed_history(view, one_per_organisation(found)) or _fallback(view, model)
 
 
@@ -466,9 +478,7 @@ def _firm_to_government(relation: Relation, view: DocumentView) -> Relation:
     government (ANNOTATION.md, Direction: a firm, university or institute delivering technology or
     solutions to a government; on the dev part 98 of 108 such new relations are directed to the
     government, 7 mutual, 1 from it). A stated direction, investments and alliance memberships stay.
-    (The same rule for a firm and a hospital, which ANNOTATION.md asks for too, gained the test part's
-    direction accuracy 0.004 and cost the demo world 0.007, whose texts write such agreements as
-    mutual: not applied.)"""
+    A firm and a hospital: :func:`_supplier_to_adopter`."""
     if relation.kind in ("investment", "alliance_membership"):
         return relation
     if relation.direction != "mutual":  # a direction the sentence states ("市政府为…提供") stands
@@ -482,23 +492,26 @@ def _firm_to_government(relation: Relation, view: DocumentView) -> Relation:
 
 
 def _supplier_to_adopter(relation: Relation, view: DocumentView) -> Relation:
-    """A mutual agreement the model found (kind ``strategic_agreement`` or ``other``) between a
-    technology supplier and an adopter points from the supplier (ANNOTATION.md, Direction:
-    supplier -> adopter): one party's names carry a ``tech_markers`` word and no ``adopter_markers``
-    one, the other's the reverse (华为 and 交通银行, 海梁科技 and 青岛公交集团).
+    """A mutual agreement (kind ``strategic_agreement`` or ``other``, found by the rules or the model)
+    between a technology supplier and an adopter points from the supplier (ANNOTATION.md, Direction:
+    supplier -> adopter): one party is a supplier (its names carry a ``tech_markers`` word, or it is
+    a sample firm of the registry: a core AI firm) and no adopter, the other an adopter (an
+    ``adopter_markers`` word: 医院, 银行, 汽车, 电力 …) and no supplier (华为 and 交通银行, 海梁科技 and
+    青岛公交集团, 科大讯飞 and 安徽省立医院).
 
-    Only the model's relations: the rules' mutual agreements stay mutual, because the demo web writes
-    such agreements as mutual (its world model, ``strategic_mutual_share``), against ANNOTATION.md;
-    applied to them too, the rule took the demo world's relation F1 from 0.972 to 0.942 while the
-    real-text test part gained 0.007."""
+    Until ``pairs-2.5`` only the model's agreements were directed, because the demo web's truth
+    labelled such signings mutual; it follows ANNOTATION.md since (docs/demo-web.md, "How the truth
+    is labelled for scoring")."""
     if relation.kind not in ("strategic_agreement", "other") or relation.direction != "mutual":
         return relation
     cues = load_cues()
 
     def side(m: Mention) -> tuple[bool, bool]:
-        names = " ".join({m.identity, m.surface or m.name} | {x.name for e in view.entities if e.identity == m.identity
-                                                              for x in e.mentions})
-        return cues.is_tech(names), cues.is_adopter(names)
+        mentions = [x for e in view.entities if e.identity == m.identity for x in e.mentions]
+        names = " ".join({m.identity, m.surface or m.name} | {x.name for x in mentions})
+        # a sample firm of the registry is a core AI firm: the supplier whatever its name says
+        sample = any(isinstance(x.key, OrgRef) and x.key.sample for x in [m, *mentions])
+        return cues.is_tech(names) or sample, cues.is_adopter(names) and not sample
 
     (tp, ap), (tr, ar) = side(relation.provider), side(relation.receiver)
     if tp and not ap and ar and not tr:

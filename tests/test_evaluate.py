@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from db.taxonomy import load_application_domains, load_tech_categories
-from demosite.evaluation import world_documents, world_duplicate_clusters, world_entity_clusters
+from demosite.evaluation import (
+    world_documents,
+    world_duplicate_clusters,
+    world_entity_clusters,
+    world_gold_records,
+)
 from etl.evaluate import (
     KINDS,
     PRF,
@@ -266,6 +271,30 @@ def test_score_world_maps_surfaces_groups_and_negatives(tmp_path):
     assert (s.direction.correct, s.direction.total) == (4, 4)  # the background relation has no direction
     assert score_world(truth, predictions, complete_groups=False).relations == PRF(tp=4, fp=3, fn=0)
     assert score_world(truth, predictions, background_direction=True).relations == PRF(tp=4, fp=3, fn=1)
+
+
+def test_world_gold_directs_a_signing_with_an_adopter(tmp_path):
+    """ANNOTATION.md, Direction: a sample firm's strategic agreement written as a signing of equals is
+    labelled firm -> partner when the partner adopts (a hospital, a bank, a steelworks: world-model.yml
+    ``adopters``), and stays mutual with a university or a software firm (no clear provider)."""
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    partners = {"甲医院": ("hospital", "84"), "乙银行": ("bank", "66"), "丙钢铁有限公司": ("manufacturer", "31"),
+                "丁大学": ("university", "83"), "戊软件有限公司": ("firm", "65")}
+    events = [{"id": f"E{i}", "provider": "北京甲智能科技有限公司", "receiver": name, "direction": "mutual",
+               "kind": "strategic_agreement", "year": 2022} for i, name in enumerate(partners)]
+    events.append({"id": "E9", "provider": "北京甲智能科技有限公司", "receiver": "甲医院", "direction": "mutual",
+                   "kind": "joint_lab", "year": 2022})  # a co-built lab has no provider
+    docs = [{"url": "/n/1", "text": "t", "events": [e["id"] for e in events], "surfaces": {}}]
+    orgs = [{"name": "北京甲智能科技有限公司", "kind": "firm", "industry_division": "65"}] + [
+        {"name": name, "kind": kind, "industry_division": division} for name, (kind, division) in partners.items()]
+    for name, rows in (("events.jsonl", events), ("documents.jsonl", docs), ("organisations.jsonl", orgs)):
+        (truth / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    (record,) = world_gold_records(truth)
+    direction = {(r["b"], r["kind"]): r["direction"] for r in record["relations"]}
+    assert direction == {("甲医院", "strategic_agreement"): "a->b", ("乙银行", "strategic_agreement"): "a->b",
+                         ("丙钢铁有限公司", "strategic_agreement"): "a->b", ("丁大学", "strategic_agreement"): "mutual",
+                         ("戊软件有限公司", "strategic_agreement"): "mutual", ("甲医院", "joint_lab"): "mutual"}
 
 
 def test_world_clusterings(tmp_path):

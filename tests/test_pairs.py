@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from etl.extract import Relation, extract_document
-from etl.gazetteer import seed_gazetteer
+from etl.gazetteer import registry_gazetteer, seed_gazetteer
 from etl.lexicon import load_lexicon
 from etl.mentions import Mention
 from etl.offline import extract_jsonl
@@ -153,6 +153,28 @@ def test_a_deal_verb_is_no_part_of_the_name_after_it() -> None:
     names = {m.name for m in extract_document(text, None, gazetteer, lexicon).mentions}
     assert {"多方科技股份有限公司", "四川华鲲振宇智能科技有限责任公司"} <= names
     assert not any("取得" in n or "收购" in n for n in names)
+
+
+def test_a_signing_with_an_adopter_points_from_the_supplier(tmp_path) -> None:
+    """ANNOTATION.md, Direction: supplier -> adopter, also where the rules read "A与B签署…，双方…" as
+    mutual; a sample firm of the registry is a supplier whatever its name says (a 管理咨询 firm is a
+    core AI firm when the institute lists it)."""
+    lexicon = load_lexicon()
+    text = "科大讯飞股份有限公司与安徽省立医院签署战略合作协议，双方将在智慧医疗等领域开展深度合作。"
+    (relation,) = [r for r in extract_with_model(text, None, seed_gazetteer(), lexicon).relations
+                   if r.kind == "strategic_agreement"]
+    assert (relation.provider.identity, relation.receiver.identity, relation.direction) == (
+        "科大讯飞股份有限公司", "安徽省立医院", "directed")
+    registry = tmp_path / "firms.csv"
+    registry.write_text("name\n北京市棠弈管理咨询股份有限公司\n", encoding="utf-8")
+    text = "北京市棠弈管理咨询股份有限公司与杭州银行股份有限公司签署战略合作协议，双方将在智能风控等领域开展深度合作。"
+    found = [r for r in extract_with_model(text, None, registry_gazetteer(registry, seed_gazetteer()), lexicon).relations
+             if r.kind == "strategic_agreement"]
+    assert [(r.provider.identity, r.direction) for r in found] == [("北京市棠弈管理咨询股份有限公司", "directed")]
+    # without the registry nothing tells which of the two supplies: the signing stays mutual
+    found = [r for r in extract_with_model(text, None, seed_gazetteer(), lexicon).relations
+             if r.kind == "strategic_agreement"]
+    assert [r.direction for r in found] == ["mutual"]
 
 
 _TIE = """
