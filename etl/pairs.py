@@ -50,7 +50,7 @@ from etl.docnames import (
     names_beyond,
 )
 from etl.extract import Extraction, Relation, extract_document, same_group
-from etl.lexicon import Lexicon, load_lexicon
+from etl.lexicon import Lexicon, has_cue, load_lexicon
 from etl.lexicon import negated as is_negated
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind, short_forms
 from etl.normalize import find_dates, normalise, sentences
@@ -344,10 +344,12 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
         provider, receiver = (x, y) if direction != "y->x" else (y, x)
         statuses = [s for s in STATUSES if status_p[s] >= model.thresholds.get(f"status_{s}", 0.5)]
         statuses = statuses or [max(status_p, key=lambda s: status_p[s])]
+        sentence = view.text[best_occ.sentence[0]:best_occ.sentence[1]]
+        if statuses == ["new"] and has_cue(sentence, load_lexicon().terminated):
+            statuses = ["terminated"]  # "终止收购…", "terminated the agreement": the rules' status cue
         kinds = [k for k in KINDS if kind_p[k] >= model.thresholds.get(f"kind_{k}", 0.5)]
         kinds = kinds or [max(kind_p, key=lambda k: kind_p[k])]
         pm, rm = _mention(provider), _mention(receiver)
-        sentence = view.text[best_occ.sentence[0]:best_occ.sentence[1]]
         for status in statuses:
             year = _year(view, best_occ, status)
             for kind in kinds:

@@ -238,6 +238,16 @@ def test_a_document_below_every_threshold_reports_its_best_pair_above_the_fallba
     assert decide(view, _constant_model(logit, {"party": 0.6, "fallback": 0.5})) == []
 
 
+def test_the_models_pair_in_a_sentence_that_ends_a_cooperation_is_terminated() -> None:
+    """The model's status models learn "terminated" from a handful of dev relations; the rules' own
+    cue (``terminated`` in relation_kinds.yml: 终止, 解除 …) decides it for the model's pairs too."""
+    text = "天马股份董事会决议通过终止收购上海微盟科技股份有限公司的议案。"
+    view = read_document(text, None, seed_gazetteer())
+    assert view.occurrences and not view.rules.relations
+    found = decide(view, _constant_model(float(np.log(0.9 / 0.1)), {"party": 0.6}))
+    assert found and {r.status for r in found} == {"terminated"}
+
+
 def test_the_models_pairs_far_below_its_best_pair_are_dropped() -> None:
     text = "宁夏电信联手江北新区管委会推进智算中心项目。贵州移动联手贵安新区管委会推进算力中心项目。"
     view = read_document(text, None, seed_gazetteer())
