@@ -319,8 +319,9 @@ _CLASSED_LIST = re.compile(
     r"((?:[^、，,。；;：:\s“”「」《》()（）]{2,14}、)+[^、，,。；;：:\s“”「」《》()（）等]{2,14})等"
     r"(?:[\d十百千几幾数數多两兩二三四五六七八九]+[多余餘]?家|(?:知名|头部|頭部|龙头|龍頭|代表性?|重点|重點|骨干|骨幹|国内外|國內外)?"
     r"(?:企业|企業|公司|单位|單位|机构|機構|高校|院校|医院|醫院|车企|車企|厂商|廠商|银行|銀行))")
-#: Words before a list's first item that are no part of it ("联合奥普特", "包括华为").
-_LIST_LEAD = re.compile(r"^.*?(?:联合|聯合|包括|包含|携手|攜手|汇聚|匯聚|集聚|吸引|邀请|邀請|以及|与|與|和|及|由|如|有)")
+#: Words before a list's first item that are no part of it ("联合奥普特", "还包括华为", "与腾讯"); a
+#: one-character word only where the item begins (中和农信 keeps its 和).
+_LIST_LEAD = re.compile(r"^(?:.{0,3}?(?:联合|聯合|包括|包含|携手|攜手|汇聚|匯聚|集聚|吸引|邀请|邀請|以及)|[与與和及由如有])")
 
 
 def classed_list_items(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
