@@ -71,8 +71,10 @@ def _relation(a: str, b: str, direction: str, year: Any, kind: str, status: str)
 
 def _direction(event: Mapping[str, Any], kinds: Mapping[str, tuple[str | None, str | None]]) -> str:
     """The labelled direction of an event (ANNOTATION.md, Direction): ``a->b`` for a directed one and
-    for a strategic agreement with an adopter (``adopter_kinds`` of ``world-model.yml``: the sample
-    firm provides, though the text writes a signing of equals); else ``mutual``."""
+    for a strategic agreement with an adopter (``adopters`` of ``world-model.yml``: a partner of one of
+    its kinds, or a firm or manufacturer of one of its industry divisions; the sample firm provides,
+    though the text writes a signing of equals); else ``mutual``. ``kinds``: organisation name ->
+    (kind, GB/T 4754-2017 division) from ``organisations.jsonl``."""
     if event["direction"] != "mutual":
         return "a->b"
     if event["kind"] != "strategic_agreement":
