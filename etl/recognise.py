@@ -314,18 +314,20 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 
 
 #: A 、-list closed by a count of organisations ("奥普特、三姆森、速美达等十多家代表企业", "华为、腾讯等企业"):
-#: its items are organisations whether or not any is known (:func:`classed_list_items`).
+#: its items are organisations whether or not any is known (:func:`classed_list_items`). The text is
+#: normalised (simplified script) before it is read, so the patterns are simplified only.
 _CLASSED_LIST = re.compile(
     r"((?:[^、，,。；;：:\s“”「」《》()（）]{2,14}、)+[^、，,。；;：:\s“”「」《》()（）等]{2,14})等"
-    r"(?:[\d十百千几幾数數多两兩二三四五六七八九]+[多余餘]?家|(?:知名|头部|頭部|龙头|龍頭|代表性?|重点|重點|骨干|骨幹|国内外|國內外)?"
-    r"(?:企业|企業|公司|单位|單位|机构|機構|高校|院校|医院|醫院|车企|車企|厂商|廠商|银行|銀行))")
+    r"(?:[\d十百千几数多两二三四五六七八九]+[多余]?家|(?:知名|头部|龙头|代表性?|重点|骨干|国内外)?"
+    r"(?:企业|公司|单位|机构|高校|院校|医院|车企|厂商|银行))")
 #: Words before a list's first item that are no part of it ("联合奥普特", "还包括华为", "与腾讯"); a
 #: one-character word only where the item begins (中和农信 keeps its 和).
-_LIST_LEAD = re.compile(r"^(?:.{0,3}?(?:联合|聯合|包括|包含|携手|攜手|汇聚|匯聚|集聚|吸引|邀请|邀請|以及)|[与與和及由如有])")
+_LIST_LEAD = re.compile(r"^(?:.{0,3}?(?:联合|包括|包含|携手|汇聚|集聚|吸引|邀请|以及)|[与和及由如有])")
 
 
 def classed_list_items(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
-    """Every item of a 、-list that a count of organisations closes, proposed with tag ``LIST``.
+    """Every item of a 、-list that a count of organisations closes, proposed with tag ``LIST``
+    (``text``: the normalised document, simplified script).
 
     "该联盟由东莞市机器人产业协会牵头，联合奥普特、三姆森、速美达、普密斯、神州视觉、宇瞳光学等十多家东莞
     机器视觉产业链代表企业共同倡议组建": "等十多家…企业" says what the items are, so the first and the

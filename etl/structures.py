@@ -46,7 +46,7 @@ _WINDOW = 100
 #: "X由" right before a list of co-builders: X is what they build ("联盟由A、B、C共同发起")
 _BUILT_BY = re.compile(r"由\s*$")
 #: Between a co-building's leader and the list it leads ("由A牵头，联合B、C…"; "A联合B、C…").
-_LED = re.compile(r"^\s*(?:牵头|牽頭)?\s*[，,]?\s*(?:联合|聯合|携手|攜手|会同|會同|联手|聯手)\s*$")
+_LED = re.compile(r"^\s*(?:牵头)?\s*[，,]?\s*(?:联合|携手|会同|联手)\s*$")  # normalised text: simplified
 #: Spans a recogniser may propose in a funding or tender sentence that name no party.
 _NOT_A_PARTY = re.compile(r"(?:融资|轮|人民币|美元|港元|港币|欧元|日元|资金|股份|股权|估值)$|^(?:人民币|美元|港元)")
 #: What may precede a name that is its sentence's subject: nothing, a date, a clause break.
