@@ -30,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from common.tabular import (
@@ -43,12 +43,16 @@ from common.tabular import (
 )
 from db.models import (
     Alias,
+    Document,
     FirmAttributes,
     FirmFinancials,
     Organisation,
     PipelineError,
     utcnow,
 )
+from etl.lexicon import EXTRACTOR_VERSION
+from etl.mentions import Gazetteer, OrgRef
+from etl.normalize import normalise
 from etl.registry_rows import (
     COLUMNS,
     FINANCIAL_COLUMNS,
@@ -57,14 +61,17 @@ from etl.registry_rows import (
     load_lookups,
     map_registry_header,
 )
+from etl.resolve.corrections import merge_organisations
 
 __all__ = [
     "COLUMNS",
     "ColumnSpec",
     "ImportReport",
+    "REEXTRACT_MARK",
     "RegistryImportError",
     "RowError",
     "import_registry",
+    "mark_documents_naming",
 ]
 
 #: ``PipelineError.stage`` / ``kind`` used for rejected registry rows.
@@ -92,6 +99,11 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
+    #: organisations the ETL had made under a name the import gives one sample firm, merged into it
+    merged: int = 0
+    #: stored documents that name a firm whose names or sample status the import changed: marked
+    #: for extraction again (:data:`REEXTRACT_MARK`), so the next ``aimap etl`` reads them with it
+    reextract: int = 0
 
     def summary(self) -> str:
         """One line for the CLI: counts and where the rejects went."""
@@ -461,9 +473,18 @@ def _reject(session: Session, path: str | Path, target: Path, table: Table, bad:
             )
 
 
+def _extraction_names(org: Organisation) -> set[str]:
+    """The names the extractor's gazetteer holds for ``org`` (its name and every alias)."""
+    return {org.name, *(a.name for a in org.aliases)}
+
+
 def _write_rows(session: Session, good: list[RegistryRow], matches: dict[int, Organisation | None],
-                present: set[str], report: ImportReport) -> list[tuple[Organisation, RegistryRow]]:
-    """Update the matched organisations and add the new ones (their financials: by the caller, after a flush)."""
+                present: set[str], report: ImportReport, touched: list[tuple[Organisation, set[str]]]
+                ) -> list[tuple[Organisation, RegistryRow]]:
+    """Update the matched organisations and add the new ones (their financials: by the caller, after a flush).
+
+    ``touched`` gains each firm created here or whose names or sample status changed, with its
+    names before and after: what a stored document must name to read differently now."""
     pairs = []
     for row in good:
         matched = matches[row.row]
@@ -481,11 +502,15 @@ def _write_rows(session: Session, good: list[RegistryRow], matches: dict[int, Or
                 _sync_aliases(org, _desired_aliases(row, present))
                 session.add(org)
                 new.append((org, row))
+                touched.append((org, _extraction_names(org)))
                 continue
+            before, was_sample = _extraction_names(org), org.is_sample
             changed = _apply_org(org, row, present)
             changed |= _apply_attributes(org, row, present)
             changed |= _sync_aliases(org, _desired_aliases(row, present))
             changed |= _apply_financials(session, org, row, present, financials)
+            if _extraction_names(org) != before or not was_sample:
+                touched.append((org, before | _extraction_names(org)))
             if changed:
                 org.updated_at = utcnow()
                 report.updated += 1
@@ -542,7 +567,11 @@ def import_registry(
         report.warnings.append(
             "fiscal_year given without revenue_cny or rd_expense_cny on some rows: ignored"
         )
-    new = _write_rows(session, good, matches, present, report)
+    touched: list[tuple[Organisation, set[str]]] = []
+    new = _write_rows(session, good, matches, present, report, touched)
+    names = {n for _, both in touched for n in both}
+    report.merged = _merge_named_duplicates(session, names)
+    report.reextract = mark_documents_naming(session, names)
     matched_ids = {org.id for org in matches.values() if org is not None}
     untouched = sum(1 for org in existing.orgs.values() if org.is_sample and org.id not in matched_ids)
     if untouched and rows:
@@ -551,3 +580,74 @@ def import_registry(
         )
     report.created = len(new)
     return report
+
+
+def _merge_named_duplicates(session: Session, names: set[str]) -> int:
+    """Merge into its firm every organisation the ETL made under one of ``names`` that the registry
+    now gives exactly one sample firm (its name, short, English, former or stock name); return how many.
+
+    Why: organisation names take precedence over aliases in the extractor's gazetteer
+    (:func:`etl.load.gazetteer_snapshot`), so an organisation the ETL made as "深蓝智算" before the
+    registry named it 深蓝智算科技有限公司's short name would keep every later mention to itself. A
+    name two sample firms share, and an organisation with a 统一社会信用代码 of its own, are left to
+    entity resolution (docs/etl.md, "Entity resolution and the analyst's decisions"). Merged by :func:`etl.resolve.corrections.merge_organisations`,
+    with a positive judgement by ``registry``.
+    """
+    others = (Organisation.is_sample.is_(False), Organisation.origin != SOURCE, Organisation.uscc.is_(None))
+    if not names or session.scalar(select(Organisation.id).where(*others).limit(1)) is None:
+        return 0  # no organisation the ETL made (a first import): nothing to look up
+    ordered = sorted(names)
+    duplicates: list[tuple[int, str]] = []
+    for start in range(0, len(ordered), _CHUNK):
+        duplicates += session.execute(select(Organisation.id, Organisation.name).where(
+            Organisation.name.in_(ordered[start:start + _CHUNK]), *others)).tuples()
+    owners: dict[str, set[int]] = defaultdict(set)
+    named = sorted({name for _, name in duplicates})
+    for start in range(0, len(named), _CHUNK):
+        chunk = named[start:start + _CHUNK]
+        owners_rows = [*session.execute(select(Organisation.name, Organisation.id).where(
+            Organisation.name.in_(chunk), Organisation.is_sample.is_(True))).tuples(),
+            *session.execute(select(Alias.name, Alias.organisation_id).join(Organisation).where(
+                Alias.name.in_(chunk), Organisation.is_sample.is_(True))).tuples()]
+        for name, org_id in owners_rows:
+            owners[name].add(org_id)
+    merged = 0
+    for org_id, name in sorted(duplicates):
+        if len(owners.get(name, ())) == 1:
+            merge_organisations(session, next(iter(owners[name])), org_id, SOURCE,
+                                note=f"the registry names a sample firm {name!r}")
+            merged += 1
+    return merged
+
+
+#: The ``extractor_version`` an import writes on a stored document that names a firm it added or
+#: changed (:func:`mark_documents_naming`): any value but the current extractor's makes the document
+#: pending (:func:`etl.load.pending_documents`), and the loader removes what it loaded from the document before.
+REEXTRACT_MARK = "registry-changed"
+
+
+def mark_documents_naming(session: Session, names: Iterable[str]) -> int:
+    """Mark for extraction again every stored document, extracted by the current extractor, whose
+    title or text holds one of ``names`` as the extractor finds names (the gazetteer's leftmost-longest
+    matches in the normalised text); return how many.
+
+    Why: a registry's names are gazetteer names, and a sample firm is a technology supplier
+    (docs/registry.md, "What the registry changes in extraction"), so a document read before the
+    firm was in the registry may read differently now. Documents are streamed 2,000 at a time;
+    nothing is marked when ``names`` is empty.
+    """
+    names = {n.strip() for n in names if n and n.strip()}
+    if not names:
+        return 0
+    gazetteer = Gazetteer()
+    for name in sorted(names):
+        gazetteer.add(name, OrgRef(name))
+    stmt = (select(Document.id, Document.title, Document.text)
+            .where(Document.extracted_sha256.is_not(None), Document.extractor_version == EXTRACTOR_VERSION)
+            .execution_options(yield_per=2000))
+    hits = [doc_id for doc_id, title, text in session.execute(stmt)
+            if gazetteer.find(normalise(f"{title or ''}\n{text or ''}").text)]
+    for start in range(0, len(hits), _CHUNK):
+        session.execute(update(Document).where(Document.id.in_(hits[start:start + _CHUNK]))
+                        .values(extractor_version=REEXTRACT_MARK).execution_options(synchronize_session="evaluate"))
+    return len(hits)

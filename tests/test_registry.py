@@ -746,3 +746,62 @@ def test_report_scale_registry_uses_bulk_queries(session: Session, tmp_path: Pat
     assert sum(s.lstrip().upper().startswith("SELECT") for s in first) < 30, first
     assert len(statements) < 40, statements
     assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+
+
+# --------------------------------------------------------------------------- the registry and stored extractions
+
+
+def test_an_import_marks_the_stored_documents_that_name_a_firm_it_adds_for_extraction_again(
+        session: Session, tmp_path: Path) -> None:
+    """A registry's names are gazetteer names and a sample firm is a supplier, so a document extracted
+    before its firm was in the registry is pending again after the import (and only such a document),
+    an organisation the ETL made under the firm's short name is merged into it, and the next ETL
+    reads both documents with the registry's firm."""
+    import hashlib
+
+    from db.models import CooperationEvent, Document, Mention
+    from etl.load import pending_documents, run_etl
+    from etl.registry import REEXTRACT_MARK
+
+    texts = {
+        "full": "2024年3月5日，深蓝智算科技有限公司与北京协和医院签署人工智能战略合作协议，双方将在医学影像领域合作。",
+        "short": "2024年4月8日，深蓝智算与四川大学华西医院签署合作协议，共建智慧医疗联合实验室。",
+        "other": "2024年5月9日，北京云启智能科技有限公司与上海市第六人民医院签署人工智能合作协议。",
+    }
+    docs = {}
+    for key, text in texts.items():
+        docs[key] = Document(canonical_url=f"http://127.0.0.1/{key}", url=f"/{key}", http_status=200,
+                             content_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                             published_on=dt.date(2024, 6, 1), title=None, text=text)
+        session.add(docs[key])
+    session.commit()
+    run_etl(session)
+    session.commit()
+    assert pending_documents(session) == []
+
+    path = write_csv(tmp_path / "firms.csv", ["name", "short_name", "province"],
+                     [["深蓝智算科技有限公司", "深蓝智算", "北京"]])
+    report = import_registry(session, path)
+    session.commit()
+    assert report.reextract == 2
+    assert report.merged == 1  # "深蓝智算", which the first ETL made an organisation of its own
+    assert session.scalar(select(func.count()).select_from(Organisation).where(Organisation.name == "深蓝智算")) == 0
+    assert set(pending_documents(session)) == {docs["full"].id, docs["short"].id}
+    assert session.get(Document, docs["full"].id).extractor_version == REEXTRACT_MARK
+    assert import_registry(session, path).reextract == 0  # the same file again changes nothing
+    session.commit()
+
+    run_etl(session)
+    session.commit()
+    assert pending_documents(session) == []
+    firm = org_by_name(session, "深蓝智算科技有限公司")
+    assert firm.is_sample
+    def parties(key: str) -> set[tuple[int, int]]:
+        return set(session.execute(
+            select(CooperationEvent.provider_id, CooperationEvent.receiver_id)
+            .join(Mention, Mention.event_id == CooperationEvent.id).where(Mention.document_id == docs[key].id)).tuples())
+
+    assert parties("full") == {(firm.id, org_by_name(session, "北京协和医院").id)}  # the sample firm supplies
+    assert {firm.id, org_by_name(session, "四川大学华西医院").id} in [set(p) for p in parties("short")]
+    versions = set(session.scalars(select(Document.extractor_version)))
+    assert REEXTRACT_MARK not in versions and len(versions) == 1

@@ -31,7 +31,8 @@ def firms_import(
         with recorded_run("firms-import", {"path": str(path), "skip_bad": skip_bad}) as (session, run):
             report = import_registry(session, path, skip_bad=skip_bad, rejects_path=rejects)
             run.counts = {"rows": report.rows, "created": report.created, "updated": report.updated,
-                          "unchanged": report.unchanged, "rejected": report.rejected}
+                          "unchanged": report.unchanged, "rejected": report.rejected, "merged": report.merged,
+                          "reextract": report.reextract}
     except RegistryImportError as exc:
         fail(f"{exc}\nnothing was imported; fix the rows or pass --skip-bad.")
     for warning in report.warnings:
@@ -42,4 +43,10 @@ def firms_import(
         + (f" (see {report.rejects_path})" if report.rejected else ""),
         highlight=False,
     )
+    if report.merged:
+        console.print(f"{report.merged} organisation(s) the ETL had made under a name of a sample firm: merged into it",
+                      highlight=False)
+    if report.reextract:
+        console.print(f"{report.reextract} stored document(s) name a firm this import added or changed: "
+                      "the next `aimap etl` extracts them again", highlight=False)
 
