@@ -582,6 +582,11 @@ def import_registry(
     return report
 
 
+#: Kinds of organisation a name the registry gives a firm does not turn into that firm (a university
+#: or a hospital the ETL named by a short form a firm's also is, stays itself).
+_NEVER_A_FIRM = ("university", "research_institute", "industry_body", "government", "hospital", "bank")
+
+
 def _merge_named_duplicates(session: Session, names: set[str]) -> int:
     """Merge into its firm every organisation the ETL made under one of ``names`` that the registry
     now gives exactly one sample firm (its name, short, English, former or stock name); return how many.
@@ -589,11 +594,13 @@ def _merge_named_duplicates(session: Session, names: set[str]) -> int:
     Why: organisation names take precedence over aliases in the extractor's gazetteer
     (:func:`etl.load.gazetteer_snapshot`), so an organisation the ETL made as "深蓝智算" before the
     registry named it 深蓝智算科技有限公司's short name would keep every later mention to itself. A
-    name two sample firms share, and an organisation with a 统一社会信用代码 of its own, are left to
-    entity resolution (docs/etl.md, "Entity resolution and the analyst's decisions"). Merged by :func:`etl.resolve.corrections.merge_organisations`,
+    name two sample firms share, an organisation with a 统一社会信用代码 of its own and one of a kind
+    that is no firm (:data:`_NEVER_A_FIRM`) are left to entity resolution (docs/etl.md, "Entity
+    resolution and the analyst's decisions"). Merged by :func:`etl.resolve.corrections.merge_organisations`,
     with a positive judgement by ``registry``.
     """
-    others = (Organisation.is_sample.is_(False), Organisation.origin != SOURCE, Organisation.uscc.is_(None))
+    others = (Organisation.is_sample.is_(False), Organisation.origin != SOURCE, Organisation.uscc.is_(None),
+              Organisation.kind.not_in(_NEVER_A_FIRM))
     if not names or session.scalar(select(Organisation.id).where(*others).limit(1)) is None:
         return 0  # no organisation the ETL made (a first import): nothing to look up
     ordered = sorted(names)
