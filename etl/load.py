@@ -420,8 +420,11 @@ def _store(session: Session, doc: Document, rel: Relation, orgs: LoaderState, re
     year = rel.year
     if year is None:
         raise ValueError("no date in the sentence and no publication date")
-    p = orgs.resolve(rel.provider.key, rel.provider.name, rel.provider.kind)
-    r = orgs.resolve(rel.receiver.key, rel.receiver.name, rel.receiver.kind)
+    # by the organisation each mention stands for (its identity), not the words the sentence used:
+    # "研究院" for "鸥玛软件人工智能创新研究院（以下简称"研究院"）" would otherwise become an organisation
+    # of its own and a gazetteer name found inside every later "…研究院"
+    p = orgs.resolve(rel.provider.key, rel.provider.identity, rel.provider.kind)
+    r = orgs.resolve(rel.receiver.key, rel.receiver.identity, rel.receiver.kind)
     report.merges, orgs.merges = report.merges + orgs.merges, 0
     if p == r:
         return

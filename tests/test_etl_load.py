@@ -8,6 +8,7 @@ when a batch hits a database error) leave the same database state.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import shutil
 from pathlib import Path
@@ -309,3 +310,23 @@ def test_a_historical_relation_without_a_year_is_counted_and_the_document_loads(
     monkeypatch.setattr(load, "extract_with_model", with_undated_news)
     report = load.run_etl(session, batch_size=5, reprocess=True)
     assert report.quarantined > 0
+
+
+def test_a_party_named_by_a_documents_short_form_is_stored_under_the_name_it_stands_for(session: Session) -> None:
+    """"…研究院"(以下简称"研究院"): the relation's party is written "研究院" in its sentence, and the loader
+    stores it under the organisation that short form stands for; an organisation named "研究院" would
+    also become a gazetteer name, found inside every later "…研究院" and cutting it (real-text dev part
+    through the ETL: pair F1 0.593 before, 0.673 after)."""
+    from etl.corpus import read_part
+
+    doc = next(d for d in read_part("dev") if d["id"] == "rtb-083")  # a real disclosure, paraphrased
+    session.add(Document(canonical_url=doc["source_url"], url="/rtb-083", http_status=200,
+                         content_sha256=_sha(doc["text"]), title=doc["title"], text=doc["text"],
+                         published_on=dt.date.fromisoformat(doc["published"])))
+    session.commit()
+    report = load.run_etl(session)
+    session.commit()
+    names = set(session.scalars(select(Organisation.name)))
+    assert report.events_new > 0 and report.quarantined == 0
+    assert "研究院" not in names
+    assert any(n.endswith("人工智能创新研究院") for n in names), names
