@@ -383,3 +383,20 @@ def test_a_verb_before_company_and_a_kind_of_project_are_no_names() -> None:
     # "确定公司为…中标单位" (the notice names the company the winner) and "智慧园区" (a project): once taken
     # for organisations, the loader's registry spread them to every such sentence of the demo web
     assert not plausible("确定公司") and not plausible("智慧园区") and plausible("海梁科技")
+
+
+def test_the_models_check_allows_the_rounding_another_cpu_moves_and_nothing_more() -> None:
+    """``python -m etl.models.train --check`` on another machine: weights stored to 5 decimals may come
+    back 1e-5 apart (159 of ~50,000 on 2026-12-07), a feature near the 1e-4 cut-off may be left out;
+    any real change is still reported."""
+    from etl.models.train import model_differences
+
+    stored = {"version": "pairs-x", "thresholds": {"party": 0.6},
+              "party": {"classes": ["yes"], "intercept": [0.5], "weights": {"a": [0.12345], "b": [0.0001]}}}
+    drifted = {"version": "pairs-x", "thresholds": {"party": 0.6},
+               "party": {"classes": ["yes"], "intercept": [0.50001], "weights": {"a": [0.12346]}}}
+    assert model_differences(stored, drifted) == []
+    changed = {**drifted, "party": {**drifted["party"], "weights": {"a": [0.1244]}}}
+    assert model_differences(stored, changed) == ["/party/weights/a[0]: 0.12345 != 0.1244"]
+    assert model_differences(stored, {**drifted, "version": "pairs-y"}) == ["/version: pairs-x != pairs-y"]
+    assert model_differences(stored, {**drifted, "party": {**drifted["party"], "weights": {"a": [0.12345], "c": [0.3]}}})
