@@ -59,6 +59,8 @@ C_GRID = (0.3, 1.0)
 PARTY_THRESHOLDS = (0.4, 0.5, 0.6)
 VETO_THRESHOLDS = (0.0,)  # never overrule the rules: they are precise on the phrasings they know (demo world, regression set)
 MIN_COUNT = 2
+#: A feature whose weights are all below this (in absolute value) is left out of the stored model.
+WEIGHT_CUTOFF = 1e-4
 KIND_THRESHOLD = 0.8
 #: The model may add a pair in a sentence where the rules found another relation only above this
 #: probability. Fixed, not chosen by cross-validation: on dev a lower one (0.6) gains a little
@@ -128,7 +130,7 @@ def _fit(rows: list[dict[str, Any]], target: Any, classes: Sequence[str] | None,
     weights = {}
     for j, name in enumerate(names):
         w = tuple(float(v) for v in coef[:, j])
-        if any(abs(v) >= 1e-4 for v in w):
+        if any(abs(v) >= WEIGHT_CUTOFF for v in w):
             weights[name] = w
     return LinearModel(labels, tuple(float(v) for v in intercept), weights)
 
@@ -197,8 +199,8 @@ def cross_validate(docs: Sequence[dict[str, Any]], views: Sequence[DocumentView]
 
 #: How far a rebuilt weight may be from the stored one for ``--check``: weights are stored rounded to 5
 #: decimals, and the solvers on another CPU (vector instructions, BLAS) can land a weight on the other
-#: side of a rounding, 1e-5 away (seen on 2026-12-07: 159 of ~50,000 weights); a weight near the 1e-4
-#: below which :func:`_fit` leaves a feature out may be present in one and absent in the other.
+#: side of a rounding, 1e-5 away (seen on 2026-12-07: 159 of ~50,000 weights); a weight near
+#: :data:`WEIGHT_CUTOFF`, below which :func:`_fit` leaves a feature out may be present in one and absent in the other.
 CHECK_TOLERANCE = 2e-5
 
 
@@ -206,7 +208,7 @@ def model_differences(stored: Any, rebuilt: Any, path: str = "", tolerance: floa
     """Where two models in their JSON form differ beyond rounding (``--check``): ``path: stored != rebuilt``.
 
     Numbers differ when they are further apart than ``tolerance``; a feature's weights present in one
-    model only count as zero in the other (so they may be at most 1e-4 + ``tolerance`` away from zero);
+    model only count as zero in the other (so they may be at most :data:`WEIGHT_CUTOFF` + ``tolerance`` away from zero);
     everything else (classes, thresholds, the version) must be equal.
     """
     if isinstance(stored, dict) and isinstance(rebuilt, dict):
@@ -214,9 +216,9 @@ def model_differences(stored: Any, rebuilt: Any, path: str = "", tolerance: floa
         for key in sorted(set(stored) | set(rebuilt)):
             if key in stored and key in rebuilt:
                 out += model_differences(stored[key], rebuilt[key], f"{path}/{key}", tolerance)
-            elif path.endswith("/weights"):  # a feature one model leaves out: its weights were below 1e-4
+            elif path.endswith("/weights"):  # a feature one model leaves out: its weights were below the cut-off
                 present = stored.get(key, rebuilt.get(key))
-                if any(abs(v) > 1e-4 + tolerance for v in present):
+                if any(abs(v) > WEIGHT_CUTOFF + tolerance for v in present):
                     out.append(f"{path}/{key}: {stored.get(key)} != {rebuilt.get(key)}")
             else:
                 out.append(f"{path}/{key}: {stored.get(key)} != {rebuilt.get(key)}")
