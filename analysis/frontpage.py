@@ -91,7 +91,8 @@ def _extractors(data: ReportData) -> list[dict[str, Any]]:
             figures = use.quality.get("figures", {})
             row.update({"measured": True, "measured_on": use.quality.get("measured_on"),
                         "corpus": use.quality.get("corpus"), "documents": use.quality.get("documents"),
-                        **{k: figures.get(v) for k, v in EXTRACTOR_FIGURES.items()}})
+                        **{k: figures.get(v) for k, v in EXTRACTOR_FIGURES.items()},
+                        "f1_all_etl": (use.quality.get("through_etl") or {}).get("relation F1 (all)")})
         out.append(row)
     return out
 
@@ -156,7 +157,9 @@ def front_page_lines(front: dict[str, Any]) -> list[tuple[str, str]]:
     for e in front["extractors"]:
         if e.get("measured"):
             text = (f"精确率 P {_pct(e['precision'])}，召回率 R {_pct(e['recall'])}，F1 {_pct(e['f1'])}"
-                    f"（新关系；全部关系 F1 {_pct(e['f1_all'])}）；{e['measured_on']} 在 {e['corpus']} 上实测；"
+                    f"（新关系；全部关系 F1 {_pct(e['f1_all'])}"
+                    + (f"，经完整 ETL 入库后 {_pct(e['f1_all_etl'])}" if e.get("f1_all_etl") is not None else "")
+                    + f"）；{e['measured_on']} 在 {e['corpus']} 上实测；"
                     f"{e['mentions']} 条证据")
         else:
             text = f"未实测 (not measured)；{e['mentions']} 条证据"

@@ -50,7 +50,7 @@ from etl.docnames import (
     names_beyond,
 )
 from etl.extract import Extraction, Relation, extract_document, same_group
-from etl.lexicon import Lexicon, has_cue, load_lexicon
+from etl.lexicon import Lexicon, has_cue, labels_in, load_lexicon
 from etl.lexicon import negated as is_negated
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind, short_forms
 from etl.normalize import find_dates, normalise, sentences
@@ -361,7 +361,17 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
     found = _with_agreements([_supplier_to_adopter(_firm_to_government(_investor_first(r, view), view), view)
                               for r in relations + structured])
-    return _listed_history(view, one_per_organisation(found)) or _fallback(view, model)
+    return _labelled(view, _listed_history(view, one_per_organisation(found)) or _fallback(view, model))
+
+
+def _labelled(view: DocumentView, relations: list[Relation]) -> list[Relation]:
+    """Each relation with its technology categories and application domains, as the rules give theirs
+    (:func:`etl.extract.extract_sentence`): its sentence's, else the document's. The model's and the
+    structures' relations carry none of their own, and the loader labels an event with its relations'."""
+    lexicon = load_lexicon()
+    return [replace(r, tech_categories=r.tech_categories or labels_in(r.sentence, lexicon.tech) or view.rules.tech_categories,
+                    application_domains=r.application_domains or labels_in(r.sentence, lexicon.domains)
+                    or view.rules.application_domains) for r in relations]
 
 
 def _listed_history(view: DocumentView, relations: list[Relation]) -> list[Relation]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from aimap.cli import app
 from analysis.compare import check_figures, compare_figures, diff_editions
 from analysis.edition import ReportError
 from analysis.figures import PUBLISHED_2024, load_figures
+from analysis.frontpage import front_page_lines
 from analysis.report import TABLE1_COLUMNS, build_report
 from db.models import CooperationEvent, Document, ExtractorVersion, Mention, NetworkSnapshot
 from db.session import make_engine, session_factory
@@ -235,12 +237,17 @@ def test_data_quality_table_states_each_extractor_versions_measured_error(sessio
     session.add(ExtractorVersion(version="pairs-1.0+aaaaaaaaaaaa", quality={
         "measured_on": "2026-12-04", "corpus": "tests/data/realtext/test.jsonl", "documents": 138,
         "figures": {"relation F1 (new)": 0.25, "direction accuracy": 0.7},
-        "rules_only": {"relation F1 (new)": 0.15}}))
+        "rules_only": {"relation F1 (new)": 0.15}, "through_etl": {"relation F1 (all)": 0.22, "pair F1 (all)": 0.3}}))
     session.commit()
     table = build_report(session, tmp_path, edition=2024).stats.tables["table8_data_quality"]
     rows = {(r[0], r[2]): r for r in table.rows}
     measured = rows["pairs-1.0+aaaaaaaaaaaa", "新合作关系 F1 (relation F1 (new))"]
     assert measured[1] == 2 and measured[3:] == [0.25, 0.15]
     assert rows["rules-1.0+bbbbbbbbbbbb", "not measured"][1:] == [1, "not measured", None, None]
+    # the same test part through the whole ETL: what the edition is built from
+    assert rows["pairs-1.0+aaaaaaaaaaaa", "全流程 全部关系 F1 (relation F1 (all), through the ETL)"][3:] == [0.22, None]
+    assert rows["pairs-1.0+aaaaaaaaaaaa", "全流程 合作对 F1（不计方向） (pair F1 (all), through the ETL)"][3] == 0.3
+    front = dict(front_page_lines(json.loads((tmp_path / "2024" / "front_page.json").read_text(encoding="utf-8"))))
+    assert "经完整 ETL 入库后 22.0%" in front["抽取器 (extractor) pairs-1.0+aaaaaaaaaaaa"]
     csv_text = (tmp_path / "2024" / "table8_data_quality.csv").read_text(encoding="utf-8-sig")
     assert "pairs-1.0+aaaaaaaaaaaa" in csv_text and "not measured" in csv_text
