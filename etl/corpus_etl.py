@@ -111,9 +111,11 @@ def _names(session: Session) -> dict[int, list[str]]:
     return names
 
 
-def _written(names: list[str], text: str, normalised: str) -> str:
-    """The longest of ``names`` the document writes (as written or normalised), else the canonical name."""
-    found = [n for n in names if n and (n in text or normalise(n).text in normalised)]
+def _written(names: list[str], text: str, folded: str) -> str:
+    """The longest of ``names`` the document writes (as written, or normalised and case-folded:
+    "iFlytek" for a stored "IFLYTEK"), else the canonical name. ``folded`` is the document's text
+    normalised (:func:`etl.normalize.normalise`) and case-folded."""
+    found = [n for n in names if n and (n in text or normalise(n).text.casefold() in folded)]
     return max(found, key=lambda n: (len(n), n)) if found else names[0]
 
 
@@ -136,11 +138,11 @@ def loaded_records(session: Session, ids: Mapping[int, str], docs: Sequence[Mapp
     records = []
     for doc_id, corpus_id in sorted(ids.items()):
         text = texts[corpus_id]
-        normalised = normalise(text).text
+        folded = normalise(text).text.casefold()
         relations, labels, fields = [], set(), set()
         for e in by_doc.get(doc_id, []):
-            relations.append({"a": _written(names[e.provider_id], text, normalised),
-                              "b": _written(names[e.receiver_id], text, normalised),
+            relations.append({"a": _written(names[e.provider_id], text, folded),
+                              "b": _written(names[e.receiver_id], text, folded),
                               "direction": "mutual" if e.direction == "mutual" else "a->b", "year": e.year,
                               "kind": e.kind, "status": "terminated" if e.status == "terminated" else "new"})
             labels |= tech[e.id]
