@@ -185,3 +185,63 @@ def find_dates(sentence: str, published: dt.date | None = None) -> list[DateMent
             if i >= 0 and free(i, i + len(word)):
                 found.append(DateMention(published, published.year, i, i + len(word), "vague"))
     return sorted(found, key=lambda d: d.start)
+
+
+#: Years a sentence states relative to its publication date, or in English: read only to date a history
+#: whose sentence :func:`find_dates` finds no year in (:func:`history_year`), never a new relation's year.
+_RELATIVE_YEARS = {"前年": -2, "去年": -1, "今年": 0, "本年": 0}
+_YEARS_AGO = re.compile(r"(?P<n>\d{1,2}|[一二两三四五六七八九十]{1,3})\s*年(?:前|之前|以前)")
+_EN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_EN_DATE = re.compile(
+    r"(?<![$\d])\b(?P<y>(?:19|20)\d{2})\b(?!\s*%)"  # an English year: "In 2018 Tencent and …"
+    r"|\b(?P<rel>last year|this year|earlier this year|last month|this month|earlier this month|in recent months"
+    r"|in recent weeks|(?P<n>two|three|four|five|\d{1,2}) years ago)\b"
+    r"|\bin (?P<month>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\b(?!\s*\d)",
+    re.IGNORECASE)
+_EN_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _english_year(m: re.Match[str], published: dt.date) -> int | None:
+    if m.group("y"):
+        return int(m.group("y"))
+    if m.group("month"):  # "in May": the last May up to the publication date
+        month = _EN_MONTHS.index(m.group("month")[:3].casefold()) + 1
+        return published.year if month <= published.month else published.year - 1
+    rel = m.group("rel").casefold()
+    if m.group("n"):
+        n = m.group("n").casefold()
+        return published.year - (int(n) if n.isdigit() else _EN_NUMBERS[n])
+    if rel == "last year":
+        return published.year - 1
+    if rel == "last month":
+        return (published.replace(day=1) - dt.timedelta(days=1)).year
+    return published.year  # this / earlier this year or month, recent months or weeks
+
+
+def history_year(sentence: str, published: dt.date | None) -> int | None:
+    """The year a sentence dates a history by, relative to the publication date or in English, or None.
+
+    For a historical relation whose sentence :func:`find_dates` finds no year in: 去年 / 前年 / 今年,
+    "N年前", and in English a year written alone ("In 2018 Tencent …"), "last year", "last month",
+    "earlier this month", "in recent months", "three years ago", "in May" (the last May up to the
+    publication date). The first such expression in the sentence wins; a year after the publication
+    year is none. Without a publication date only an English year written out is read.
+    """
+    found: list[tuple[int, int]] = []
+    for m in _EN_DATE.finditer(sentence):
+        if m.group("y") or published is not None:
+            year = _english_year(m, published) if published is not None else int(m.group("y"))
+            if year is not None:
+                found.append((m.start(), year))
+    if published is not None:
+        for word, delta in _RELATIVE_YEARS.items():
+            i = sentence.find(word)
+            if i >= 0:
+                found.append((i, published.year + delta))
+        for m in _YEARS_AGO.finditer(sentence):
+            n = _int(m.group("n"))
+            if n:
+                found.append((m.start(), published.year - n))
+    years = [y for _, y in sorted(found) if 1900 < y and (published is None or y <= published.year)]
+    return years[0] if years else None
+

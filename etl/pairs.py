@@ -53,7 +53,7 @@ from etl.extract import Extraction, Relation, extract_document, same_group
 from etl.lexicon import Lexicon, has_cue, labels_in, load_lexicon
 from etl.lexicon import negated as is_negated
 from etl.mentions import Gazetteer, Mention, OrgRef, organisation_kind, short_forms
-from etl.normalize import find_dates, normalise, sentences
+from etl.normalize import find_dates, history_year, normalise, sentences
 from etl.paircues import Cues, load_cues
 from etl.pairfeatures import pair_features
 from etl.pairmodel import PairModel, default_model
@@ -315,8 +315,8 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     decided: list[Relation] = []  # the model's own relations
     t_party = model.thresholds.get("party", 0.5)
     t_ruled = model.thresholds.get("ruled_party", 1.01)  # above 1: never in a sentence the rules settled
-    for scored in by_pair.values():
-        scored = [(occ, p) for occ, p in scored if occ.sentence not in closed and (occ.sentence not in ruled or p >= t_ruled)]
+    for every in by_pair.values():
+        scored = [(occ, p) for occ, p in every if occ.sentence not in closed and (occ.sentence not in ruled or p >= t_ruled)]
         if not scored:
             continue
         best_occ, best_p = max(scored, key=lambda op: op[1])
@@ -352,6 +352,9 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
         pm, rm = _mention(provider), _mention(receiver)
         for status in statuses:
             year = _year(view, best_occ, status)
+            if year is None:  # a history its best sentence does not date: the likeliest sentence of the pair that does
+                year = next((y for occ, _ in sorted(every, key=lambda op: -op[1])
+                             if (y := _sentence_year(view, occ.sentence, status)) is not None), None)
             for kind in kinds:
                 decided.append(Relation(pm, rm, "mutual" if direction == "mutual" else "directed", kind, status,
                                         year, None, sentence=sentence, confidence=round(best_p, 3)))
@@ -631,7 +634,7 @@ def _sentence_year(view: DocumentView, bound: tuple[int, int], status: str) -> i
         return dates[0].year
     if status != "historical" and view.published is not None:  # a termination: the year it is announced
         return view.published.year
-    return None
+    return history_year(view.text[bound[0]:bound[1]], view.published) if status == "historical" else None
 
 
 def _aliases(x: Entity, y: Entity) -> bool:

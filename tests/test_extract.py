@@ -9,7 +9,7 @@ import pytest
 from etl.extract import extract_document
 from etl.lexicon import load_lexicon, negated
 from etl.mentions import Gazetteer, OrgRef, coordinated_names
-from etl.normalize import find_dates, normalise, sentences
+from etl.normalize import find_dates, history_year, normalise, sentences
 
 REF = {"星云": OrgRef("北京星云智能科技有限公司", "firm"), "清华": OrgRef("清华大学", "university"),
        "移动": OrgRef("中国移动通信集团有限公司", "telecom"), "腾讯": OrgRef("深圳市腾讯计算机系统有限公司", "firm"),
@@ -166,3 +166,20 @@ def test_normalisation_keeps_offsets_and_reads_dates():
     assert [d.day for d in find_dates("2月28日签约", pub)] == [dt.date(2023, 2, 28)]
     assert [d.day for d in find_dates("11月5日签约", pub)] == [dt.date(2022, 11, 5)]  # after the publication: last year
     assert [d.day for d in find_dates("近日，双方签约", pub)] == [pub]
+
+
+def test_a_history_is_dated_by_a_year_its_sentence_gives_relative_to_the_publication_or_in_english():
+    """``history_year``: what a historical relation's sentence says when ``find_dates`` finds no year
+    in it (a history without a year is not loaded: no yearly network can hold it)."""
+    pub = dt.date(2024, 7, 3)
+    assert history_year("九州大学去年9月已和阳明交大、工研院锁定半导体等领域合作", pub) == 2023
+    assert history_year("由鸿海集团与工研院在三年前共同发起的联盟", pub) == 2021
+    assert history_year("双方曾于两年前签约", pub) == 2022
+    assert history_year("In 2018 Tencent and Nio Capital joined an undisclosed round", pub) == 2018
+    assert history_year("Last month chipmaker Qualcomm said it would work with SenseTime", dt.date(2024, 1, 9)) == 2023
+    assert history_year("The lab was set up in May by the fund", dt.date(2024, 3, 1)) == 2023  # the last May
+    assert history_year("Earlier this month Luminar said it was partnering with SAIC", pub) == 2024
+    # no year: amounts, a year after the publication, none written
+    assert history_year("It raised $2018 million in 2030", pub) is None
+    assert history_year("双方此前已在多个领域合作", pub) is None
+    assert history_year("去年双方签约", None) is None and history_year("In 2019 they signed", None) == 2019

@@ -400,3 +400,15 @@ def test_the_models_check_allows_the_rounding_another_cpu_moves_and_nothing_more
     assert model_differences(stored, changed) == ["/party/weights/a[0]: 0.12345 != 0.1244"]
     assert model_differences(stored, {**drifted, "version": "pairs-y"}) == ["/version: pairs-x != pairs-y"]
     assert model_differences(stored, {**drifted, "party": {**drifted["party"], "weights": {"a": [0.12345], "c": [0.3]}}})
+
+
+def test_a_history_the_models_best_sentence_does_not_date_takes_the_year_of_the_pairs_sentence_that_does():
+    """rt4a-020 (dev part; a real newsroom story, paraphrased): the pair 真格基金 / 禾賽科技 is likeliest
+    in "真格基金的人物欄目…介紹了禾賽科技的成長故事" (no year) and also in "2017年,真格基金在A輪投資禾賽科技";
+    the historical investment is of 2017, and so is loaded (an undated one is not)."""
+    from etl.corpus import read_part
+
+    doc = next(d for d in read_part("dev") if d["id"] == "rt4a-020")
+    ex = extract_with_model(doc["text"], None, seed_gazetteer(), title=doc.get("title"))
+    history = [(r.provider.name, r.receiver.name, r.year) for r in ex.relations if r.status == "historical"]
+    assert ("真格基金", "禾赛科技", 2017) in history, history
