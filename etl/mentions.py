@@ -259,6 +259,12 @@ def _place_prefixes() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
+def _place_names() -> frozenset[str]:
+    """Every province and city name and stem (:func:`_place_prefixes`), for a name that is a place alone."""
+    return frozenset(_place_prefixes())
+
+
+@lru_cache(maxsize=1)
 def _place_lengths() -> tuple[tuple[int, frozenset[str]], ...]:
     """:func:`_place_prefixes` by length, longest first: the place a name starts with is found by
     one set lookup per length (there are ~700 prefixes and short_forms is asked of every new name)."""
@@ -605,5 +611,7 @@ def _contextual(text: str, start: int, end: int, mentions: list[Mention], lexico
                     or labels_in(name, lexicon.tech) or labels_in(name, lexicon.domains)):
                 continue
             taken.append((lo, hi))
-            found.append(Mention(lo, hi, name, None, organisation_kind(name, lexicon) or "firm"))
+            # a province or city named alone in a party's slot ("张掖市与…签约") is its government (ANNOTATION.md)
+            kind = organisation_kind(name, lexicon) or ("government" if name in _place_names() else "firm")
+            found.append(Mention(lo, hi, name, None, kind))
     return found
