@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.bootstrap import prepare_database
@@ -161,6 +161,9 @@ def run_corpus_etl(docs: Sequence[Mapping[str, Any]], url: str | None = None) ->
         try:
             prepare_database(engine)
             with session_factory(engine)() as session:
+                if session.scalar(select(func.count()).select_from(Document)):
+                    raise ValueError(f"{engine.url.render_as_string(hide_password=True)} already holds documents: "
+                                     "the corpus is loaded into an empty database")
                 ids = store_corpus_documents(session, docs)
                 started = dt.datetime.now()
                 report = run_etl(session)

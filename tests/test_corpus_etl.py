@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from etl.corpus import read_part
 from etl.corpus_etl import run_corpus_etl, score_through_etl
 from etl.evaluate import label_codes
@@ -40,3 +42,5 @@ def test_the_corpus_through_the_etl_is_scored_per_document_with_the_names_its_te
     assert run.report.documents == len(docs) and run.report.quarantined == 0
     assert scores.all.pairs.tp >= 2 and scores.all.documents == len(docs)
     assert run.records[0]["is_cooperation"] and run.records[1]["is_cooperation"]
+    with pytest.raises(ValueError, match="already holds documents"):  # never scored among other documents
+        run_corpus_etl(docs[:1], empty_db_url)
