@@ -57,7 +57,7 @@ from etl.events import meet
 from etl.extract import Extraction, Relation
 from etl.gazetteer import division_sections, industry_of, place_of, seed_organisations
 from etl.lexicon import EXTRACTOR_VERSION, load_lexicon
-from etl.mentions import Gazetteer, OrgRef
+from etl.mentions import Gazetteer, OrgRef, is_place_name
 from etl.pairs import extract_with_model
 from etl.quality import record_extractor_version
 from etl.resolve import OrgInfo, Resolver
@@ -99,7 +99,9 @@ def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], se
     sample ids; ids -> the key each organisation's names map to.
 
     Precedence: an organisation's name (two organisations of one name make it ambiguous), then
-    aliases in the order they were written (the first wins), then seed names not created yet.
+    aliases in the order they were written (the first wins), then seed names not created yet. A
+    province or city named alone (an organisation "珠海", the city's government in the text it came
+    from) is not looked for: it begins other organisations' names and would cut them ("珠海华发集团").
     :class:`LoaderState` keeps its gazetteer equal to this one while it adds organisations and
     aliases (:meth:`LoaderState.learn_alias`), so a run that restarts from the database extracts
     exactly as one that did not stop (issue 14).
@@ -114,11 +116,12 @@ def _database_gazetteer(session: Session) -> tuple[Gazetteer, dict[str, int], se
     ):
         refs[org_id] = OrgRef(name, kind, prov, org_id, sample=bool(is_sample))
         by_name.setdefault(name, org_id)
-        gazetteer.add(name, refs[org_id])
+        if not is_place_name(name):  # "珠海" would be found in "珠海华发集团" and cut it
+            gazetteer.add(name, refs[org_id])
         if is_sample:
             sample.add(org_id)
     for org_id, name in session.execute(select(Alias.organisation_id, Alias.name).order_by(Alias.id)):
-        if org_id in refs and name not in gazetteer:
+        if org_id in refs and name not in gazetteer and not is_place_name(name):
             gazetteer.add(name, refs[org_id])
     for seed in seed_organisations():
         ref = OrgRef(seed.name, seed.kind, seed.province)
@@ -364,7 +367,8 @@ class LoaderState:
             self.by_name[name] = org_id
             self.created[org_id] = (org, [n for _k, n in names])
             self.refs[org_id] = OrgRef(name, kind, prov_code, org_id)  # as the database gives it back
-            self.gazetteer.replace(name, self.refs[org_id])  # a name comes before every alias
+            if not is_place_name(name):  # as _database_gazetteer
+                self.gazetteer.replace(name, self.refs[org_id])  # a name comes before every alias
             for _, alias in _unique(names):
                 self.learn_alias(alias, org_id)
         return org_id
@@ -380,7 +384,8 @@ class LoaderState:
         """
         current = self.gazetteer.get(alias)
         ref = self.refs.get(org_id)
-        if ref is None or self.gazetteer.ambiguous(alias) or (isinstance(current, OrgRef) and current.org_id is not None):
+        if (ref is None or is_place_name(alias) or self.gazetteer.ambiguous(alias)
+                or (isinstance(current, OrgRef) and current.org_id is not None)):
             return  # (an organisation this state has not loaded: the next reload brings it and its alias)
         self.gazetteer.replace(alias, ref)
 

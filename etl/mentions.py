@@ -264,6 +264,12 @@ def _place_names() -> frozenset[str]:
     return frozenset(_place_prefixes())
 
 
+def is_place_name(name: str) -> bool:
+    """Whether ``name`` is a province or city named alone (张掖市, 珠海, 江苏): the government in a party's
+    slot, and no name to look for in other texts, where it begins organisations' names ("珠海华发集团")."""
+    return name in _place_names()
+
+
 @lru_cache(maxsize=1)
 def _place_lengths() -> tuple[tuple[int, frozenset[str]], ...]:
     """:func:`_place_prefixes` by length, longest first: the place a name starts with is found by
@@ -612,6 +618,6 @@ def _contextual(text: str, start: int, end: int, mentions: list[Mention], lexico
                 continue
             taken.append((lo, hi))
             # a province or city named alone in a party's slot ("张掖市与…签约") is its government (ANNOTATION.md)
-            kind = organisation_kind(name, lexicon) or ("government" if name in _place_names() else "firm")
+            kind = organisation_kind(name, lexicon) or ("government" if is_place_name(name) else "firm")
             found.append(Mention(lo, hi, name, None, kind))
     return found
