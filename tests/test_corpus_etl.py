@@ -44,3 +44,11 @@ def test_the_corpus_through_the_etl_is_scored_per_document_with_the_names_its_te
     assert run.records[0]["is_cooperation"] and run.records[1]["is_cooperation"]
     with pytest.raises(ValueError, match="already holds documents"):  # never scored among other documents
         run_corpus_etl(docs[:1], empty_db_url)
+
+
+def test_a_corpus_document_with_a_malformed_date_is_refused_with_its_id(empty_db_url: str) -> None:
+    """A missing date takes the fallback (module docstring); a malformed one is a fault of the corpus,
+    reported with the document and the field before anything is loaded."""
+    doc = dict(_doc("rt4a-002"), published="2025-13-40")
+    with pytest.raises(ValueError, match=r"rt4a-002: field 'published' is '2025-13-40'"):
+        run_corpus_etl([doc], empty_db_url)
