@@ -50,12 +50,17 @@ class Entity:
 
     @property
     def surface(self) -> str:
-        """The longest form the text writes, preferring the text's own script over Latin letters."""
-        best = ""
+        """The longest form the text writes, preferring a plausible name (:func:`etl.recognise.plausible`)
+        and the text's own script over Latin letters: a mention the rules stretched over its clause
+        ("北京市经信委共建联合实验室" of 北京市经信委, "到訪山東港口科技集團有限公司") does not name the entity."""
+        best, best_ok = "", False
         for m in self.mentions:
             s = m.surface or m.name
-            if not best or (best.isascii() and not s.isascii()) or (len(s) > len(best) and best.isascii() == s.isascii()):
-                best = s
+            ok = recognise.plausible(s)
+            if (not best or (ok and not best_ok)
+                    or (ok == best_ok and ((best.isascii() and not s.isascii())
+                                           or (len(s) > len(best) and best.isascii() == s.isascii())))):
+                best, best_ok = s, ok
         return best
 
     @property
