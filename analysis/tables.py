@@ -81,6 +81,11 @@ ETL_QUALITY_FIGURES = (
     ("category micro-F1", "全流程 技术类别 micro-F1"), ("domain micro-F1", "全流程 应用领域 micro-F1"),
 )
 
+#: The breakdown of the extractor's relation F1 (``quality['breakdown']``, :func:`etl.corpus.breakdown`):
+#: facet -> (Chinese, English) heading. Values are written as stored (kind codes as in the exported
+#: events' ``kind`` column; genre and script as in the corpus).
+BREAKDOWN_LABELS = {"kind": ("按合作类型", "by kind"), "genre": ("按来源类型", "by genre"), "lang": ("按文字", "by script")}
+
 
 def data_quality_table(data: ReportData) -> Table:
     """表8 数据质量: the measured error of every extractor version behind the edition's mentions.
@@ -104,7 +109,11 @@ def data_quality_table(data: ReportData) -> Table:
              "or threshold is tuned on it). Every edge of this edition was extracted by the versions listed.",
              "“全流程”各行：同一批文档经完整 ETL 入库后按文档读回其合作事件再评分，即本版网络所依据的数据；合作对 F1 不计方向。\n"
              "Rows “through the ETL”: the same documents loaded by the whole ETL and each document's events read "
-             "back and scored: what this edition's network is built from; pair F1 counts a pair whatever its direction."]
+             "back and scored: what this edition's network is built from; pair F1 counts a pair whatever its direction.",
+             "“按合作类型/来源类型/文字”各行：同一测试部分的全部关系 F1 分项；按类型时只比较该类型的标注与抽取关系（类型判错的关系在两类中各计一次），可知总体数字对哪些关系成立。\n"
+             "Rows “by kind / genre / script”: the same test part's relation F1 (all) broken down; by kind, only "
+             "gold and extracted relations of that kind are compared (a relation given another kind counts in "
+             "both), so a reader knows which relations the overall figure holds for."]
     for use in data.extractors:
         if use.quality is None:
             rows.append([use.version, use.mentions, "not measured", None, None])
@@ -115,6 +124,13 @@ def data_quality_table(data: ReportData) -> Table:
         through = use.quality.get("through_etl") or {}
         rows += [[use.version, use.mentions, f"{label} ({key}, through the ETL)", through[key], None]
                  for key, label in ETL_QUALITY_FIGURES if key in through]
+        parts = use.quality.get("breakdown") or {}
+        for facet, (zh, en) in BREAKDOWN_LABELS.items():
+            cells = sorted((parts.get(facet) or {}).items(), key=lambda kv: (-(kv[1]["tp"] + kv[1]["fn"]), kv[0]))
+            rows += [[use.version, use.mentions,
+                      f"全部关系 F1，{zh}：{value} (relation F1 (all), {en}: {value}; "
+                      f"{c['tp'] + c['fn']} gold, {c['tp'] + c['fp']} found)", c.get("f1"), None]
+                     for value, c in cells]
         notes.append(f"{use.version}：{use.quality.get('measured_on')} 在 {use.quality.get('corpus')}（{use.quality.get('documents')} 篇文档）上实测。\n"
                      f"{use.version}: measured {use.quality.get('measured_on')} on {use.quality.get('corpus')}, "
                      f"{use.quality.get('documents')} documents.")

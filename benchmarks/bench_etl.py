@@ -17,7 +17,9 @@ output with :mod:`etl.evaluate`:
     ETL** (:mod:`etl.corpus_etl`: loaded in order into a throwaway SQLite database, each document's
     events read back as its record), which is what an edition is built from: the figures over all
     relations (and direction-agnostic pair F1, printed for all three), and documents per second of the
-    ETL run. ``--record-quality`` writes all three columns.
+    ETL run. Then the extractor's relation P/R/F1 broken down by relation kind, document genre and
+    script (:func:`etl.corpus.breakdown`: which relations the overall figure holds for).
+    ``--record-quality`` writes all three columns and the breakdown.
     ``--realtext-only`` stops after (0). Nothing is tuned on this part;
 (a) on ``tests/data/announcements_gold.jsonl`` (124 self-written announcements, a regression set
     since the real-text corpus exists): relation P/R/F1, direction-agnostic pair F1, direction,
@@ -67,7 +69,7 @@ from db.session import make_engine, session_factory  # noqa: E402
 from demosite.evaluation import world_documents, world_duplicate_clusters, world_entity_clusters  # noqa: E402
 from demosite.render import render_site  # noqa: E402
 from demosite.world import build_world  # noqa: E402
-from etl.corpus import CorpusScores, extractor_record, read_part, score_corpus  # noqa: E402
+from etl.corpus import CorpusScores, breakdown, extractor_record, read_part, score_corpus  # noqa: E402
 from etl.corpus_etl import EtlCorpusRun, score_through_etl  # noqa: E402
 from etl.evaluate import (  # noqa: E402
     Scores,
@@ -207,7 +209,7 @@ def etl_figures(scores: CorpusScores, run: EtlCorpusRun) -> dict[str, float]:
     }
 
 
-def bench_realtext(tmp: Path, show_errors: int) -> tuple[dict[str, dict[str, float]], list[str]]:
+def bench_realtext(tmp: Path, show_errors: int) -> tuple[dict[str, dict[str, float]], dict[str, Any], list[str]]:
     """(0): the frozen test part of the real-text corpus, the extractor beside the rules alone."""
     docs = read_part("test")
     in_path = tmp / "realtext-in.jsonl"
@@ -220,6 +222,8 @@ def bench_realtext(tmp: Path, show_errors: int) -> tuple[dict[str, dict[str, flo
         run = run_extract(in_path, out_path, rules_only=rules_only)
         scored[label] = score_corpus(docs, read_jsonl(out_path))
         figures[label] = realtext_figures(scored[label], run)
+        if not rules_only:
+            parts = breakdown(docs, read_jsonl(out_path))
     etl_scores, etl_run = score_through_etl(docs)
     figures["through the ETL"] = etl_figures(etl_scores, etl_run)
     print(f"  {'figure':<28} {'rules only':>10} {'extractor':>10} {'through the ETL':>16}")
@@ -233,7 +237,21 @@ def bench_realtext(tmp: Path, show_errors: int) -> tuple[dict[str, dict[str, flo
           f"{etl_run.report.quarantined} quarantined ({etl_run.seconds:.1f} s)")
     print("  the extractor in detail (all relations):")
     _print_scores(scored["extractor"].all, show_errors)
-    return figures, _targets("real-text test part", figures["extractor"], REALTEXT_TARGETS)
+    print_breakdown(parts)
+    return figures, parts, _targets("real-text test part", figures["extractor"], REALTEXT_TARGETS)
+
+
+def print_breakdown(parts: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """The extractor's relation P/R/F1 by relation kind, document genre and script (:func:`etl.corpus.breakdown`)."""
+    headings = {"kind": "by relation kind (gold and predicted relations of that kind only)",
+                "genre": "by document genre", "lang": "by script"}
+    for facet, cells in parts.items():
+        print(f"  relation P/R/F1 (all), {headings[facet]}:")
+        for value, c in sorted(cells.items(), key=lambda kv: -(kv[1]["tp"] + kv[1]["fn"])):
+            extra = (f", {c['documents']} documents, is_cooperation {c['is_cooperation_accuracy']:.3f}"
+                     if "documents" in c else "")
+            print(f"    {value:<22} P {c['precision']:.3f}  R {c['recall']:.3f}  F1 {c['f1']:.3f}  "
+                  f"({c['tp'] + c['fn']} gold, {c['tp'] + c['fp']} found{extra})")
 
 
 def bench_gold(tmp: Path, show_errors: int) -> tuple[Scores, Run, list[str]]:
@@ -327,18 +345,19 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="aimap-bench-etl-") as tmp_dir:
         tmp = Path(tmp_dir)
-        realtext, missed = bench_realtext(tmp, args.show_errors)
+        realtext, parts, missed = bench_realtext(tmp, args.show_errors)
         if args.record_quality:
             write_quality({"extractor_version": EXTRACTOR_VERSION, "measured_on": dt.date.today().isoformat(),
                            "corpus": "tests/data/realtext/test.jsonl (frozen test part)",
                            "documents": len(read_part("test")),
                            "figures": {k: round(v, 3) for k, v in realtext["extractor"].items()},
                            "rules_only": {k: round(v, 3) for k, v in realtext["rules only"].items()},
-                           "through_etl": {k: round(v, 3) for k, v in realtext["through the ETL"].items()}})
+                           "through_etl": {k: round(v, 3) for k, v in realtext["through the ETL"].items()},
+                           "breakdown": parts})
             print(f"  recorded in {QUALITY_FILE.relative_to(ROOT)} for extractor {EXTRACTOR_VERSION}")
         if args.realtext_only:
             if args.json:
-                args.json.write_text(json.dumps({"realtext": realtext, "missed_targets": missed}, indent=1,
+                args.json.write_text(json.dumps({"realtext": realtext, "breakdown": parts, "missed_targets": missed}, indent=1,
                                                 ensure_ascii=False) + "\n", encoding="utf-8")
             print("\nmissed targets: " + (", ".join(missed) if missed else "none"))
             sys.exit(1 if args.check and missed else 0)
@@ -370,7 +389,7 @@ def main() -> None:
 
     if args.json:
         args.json.write_text(json.dumps({
-            "realtext": realtext, "gold": gold_scores.as_dict(), "world": world_scores.as_dict(), "clusterings": extra,
+            "realtext": realtext, "breakdown": parts, "gold": gold_scores.as_dict(), "world": world_scores.as_dict(), "clusterings": extra,
             "throughput": {"documents": run.documents, "wall_s": round(run.wall, 3), "cpu_s": round(run.cpu, 3),
                            "fixed_cpu_s": round(fixed.cpu, 3), "fixed_wall_s": round(fixed.wall, 3),
                            "documents_per_cpu_s": round(rate, 1),

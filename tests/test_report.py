@@ -237,7 +237,10 @@ def test_data_quality_table_states_each_extractor_versions_measured_error(sessio
     session.add(ExtractorVersion(version="pairs-1.0+aaaaaaaaaaaa", quality={
         "measured_on": "2026-12-04", "corpus": "tests/data/realtext/test.jsonl", "documents": 138,
         "figures": {"relation F1 (new)": 0.25, "direction accuracy": 0.7},
-        "rules_only": {"relation F1 (new)": 0.15}, "through_etl": {"relation F1 (all)": 0.22, "pair F1 (all)": 0.3}}))
+        "rules_only": {"relation F1 (new)": 0.15}, "through_etl": {"relation F1 (all)": 0.22, "pair F1 (all)": 0.3},
+        "breakdown": {"kind": {"investment": {"tp": 3, "fp": 1, "fn": 2, "f1": 0.6667},
+                               "other": {"tp": 0, "fp": 4, "fn": 1, "f1": 0.0}},
+                      "lang": {"en": {"tp": 1, "fp": 1, "fn": 1, "f1": 0.5, "documents": 2}}}}))
     session.commit()
     table = build_report(session, tmp_path, edition=2024).stats.tables["table8_data_quality"]
     rows = {(r[0], r[2]): r for r in table.rows}
@@ -247,6 +250,11 @@ def test_data_quality_table_states_each_extractor_versions_measured_error(sessio
     # the same test part through the whole ETL: what the edition is built from
     assert rows["pairs-1.0+aaaaaaaaaaaa", "全流程 全部关系 F1 (relation F1 (all), through the ETL)"][3:] == [0.22, None]
     assert rows["pairs-1.0+aaaaaaaaaaaa", "全流程 合作对 F1（不计方向） (pair F1 (all), through the ETL)"][3] == 0.3
+    # the breakdown: which relations the overall figure holds for, the kind with most gold relations first
+    broken = [r[2:4] for r in table.rows if r[0] == "pairs-1.0+aaaaaaaaaaaa" and "全部关系 F1，" in r[2]]
+    assert broken == [["全部关系 F1，按合作类型：investment (relation F1 (all), by kind: investment; 5 gold, 4 found)", 0.6667],
+                      ["全部关系 F1，按合作类型：other (relation F1 (all), by kind: other; 1 gold, 4 found)", 0.0],
+                      ["全部关系 F1，按文字：en (relation F1 (all), by script: en; 2 gold, 2 found)", 0.5]]
     front = dict(front_page_lines(json.loads((tmp_path / "2024" / "front_page.json").read_text(encoding="utf-8"))))
     assert "经完整 ETL 入库后 22.0%" in front["抽取器 (extractor) pairs-1.0+aaaaaaaaaaaa"]
     csv_text = (tmp_path / "2024" / "table8_data_quality.csv").read_text(encoding="utf-8-sig")
