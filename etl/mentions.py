@@ -270,6 +270,14 @@ def is_place_name(name: str) -> bool:
     return name in _place_names()
 
 
+def leading_place(name: str) -> str:
+    """The longest province or city name or stem ``name`` begins with (天津市大学 -> 天津市), or ""."""
+    for length, places in _place_lengths():
+        if name[:length] in places:
+            return name[:length]
+    return ""
+
+
 @lru_cache(maxsize=1)
 def _place_lengths() -> tuple[tuple[int, frozenset[str]], ...]:
     """:func:`_place_prefixes` by length, longest first: the place a name starts with is found by

@@ -8,7 +8,7 @@ import pytest
 
 from etl.extract import extract_document
 from etl.lexicon import load_lexicon, negated
-from etl.mentions import Gazetteer, OrgRef, coordinated_names
+from etl.mentions import Gazetteer, Mention, OrgRef, coordinated_names
 from etl.normalize import find_dates, history_year, normalise, sentences
 
 REF = {"星云": OrgRef("北京星云智能科技有限公司", "firm"), "清华": OrgRef("清华大学", "university"),
@@ -183,3 +183,31 @@ def test_a_history_is_dated_by_a_year_its_sentence_gives_relative_to_the_publica
     assert history_year("It raised $2018 million in 2030", pub) is None
     assert history_year("双方此前已在多个领域合作", pub) is None
     assert history_year("去年双方签约", None) is None and history_year("In 2019 they signed", None) == 2019
+
+
+def test_a_short_name_stands_for_another_only_beyond_a_shared_place_or_beginning():
+    """etl.extract._unify_short_names on a real dev document (rth-005: "天津市与科学技术部、教育部、中国工程院等
+    分别签约"): 天津市 is not 天津大学 and 中国工程院 is not 中国华电集团, names of the same text that begin alike."""
+    from etl.corpus import read_part
+    from etl.gazetteer import seed_gazetteer
+
+    doc = next(d for d in read_part("dev") if d["id"] == "rth-005")
+    ex = extract_document(doc["text"], dt.date.fromisoformat(doc["published"]) if doc.get("published") else None,
+                          seed_gazetteer(), load_lexicon(), doc.get("title"))
+    pairs = {frozenset((r.provider.identity, r.receiver.identity)) for r in ex.relations}
+    assert frozenset(("天津市", "中国工程院")) in pairs and frozenset(("天津市", "科学技术部")) in pairs
+    assert not any(p & {"天津大学", "中国华电集团"} for p in pairs)
+    # past the shared beginning the names must still begin alike: 上海电气电站 stands for 上海电气集团…
+    from etl.extract import Relation, _unify_short_names
+
+    def unified(short: str, full: str, kind: str = "firm") -> str:
+        a, b = Mention(0, len(full), full, None, kind), Mention(30, 30 + len(short), short, None, "firm")
+        c = Mention(50, 54, "清华大学", None, "university")
+        relations = _unify_short_names([Relation(b, c, "mutual", "strategic_agreement", "new", None, None)],
+                                       [a, b, c], load_lexicon())
+        return relations[0].provider.identity if relations else ""
+
+    assert unified("上海电气电站", "上海电气集团股份有限公司") == "上海电气集团股份有限公司"
+    assert unified("智谱AI", "北京智谱华章科技有限公司") == "北京智谱华章科技有限公司"
+    assert unified("上海微电子", "上海电气集团股份有限公司") == "上海微电子"
+    assert unified("中国工程院", "中国华电集团有限公司") == "中国工程院"
