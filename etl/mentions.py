@@ -460,8 +460,9 @@ _JOINED = re.compile(r"和|及|與|与")
 #: A name stripped of one of these was being set up: only a legal entity (…公司) is a name then.
 _SETTING_UP = re.compile(r"成立|设立|設立|组建|組建|共建")
 _LEGAL_END = re.compile(r"(?:公司|集团|集團|合伙企业|合夥企業)$")
-#: Words that end a discovered span but are no part of the name ("深圳市卫计委近日", "中国工程院等分别").
-_NAME_END_TRIM = re.compile(r"(?:等分别|等分別|分别|分別|近日|日前|等|已)+$")
+#: Words that end a discovered span but are no part of the name ("深圳市卫计委近日", "中国工程院等分别",
+#: "緯創兩年前已與…").
+_NAME_END_TRIM = re.compile(r"(?:等分别|等分別|分别|分別|近日|日前|等|已|今后|今後|近期|[一二两兩三四五六七八九十\d]+(?:个月|個月|年)前)+$")
 
 
 def _names_in_piece(piece: str, pattern: re.Pattern[str], lexicon: Lexicon) -> list[tuple[str, int]]:
@@ -612,6 +613,8 @@ def _contextual(text: str, start: int, end: int, mentions: list[Mention], lexico
             if prefix and len(name) - prefix.end() >= 2:
                 name, lo = name[prefix.end():], lo + prefix.end()
             cuts = [c.end() for c in _NAME_START_CUT.finditer(name) if len(name) - c.end() >= 2]
+            if lexicon.name_start_cuts is not None:  # "例如雲象與長庚醫院": as for names found by their suffix
+                cuts = sorted(cuts + [c.end() for c in lexicon.name_start_cuts.finditer(name) if len(name) - c.end() >= 2])
             if cuts:  # "大会期间天津市": the name starts after the cut
                 name, lo = name[cuts[-1]:], lo + cuts[-1]
             trimmed = _NAME_END_TRIM.sub("", name)
