@@ -464,7 +464,8 @@ def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
     """The members of one alliance listed together ("its members include A, B, C", "成员单位包括A、B、C",
     "an alliance that groups … with GPU makers including A, B and C"): ``min_parties`` or more names
     in a list right after a ``members`` cue of ``etl/lexicons/structures.yml`` (the generic
-    ``members_weak`` cues only in a sentence naming an alliance): every pair, mutual
+    ``members_weak`` cues only in a sentence naming an alliance), or in a list right before a
+    ``members_after`` cue ("A、B、C等12家单位成为首批成员单位"): every pair, mutual
     ``alliance_membership`` (ANNOTATION.md: N parties jointly building one thing)."""
     spec = patterns.groups["cobuild"]
     alliance = any(p.search(sentence) for p in spec["alliance"])
@@ -482,6 +483,20 @@ def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
         if len(ids) < int(spec["min_parties"]):
             continue
         structure.covered.update(ids)  # one sentence may list the members of two alliances
+        status = status_of(sentence)
+        structure.links += [Link(a, b, "mutual", "alliance_membership", status) for a, b in itertools.combinations(ids, 2)]
+    for i, last in enumerate(ordered):  # the list before its cue: "A、B、C等12家单位成为首批成员单位"
+        if last.id in structure.covered or not any(p.match(sentence[last.end:]) for p in spec.get("members_after", ())):
+            continue
+        listed = [last]
+        for n in reversed(ordered[:i]):
+            if not _LIST_GAP.match(sentence[n.end:listed[0].start]):
+                break
+            listed.insert(0, n)
+        ids = list(dict.fromkeys(n.id for n in listed if n.kind not in _NEVER_PARTY))
+        if len(ids) < int(spec["min_parties"]):
+            continue
+        structure.covered.update(ids)
         status = status_of(sentence)
         structure.links += [Link(a, b, "mutual", "alliance_membership", status) for a, b in itertools.combinations(ids, 2)]
     return structure if structure.links else None

@@ -14,7 +14,7 @@ import pytest
 
 from etl.gazetteer import seed_gazetteer
 from etl.lexicon import load_lexicon
-from etl.normalize import sentences
+from etl.normalize import normalise, sentences
 from etl.pairs import extract_with_model
 from etl.structures import (
     Name,
@@ -365,6 +365,36 @@ def test_alliance_members_listed_after_a_members_cue() -> None:
     assert read_members(plain, names_of(plain, ("BYD", "unknown"), ("Geely", "unknown"), ("Chery", "unknown")),
                         patterns) is None
     assert triggered("its members include SenseTime, StepFun, MiniMax and Metax.")
+
+
+def test_alliance_founders_and_council_members_before_or_after_their_cue() -> None:
+    """Members named by other words than 成员 ("发起单位包括", "理事单位有", "founding members are") and a
+    list before its cue ("A、B、C等12家单位成为联盟首批成员单位", "A, B and C became founding members"):
+    every pair; one firm joining an alliance is no list; a list of customers is none."""
+    from etl.structures import read_members
+
+    patterns = load_patterns()
+    cases = [
+        ("联盟发起单位包括华为、腾讯、百度和科大讯飞。", ("华为", "腾讯", "百度", "科大讯飞")),
+        ("首批理事单位有华为、腾讯和百度。", ("华为", "腾讯", "百度")),
+        ("华为、腾讯、百度等12家单位成为联盟首批成员单位。", ("华为", "腾讯", "百度")),
+        ("華為、騰訊與百度共同當選聯盟理事單位。", ("華為", "騰訊", "百度")),
+        ("Its founding members are SenseTime, StepFun and MiniMax.", ("SenseTime", "StepFun", "MiniMax")),
+        ("SenseTime, StepFun and MiniMax became founding members of the alliance.", ("SenseTime", "StepFun", "MiniMax")),
+    ]
+    for sentence, listed in cases:
+        text = normalise(sentence).text
+        names = names_of(text, *((normalise(n).text, "unknown") for n in listed))
+        found = read_members(text, names, patterns)
+        assert found is not None, sentence
+        assert {frozenset((link.provider, link.receiver)) for link in found.links} == {
+            frozenset(p) for p in itertools.combinations(range(len(listed)), 2)}, sentence
+        assert triggered(text), sentence
+    one = "华为成为联盟首批成员单位。"
+    assert read_members(one, names_of(one, ("华为", "unknown")), patterns) is None
+    customers = "公司客户包括比亚迪、吉利和奇瑞。"
+    assert read_members(customers, names_of(customers, ("比亚迪", "unknown"), ("吉利", "unknown"), ("奇瑞", "unknown")),
+                        patterns) is None
 
 
 def test_names_in_a_book_title_are_no_winners() -> None:
