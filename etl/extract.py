@@ -376,6 +376,14 @@ def _common_start(name: str, lexicon: Lexicon) -> str:
     return name[:len(shared)] if shared else name[:len(leading_place(simple))]
 
 
+def _past(form: str, common: str, lexicon: Lexicon) -> str:
+    """What ``form`` writes after the shared beginning ``common`` (all of it when ``common`` is "";
+    "" when ``form`` begins otherwise)."""
+    if not common:
+        return form
+    return form[len(common):] if _common_start(form, lexicon) == common else ""
+
+
 def _unify_short_names(relations: list[Relation], mentions: list[Mention], lexicon: Lexicon) -> list[Relation]:
     """A short discovered name ("智谱AI") that begins like another organisation of the document
     ("北京智谱华章科技有限公司" -> 智谱华章) stands for that organisation; not when the beginning they
@@ -395,8 +403,7 @@ def _unify_short_names(relations: list[Relation], mentions: list[Mention], lexic
                 if other_ident == ident:
                     continue
                 forms = (other_ident, *short_forms(other_ident, other.kind))
-                if any(f != ident and (f[len(common):] if common and _common_start(f, lexicon) == common else
-                                       ("" if common else f)).startswith(head) for f in forms if len(f) >= 3):
+                if any(f != ident and _past(f, common, lexicon).startswith(head) for f in forms if len(f) >= 3):
                     targets[ident] = other
                     break
     if not targets:
