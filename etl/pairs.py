@@ -57,7 +57,15 @@ from etl.normalize import find_dates, history_year, normalise, sentences
 from etl.paircues import Cues, load_cues
 from etl.pairfeatures import pair_features
 from etl.pairmodel import PairModel, default_model
-from etl.structures import Name, history_lists, read_structures, title_buyer, title_funded, triggered
+from etl.structures import (
+    Name,
+    built_kind,
+    history_lists,
+    read_structures,
+    title_buyer,
+    title_funded,
+    triggered,
+)
 
 #: Tags of an entity that make it an organisation (not a place or a person LAC proposed).
 _ORG_TAGS = frozenset({"RULE", "ORG", "EN", "MERGE", "LIST", "nt"})
@@ -455,11 +463,11 @@ _NO_PROVIDER_KINDS = frozenset({"joint_development", "alliance_membership", "joi
 
 
 def _with_agreements(relations: list[Relation], cues: Cues | None = None) -> list[Relation]:
-    """A co-built lab set up under a signed agreement is also a strategic agreement of the pair
-    (ANNOTATION.md, ex-04: "every pair is recorded, once per kind"): a new ``joint_lab`` relation
-    whose sentence names a signed agreement (the ``agreement`` cues of ``etl/lexicons/pair_cues.yml``:
-    协议, 备忘录, not 合作 or 签约 alone) gets a ``strategic_agreement`` twin, unless the pair has one
-    already. On the dev part 22 of the 59 pairs with a new joint lab carry both kinds."""
+    """A lab co-built under a signed agreement is also the pair's agreement (ANNOTATION.md, ex-04: "every
+    pair is recorded, once per kind"): a new ``joint_lab`` whose sentence names one (``agreement`` cues of
+    ``pair_cues.yml``: 协议, 备忘录, not 合作 or 签约 alone) gets a ``strategic_agreement`` twin (dev: 22 of 59
+    pairs with a new joint lab carry both), and a new agreement whose sentence co-builds a lab ("三方签订战略
+    合作,共建工业人工智能实验室": :func:`etl.structures.built_kind`) a ``joint_lab`` twin, unless the pair has it."""
     cues = cues or load_cues()
     have = {(frozenset((r.provider.identity, r.receiver.identity)), r.kind) for r in relations}
     out = list(relations)
@@ -469,6 +477,10 @@ def _with_agreements(relations: list[Relation], cues: Cues | None = None) -> lis
                 and "agreement" in cues.found(r.sentence)):
             have.add((pair, "strategic_agreement"))
             out.append(replace(r, kind="strategic_agreement"))
+        elif (r.kind == "strategic_agreement" and r.status == "new" and (pair, "joint_lab") not in have
+              and built_kind(r.sentence) == "joint_lab"):
+            have.add((pair, "joint_lab"))
+            out.append(replace(r, kind="joint_lab"))
     return out
 
 

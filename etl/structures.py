@@ -438,10 +438,10 @@ def read_cobuild(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
     return structure if structure.links else None
 
 
-def _built_kind(text: str, patterns: Patterns) -> str | None:
+def built_kind(text: str, patterns: Patterns | None = None) -> str | None:
     """The kind of what ``text`` says is co-built ("共建…实验室" -> joint_lab), when a co-building
     trigger of ``cobuild`` is in it and a kind of ``cobuild.kinds`` follows; else None."""
-    spec = patterns.groups["cobuild"]
+    spec = (patterns or load_patterns()).groups["cobuild"]
     match = next((m for p in spec["trigger"] for m in [p.search(text)] if m), None)
     if match is None:
         return None
@@ -539,7 +539,7 @@ def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Struct
                    or not any(p.search(around) for p in spec["separately"]))
         structure = Structure("hub", covered=set(ids), anchor=None if jointly else hub.id)
         pairs = list(itertools.combinations(ids, 2)) if jointly else [(hub.id, b) for b in ids[1:]]
-        built = _built_kind(sentence[listed[-1].end:], patterns)  # "签署合作协议共建精准检验检测中心": a lab too
+        built = built_kind(sentence[listed[-1].end:], patterns)  # "签署合作协议共建精准检验检测中心": a lab too
         if building is not None:  # built, not signed: only the kind of the thing built
             kind = built or patterns.groups["cobuild"]["default_kind"]
             structure.links += [Link(a, b, "mutual", kind, status) for a, b in pairs]

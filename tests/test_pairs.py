@@ -412,3 +412,24 @@ def test_a_history_the_models_best_sentence_does_not_date_takes_the_year_of_the_
     ex = extract_with_model(doc["text"], None, seed_gazetteer(), title=doc.get("title"))
     history = [(r.provider.name, r.receiver.name, r.year) for r in ex.relations if r.status == "historical"]
     assert ("真格基金", "禾赛科技", 2017) in history, history
+
+
+def test_an_agreement_that_co_builds_a_lab_is_also_a_joint_lab() -> None:
+    """dev rth-025: "西北工业大学、长安先导产业创新中心和上海全应科技有限公司三方签订战略合作，共建工业人工智能实验室":
+    every pair of the three both as a strategic agreement and as a joint lab (ANNOTATION.md: once per kind)."""
+    import datetime as dt
+
+    from etl.corpus import read_part
+    from etl.gazetteer import seed_gazetteer
+    from etl.lexicon import load_lexicon
+    from etl.pairs import extract_with_model
+
+    doc = next(d for d in read_part("dev") if d["id"] == "rth-025")
+    extraction = extract_with_model(doc["text"], dt.date.fromisoformat(doc["published"]) if doc.get("published") else None,
+                                    seed_gazetteer(), load_lexicon(), doc.get("title"))
+    kinds: dict[frozenset[str], set[str]] = {}
+    for r in extraction.relations:
+        kinds.setdefault(frozenset((r.provider.name, r.receiver.name)), set()).add(r.kind)
+    three = ("西北工业大学", "长安先导产业创新中心", "上海全应科技有限公司")
+    for a, b in ((three[0], three[1]), (three[0], three[2]), (three[1], three[2])):
+        assert {"strategic_agreement", "joint_lab"} <= kinds.get(frozenset((a, b)), set()), (a, b, kinds)
