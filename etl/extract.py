@@ -372,7 +372,7 @@ def _common_start(name: str, lexicon: Lexicon) -> str:
     """The beginning of ``name`` that says nothing of which organisation it is: a shared start
     (``shared_starts``: 中国, 国家 …) or a province or city (天津, 北京市); "" when it has none."""
     simple = t2s(name)
-    shared = next((s for s in sorted(lexicon.shared_starts, key=len, reverse=True) if simple.startswith(s)), "")
+    shared = next((s for s in lexicon.shared_starts if simple.startswith(s)), "")
     return name[:len(shared)] if shared else name[:len(leading_place(simple))]
 
 

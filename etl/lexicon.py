@@ -98,8 +98,9 @@ class Lexicon:
     suffix_starts: re.Pattern[str]
     name_start_cuts: re.Pattern[str] | None = None
     office_titles: re.Pattern[str] | None = None
-    #: beginnings many unrelated names share (中国, 国家 …): no sign that a short name stands for a longer one
-    shared_starts: frozenset[str] = frozenset()
+    #: beginnings many unrelated names share (中国, 国家 …), longest first: no sign that a short name
+    #: stands for a longer one
+    shared_starts: tuple[str, ...] = ()
 
     @property
     def cooperation_phrases(self) -> list[str]:
@@ -155,7 +156,7 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         stop=frozenset(orgs.get("stop", [])),
         name_start_cuts=alternation(orgs.get("name_start_cuts", [])),
         office_titles=alternation(orgs.get("office_titles", [])),
-        shared_starts=frozenset(orgs.get("shared_starts", [])),
+        shared_starts=tuple(sorted(orgs.get("shared_starts", []), key=len, reverse=True)),
         suffix_starts=re.compile(
             f"(?=({'|'.join(re.escape(x) for x in sorted(orgs['suffixes'], key=len, reverse=True))}))"
         ),

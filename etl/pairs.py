@@ -297,7 +297,7 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     whose party is no credible organisation (:func:`_credible`) are dropped, a relation between a
     government body and another party points to the government (:func:`_firm_to_government`), an
     investment from the party whose name is an investor's (:func:`_investor_first`), and a
-    joint lab set up under a signed agreement is also a strategic agreement (:func:`_with_agreements`).
+    joint lab set up under a signed agreement is also a strategic agreement and the reverse (:func:`_kind_twins`).
     """
     by_pair: dict[frozenset[int], list[tuple[Occurrence, float]]] = defaultdict(list)
     for occ in view.occurrences:
@@ -370,7 +370,7 @@ def decide(view: DocumentView, model: PairModel) -> list[Relation]:
     decided = [r for r in decided if r.confidence >= top]  # near its best pair only
     barred = {i for e in view.entities if not _credible(e) for i in [e.identity, *(m.identity for m in e.mentions)]}
     relations = [r for r in relations + decided if r.provider.identity not in barred and r.receiver.identity not in barred]
-    found = _with_agreements([_supplier_to_adopter(_firm_to_government(_investor_first(r, view), view), view)
+    found = _kind_twins([_supplier_to_adopter(_firm_to_government(_investor_first(r, view), view), view)
                               for r in relations + structured])
     return _labelled(view, _listed_history(view, one_per_organisation(found)) or _fallback(view, model))
 
@@ -462,7 +462,7 @@ def _model_direction(relation: Relation, scored: list[tuple[Occurrence, float]] 
 _NO_PROVIDER_KINDS = frozenset({"joint_development", "alliance_membership", "joint_lab"})
 
 
-def _with_agreements(relations: list[Relation], cues: Cues | None = None) -> list[Relation]:
+def _kind_twins(relations: list[Relation], cues: Cues | None = None) -> list[Relation]:
     """A lab co-built under a signed agreement is also the pair's agreement (ANNOTATION.md, ex-04: "every
     pair is recorded, once per kind"): a new ``joint_lab`` whose sentence names one (``agreement`` cues of
     ``pair_cues.yml``: 协议, 备忘录, not 合作 or 签约 alone) gets a ``strategic_agreement`` twin (dev: 22 of 59

@@ -482,9 +482,7 @@ def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
         ids = list(dict.fromkeys(n.id for n in listed if n.kind not in _NEVER_PARTY))
         if len(ids) < int(spec["min_parties"]):
             continue
-        structure.covered.update(ids)  # one sentence may list the members of two alliances
-        status = status_of(sentence)
-        structure.links += [Link(a, b, "mutual", "alliance_membership", status) for a, b in itertools.combinations(ids, 2)]
+        _add_members(structure, ids, sentence)  # one sentence may list the members of two alliances
     for i, last in enumerate(ordered):  # the list before its cue: "A、B、C等12家单位成为首批成员单位"
         if last.id in structure.covered or not any(p.match(sentence[last.end:]) for p in spec.get("members_after", ())):
             continue
@@ -494,12 +492,16 @@ def read_members(sentence: str, names: Sequence[Name], patterns: Patterns) -> St
                 break
             listed.insert(0, n)
         ids = list(dict.fromkeys(n.id for n in listed if n.kind not in _NEVER_PARTY))
-        if len(ids) < int(spec["min_parties"]):
-            continue
-        structure.covered.update(ids)
-        status = status_of(sentence)
-        structure.links += [Link(a, b, "mutual", "alliance_membership", status) for a, b in itertools.combinations(ids, 2)]
+        if len(ids) >= int(spec["min_parties"]):
+            _add_members(structure, ids, sentence)
     return structure if structure.links else None
+
+
+def _add_members(structure: Structure, ids: list[int], sentence: str) -> None:
+    """Every pair of one alliance's members ``ids``: mutual ``alliance_membership``, the sentence's status."""
+    structure.covered.update(ids)
+    status = status_of(sentence)
+    structure.links += [Link(a, b, "mutual", "alliance_membership", status) for a, b in itertools.combinations(ids, 2)]
 
 
 def read_hub(sentence: str, names: Sequence[Name], patterns: Patterns) -> Structure | None:
